@@ -79,6 +79,12 @@ struct cfg_entry {
 	size_t		 offset;	/* offsetof() into the caller's struct */
 	const char	*help;		/* one line for --help and the man page */
 	int64_t		 min, max;	/* CFG_INT bounds when min < max */
+	/*
+	 * Optional extra check for CFG_STRING and CFG_LIST values: returns 0 if
+	 * value is acceptable, else -1 with *why set to a static reason
+	 * ("expected error, warning, info or debug").
+	 */
+	int		(*check)(const char *value, const char **why);
 };
 struct cfg_pair {
 	char	*key;			/* without the prefix: "security.protocol" */
@@ -89,25 +95,40 @@ struct cfg_passthrough {
 	struct cfg_pair *pairs;
 	size_t	 n;
 };
-/* Fill every field with its default.  Returns 0, or -1 if a default is bad. */
+/*
+ * Fill every field with its default; base must be zero-filled.  Strings and
+ * lists are never NULL afterwards (a NULL default is "").  Returns 0, or -1
+ * (logged) if a default does not parse: a bug in the table.
+ * Order at start-up: cfg_defaults, cfg_load_file, then each -o with cfg_set.
+ */
 int	cfg_defaults(const struct cfg_entry *table, size_t n, void *base);
 /*
- * Parse a "key = value" file (# comments, blank lines, optional quotes) into
- * base.  On error returns -1 and writes "FILE:LINE: reason: text" to err.
+ * Parse a "key = value" file (# comments at the start of a line, blank lines,
+ * optional double quotes, lines up to 4096 bytes) into base.  A key may be set
+ * once per file.  On error returns -1 and writes "FILE:LINE: reason: text" to
+ * err (reasons: unknown key, bad key, bad value (...), duplicate key, line
+ * too long, missing '=', unterminated quote); base must still be cfg_free'd.
  */
 int	cfg_load_file(const struct cfg_entry *table, size_t n, void *base,
 	    const char *path, char *err, size_t errlen);
-/* Set one key from a string (for -o key=value); same errors, no file:line. */
+/* Set one key from a string (for -o key=value); errors as "reason: key=value". */
 int	cfg_set(const struct cfg_entry *table, size_t n, void *base,
 	    const char *key, const char *value, char *err, size_t errlen);
 /* Print the table as --help text: key, default, help. */
 void	cfg_print_help(FILE *fp, const struct cfg_entry *table, size_t n);
-/* Print the effective configuration (secrets masked for keys containing
- * "password", "secret" or "token"). */
+/*
+ * Print the effective configuration as a file cfg_load_file accepts.  Values
+ * are masked for keys containing "password", "secret", "token", "webhook",
+ * ".pem" or "oauthbearer.config", unless the key ends in "_file" or
+ * ".location" (a path to a secret, not the secret).
+ */
 void	cfg_print(FILE *fp, const struct cfg_entry *table, size_t n, const void *base);
 /* Free the strings and passthrough pairs the table owns inside base. */
 void	cfg_free(const struct cfg_entry *table, size_t n, void *base);
-/* Split a CFG_LIST value into a NULL-terminated array (caller frees with cfg_list_free). */
+/*
+ * Split a CFG_LIST value into a NULL-terminated array of trimmed, non-empty
+ * items (never NULL; caller frees with cfg_list_free).
+ */
 char	**cfg_list_split(const char *value, size_t *count);
 void	cfg_list_free(char **list);
 int	cfg_parse_size(const char *s, uint64_t *out);
@@ -169,7 +190,7 @@ enum zframe_status zframe_decode(const uint8_t *buf, size_t len,
 	    size_t *framelen, uint8_t **raw, size_t *rawlen);
 const char *zframe_status_name(enum zframe_status st);
 
-/* hexsha.c: SHA-256 (own implementation, FIPS 180-4). */
+/* sha256.c: SHA-256 (own implementation, FIPS 180-4). */
 struct sha256_ctx {
 	uint32_t h[8];
 	uint64_t len;
