@@ -3,6 +3,22 @@ noinst_LIBRARIES += common/libcommon.a
 common_libcommon_a_SOURCES = \
 	common/common.h \
 	common/log.c \
-	common/xmalloc.c
+	common/xmalloc.c \
+	common/config.c \
+	common/safefile.c
 common_libcommon_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(CURL_CFLAGS) $(ZSTD_CFLAGS)
 COMMON_LIBS = common/libcommon.a $(UV_LIBS) $(CURL_LIBS) $(ZSTD_LIBS)
+
+# Unit tests of common/ (cmocka, TAP).
+if HAVE_CMOCKA
+COMMON_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+COMMON_TEST_LIBS = $(COMMON_LIBS) $(CMOCKA_LIBS)
+check_PROGRAMS += tests/unit/test-config
+TESTS += tests/unit/test-config
+tests_unit_test_config_CFLAGS = $(COMMON_TEST_CFLAGS)
+tests_unit_test_config_LDADD = $(COMMON_TEST_LIBS)
+check_PROGRAMS += tests/unit/test-safefile
+TESTS += tests/unit/test-safefile
+tests_unit_test_safefile_CFLAGS = $(COMMON_TEST_CFLAGS)
+tests_unit_test_safefile_LDADD = $(COMMON_TEST_LIBS)
+endif
