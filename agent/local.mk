@@ -40,6 +40,8 @@ tests_integ_rpmdb_fixture_SOURCES = tests/integ/rpmdb-fixture.c
 tests_integ_rpmdb_fixture_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
 tests_integ_rpmdb_fixture_LDADD = $(SQLITE_LIBS)
 INVENTORY_INTEG = \
-	tests/integ/inventory-rpm.sh
+	tests/integ/inventory-rpm.sh \
+	tests/integ/inventory-dpkg.sh \
+	tests/integ/inventory-hostile.sh
 TESTS += $(INVENTORY_INTEG)
 EXTRA_DIST += $(INVENTORY_INTEG)
