@@ -12,7 +12,9 @@
 # Pairs come from tests/integ/version-pairs (tests/lib/version-gen.c) with a
 # fixed seed (VERSION_ORACLE_SEED to change it), in four kinds: near (one
 # small edit), random, long (20-60 digit runs), backport (+deb7u4 style).
-# Every mismatch is a failure that lists the pair and both answers.
+# Every mismatch is a failure that lists the pair and both answers.  dpkg's
+# parser also judges 1500 versions with random characters put in, against
+# our valid() (see check_dpkg_validity for the rules).
 set -u
 
 : "${top_builddir:=.}"
@@ -174,8 +176,69 @@ check_scheme() {
 	diag "$scheme: $total_pairs pairs compared with $tool"
 }
 
+# Validity against dpkg's own parser, on versions with random characters
+# put in.  dpkg has three verdicts: error (exit 2), warning (compares
+# anyway), clean.  Ours: an error is invalid; "invalid character" warnings
+# are invalid; "does not start with digit" may be either (dpkg stops looking
+# at that warning, we go on checking the characters); clean is valid, except
+# a signed epoch ("+1:0"), which dpkg's strtol lets through and we do not.
+check_dpkg_validity() {
+	n=1500
+	"$PAIRS" dpkg noisy "$SEED" "$n" >"$tmp/noisy" || {
+		not_ok "dpkg validity: the generator failed"
+		return
+	}
+	{
+		cat <<'EOF'
+v() {
+	e=$(dpkg --compare-versions "$1" eq "$1" 2>&1 >/dev/null)
+	case $? in
+	0|1)	case $e in
+		*"does not start with digit"*) echo W ;;
+		*"invalid character"*) echo C ;;
+		"") echo OK ;;
+		*) echo "?" ;;
+		esac ;;
+	*) echo E ;;
+	esac
+}
+EOF
+		awk -F '\t' '{ printf "v '\''%s'\''\n", $1 }' "$tmp/noisy"
+	} >"$tmp/dpkg-valid.sh"
+	sh "$tmp/dpkg-valid.sh" >"$tmp/noisy.out"
+	if [ "$(wc -l <"$tmp/noisy.out")" -ne "$n" ]; then
+		not_ok "dpkg validity: dpkg answered $(wc -l <"$tmp/noisy.out") of $n"
+		return
+	fi
+	bad=$(paste "$tmp/noisy" "$tmp/noisy.out" | awk -F '\t' \
+	    -v list="$tmp/mismatches" '
+		{ seen[$3 ":" $2]++ }
+		($3 == "E" && $2 == 1) || ($3 == "C" && $2 == 1) || $3 == "?" ||
+		($3 == "OK" && $2 == 0 && $1 !~ /^[-+][0-9]*:/) {
+			bad++
+			if (bad <= 50)
+				printf "# validity: %s ours=%s dpkg=%s\n", $1, $2, $3 >list
+		}
+		END {
+			printf "# dpkg verdicts (dpkg:ours): "
+			for (k in seen) printf "%s=%d ", k, seen[k]
+			printf "\n"
+			print bad + 0
+		}')
+	echo "$bad" | sed '$d'
+	bad=$(echo "$bad" | tail -n 1)
+	if [ "$bad" -eq 0 ]; then
+		ok "dpkg validity: $n noisy versions, our verdicts match dpkg's parser"
+	else
+		not_ok "dpkg validity: $bad of $n verdicts disagree with dpkg's parser"
+		cat "$tmp/mismatches"
+		rm -f "$tmp/mismatches"
+	fi
+}
+
 if command -v dpkg >/dev/null 2>&1; then
 	check_scheme dpkg "dpkg --compare-versions" oracle_dpkg
+	check_dpkg_validity
 else
 	skip "dpkg is not installed: no dpkg oracle"
 fi
