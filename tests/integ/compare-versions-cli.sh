@@ -1,43 +1,25 @@
-#!/bin/sh
+#!/bin/bash
 # compare-versions-cli.sh: `tallyman-collector compare-versions` answers like
 # the distros' own tools, prints '<', '=' or '>' with exit 0, and refuses an
 # unknown scheme or an invalid version by name with exit 2.
 set -u
 
-: "${top_builddir:=.}"
+. "$(dirname "$0")/../lib/harness.sh"
+harness_init
+harness_require_cmd dpkg rpm
+tmp=$TM_TMP
 COLLECTOR="$top_builddir/collector/tallyman-collector"
 PAIRS="$top_builddir/tests/integ/version-pairs"
 
-tap_n=0
-tap_failed=0
-ok() {
-	tap_n=$((tap_n + 1))
-	echo "ok $tap_n - $*"
-}
-not_ok() {
-	tap_n=$((tap_n + 1))
-	tap_failed=$((tap_failed + 1))
-	echo "not ok $tap_n - $*"
-}
-skip() {
-	tap_n=$((tap_n + 1))
-	echo "ok $tap_n # SKIP $*"
-}
-
-tmp=$(mktemp -d /tmp/tm-versions-XXXXXX) || exit 99
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-
 for prog in "$COLLECTOR" "$PAIRS"; do
 	if [ ! -x "$prog" ]; then
-		echo "Bail out! $prog is not built"
-		exit 99
+		tap_bail "$prog is not built"
 	fi
 done
 
 # run SCHEME A B: sets out, err, rc.
 run() {
-	"$COLLECTOR" compare-versions "$@" >"$tmp/out" 2>"$tmp/err"
+	"$COLLECTOR" compare-versions "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
 	rc=$?
 	out=$(cat "$tmp/out")
 	err=$(cat "$tmp/err")
@@ -45,15 +27,11 @@ run() {
 
 # The Heartbleed question, answered by dpkg itself and by us.
 run dpkg 1.0.1e-2+deb7u4 1.0.1e-2+deb7u5
-if command -v dpkg >/dev/null 2>&1; then
-	dpkg --compare-versions 1.0.1e-2+deb7u4 lt 1.0.1e-2+deb7u5 && want='<' || want='?'
-	if [ "$rc" -eq 0 ] && [ "$out" = "$want" ]; then
-		ok "dpkg 1.0.1e-2+deb7u4 vs 1.0.1e-2+deb7u5 prints '<' like dpkg, exit 0"
-	else
-		not_ok "dpkg deb7u4 vs deb7u5: got '$out' exit $rc, dpkg says '$want'"
-	fi
+dpkg --compare-versions 1.0.1e-2+deb7u4 lt 1.0.1e-2+deb7u5 && want='<' || want='?'
+if [ "$rc" -eq 0 ] && [ "$out" = "$want" ]; then
+	tap_ok "dpkg 1.0.1e-2+deb7u4 vs 1.0.1e-2+deb7u5 prints '<' like dpkg, exit 0"
 else
-	skip "dpkg is not installed"
+	tap_fail "dpkg deb7u4 vs deb7u5: got '$out' exit $rc, dpkg says '$want'"
 fi
 
 # 300 generated pairs per oracle scheme: the command against the tool.
@@ -61,7 +39,7 @@ check_sample() {
 	scheme=$1
 	"$PAIRS" "$scheme" near 4242 150 >"$tmp/p" &&
 	    "$PAIRS" "$scheme" backport 4242 150 >>"$tmp/p" || {
-		not_ok "$scheme: the generator failed"
+		tap_fail "$scheme: the generator failed"
 		return
 	}
 	bad=0
@@ -83,25 +61,17 @@ check_sample() {
 		esac
 		if [ "$rc" -ne 0 ] || [ "$out" != "$want" ] || [ "$out" != "$ours" ]; then
 			bad=$((bad + 1))
-			echo "# $scheme '$a' '$b': command '$out' (exit $rc), tool '$want', library '$ours'"
+			tap_diag "$scheme '$a' '$b': command '$out' (exit $rc), tool '$want', library '$ours'"
 		fi
 	done <"$tmp/p"
 	if [ "$bad" -eq 0 ] && [ "$n" -eq 300 ]; then
-		ok "$scheme: the command agrees with the tool on $n generated pairs"
+		tap_ok "$scheme: the command agrees with the tool on $n generated pairs"
 	else
-		not_ok "$scheme: $bad of $n pairs disagree"
+		tap_fail "$scheme: $bad of $n pairs disagree"
 	fi
 }
-if command -v dpkg >/dev/null 2>&1; then
-	check_sample dpkg
-else
-	skip "dpkg is not installed"
-fi
-if command -v rpm >/dev/null 2>&1; then
-	check_sample rpm
-else
-	skip "rpm is not installed"
-fi
+check_sample dpkg
+check_sample rpm
 
 # apk: apk-tools' own vectors (test/unit/version.data), no tool to ask.
 bad=0
@@ -111,52 +81,51 @@ for v in '1.0_alpha1 < 1.0' '3.1_p16 < 3.1_p17' '2.2.39-r1 > 1.0.4-r3' \
 	run apk "$1" "$3"
 	if [ "$rc" -ne 0 ] || [ "$out" != "$2" ]; then
 		bad=$((bad + 1))
-		echo "# apk $v: got '$out' exit $rc"
+		tap_diag "apk $v: got '$out' exit $rc"
 	fi
 done
 if [ "$bad" -eq 0 ]; then
-	ok "apk: the command matches apk-tools' vectors"
+	tap_ok "apk: the command matches apk-tools' vectors"
 else
-	not_ok "apk: $bad vectors disagree"
+	tap_fail "apk: $bad vectors disagree"
 fi
 
 # Errors: exit 2, and the message names what is wrong.
 run debian 1.0 2.0
 case $rc:$err in
-2:*"unknown version scheme 'debian'"*) ok "an unknown scheme exits 2 naming it" ;;
-*) not_ok "unknown scheme: exit $rc, stderr '$err'" ;;
+2:*"unknown version scheme 'debian'"*) tap_ok "an unknown scheme exits 2 naming it" ;;
+*) tap_fail "unknown scheme: exit $rc, stderr '$err'" ;;
 esac
 run dpkg 1.0 '1.0 beta'
 case $rc:$err in
-2:*"invalid dpkg version '1.0 beta'"*) ok "an invalid dpkg version exits 2 naming it" ;;
-*) not_ok "invalid dpkg version: exit $rc, stderr '$err'" ;;
+2:*"invalid dpkg version '1.0 beta'"*) tap_ok "an invalid dpkg version exits 2 naming it" ;;
+*) tap_fail "invalid dpkg version: exit $rc, stderr '$err'" ;;
 esac
 run rpm '1.0-1-2' 1.0
 case $rc:$err in
-2:*"invalid rpm version '1.0-1-2'"*) ok "an invalid rpm version exits 2 naming it" ;;
-*) not_ok "invalid rpm version: exit $rc, stderr '$err'" ;;
+2:*"invalid rpm version '1.0-1-2'"*) tap_ok "an invalid rpm version exits 2 naming it" ;;
+*) tap_fail "invalid rpm version: exit $rc, stderr '$err'" ;;
 esac
 run apk 1.0 1.0_foo
 case $rc:$err in
-2:*"invalid apk version '1.0_foo'"*) ok "an invalid apk version exits 2 naming it" ;;
-*) not_ok "invalid apk version: exit $rc, stderr '$err'" ;;
+2:*"invalid apk version '1.0_foo'"*) tap_ok "an invalid apk version exits 2 naming it" ;;
+*) tap_fail "invalid apk version: exit $rc, stderr '$err'" ;;
 esac
 if [ -z "$out" ]; then
-	ok "nothing is printed on stdout for an error"
+	tap_ok "nothing is printed on stdout for an error"
 else
-	not_ok "stdout on error: '$out'"
+	tap_fail "stdout on error: '$out'"
 fi
 run dpkg 1.0
 if [ "$rc" -eq 2 ]; then
-	ok "a missing argument exits 2"
+	tap_ok "a missing argument exits 2"
 else
-	not_ok "a missing argument: exit $rc"
+	tap_fail "a missing argument: exit $rc"
 fi
 run --help
 case $rc:$out in
-0:*dpkg*rpm*apk*) ok "--help exits 0 and lists the schemes" ;;
-*) not_ok "--help: exit $rc, stdout '$out'" ;;
+0:*dpkg*rpm*apk*) tap_ok "--help exits 0 and lists the schemes" ;;
+*) tap_fail "--help: exit $rc, stdout '$out'" ;;
 esac
 
-echo "1..$tap_n"
-[ "$tap_failed" -eq 0 ]
+tap_done
