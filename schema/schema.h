@@ -2,7 +2,7 @@
  * schema.h: tallyman's wire format.  One Kafka message is one msgpack map,
  * the envelope; its body is one record of one kind.  schema/README.md is the
  * specification, field by field; the tables in schema/fields.c are its C form
- * and schema/*.schema.json its JSON Schema form.  The three are kept in step
+ * and schema/KIND.schema.json its JSON Schema form.  The three are kept in step
  * by tests/unit/test-schema.c and tests/integ/schema-jsonschema.sh.
  *
  * Ownership: every char * and array in a decoded record is owned by the
