@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/agent.h"
+
 int
 main(int argc, char **argv)
 {
@@ -11,6 +13,8 @@ main(int argc, char **argv)
 		printf("tallyman-agent %s\n", PACKAGE_VERSION);
 		return 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "scan") == 0)
+		return cmd_scan(argc - 1, argv + 1);
 	fprintf(stderr, "tallyman-agent: not built yet\n");
 	return 1;
 }

@@ -44,5 +44,13 @@ const struct version_scheme *version_scheme_find(const char *name);
 extern const struct version_scheme version_dpkg;
 extern const struct version_scheme version_rpm;
 extern const struct version_scheme version_apk;
+/* Every scheme, in table order (for help text and tests). */
+extern const struct version_scheme *const version_schemes[];
+extern const size_t version_schemes_len;
+/* No scheme accepts a version longer than this (bytes): hostile input. */
+#define VERSION_MAX_LEN	4096
+
+/* cmd-compare-versions.c: `compare-versions SCHEME A B`; returns the exit code. */
+int	cmd_compare_versions(int argc, char **argv);
 
 #endif /* TALLYMAN_COLLECTOR_H */

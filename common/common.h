@@ -137,27 +137,36 @@ int	cfg_parse_duration(const char *s, uint64_t *out_ns);
 /* safefile.c: access to files inside an untrusted root (a container). */
 /*
  * Open ROOT (a host path we trust, e.g. "/proc/123/root" or a layer folder)
- * as an O_PATH directory descriptor.  Returns the fd or -1.
+ * as an O_PATH directory descriptor, checking that the kernel has openat2
+ * (Linux >= 5.6; else -1 with errno ENOSYS, logged once).  Returns the fd or -1.
  */
 int	safe_root_open(const char *root);
 /*
  * Open PATH relative to rootfd with openat2(RESOLVE_IN_ROOT |
- * RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV unless allow_xdev), so that ".." and
- * absolute symlinks stay inside the root.  flags are open(2) flags; O_NOCTTY
- * and O_CLOEXEC are always added, and O_NONBLOCK for reads so a FIFO cannot
- * hang us.  Returns the fd or -1 with errno set.
+ * RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV), so that ".." and absolute
+ * symlinks stay inside the root and mounts inside it are not entered (EXDEV).
+ * Read-only: O_RDONLY with optional O_DIRECTORY, O_NOFOLLOW or O_PATH; write
+ * flags fail with EPERM.  O_NOCTTY, O_CLOEXEC and O_NONBLOCK are always
+ * added.  Unless O_PATH is given, only a regular file or a directory is ever
+ * opened (checked on an O_PATH descriptor first): a FIFO, device or socket
+ * fails with EINVAL without being opened.  Returns the fd or -1 with errno.
  */
 int	safe_openat(int rootfd, const char *path, int flags);
 /*
- * Read the regular file PATH inside rootfd, at most max bytes.  Anything that
- * is not a regular file (FIFO, device, socket, directory) fails with errno
- * EINVAL (ENOTSUP for directories: EISDIR); a file larger than max fails with
- * EFBIG.  On success *buf (NUL-terminated, caller frees) and *len are set.
+ * Read the regular file PATH inside rootfd, at most max bytes (the read is
+ * bounded, whatever st_size says).  A directory fails with EISDIR, any other
+ * non-regular file (FIFO, device, socket, symlink) with EINVAL, a file larger
+ * than max with EFBIG.  On success *buf (NUL-terminated, caller frees) and
+ * *len are set.  Returns 0 or -1 with errno set.
  */
 int	safe_read_file(int rootfd, const char *path, size_t max, char **buf, size_t *len);
 /* The same, for an fd the caller opened (must be a regular file). */
 int	safe_read_fd(int fd, size_t max, char **buf, size_t *len);
-/* Copy the regular file PATH inside rootfd to dstpath on the host (bounded). */
+/*
+ * Copy the regular file PATH inside rootfd to dstpath on the host (created
+ * or truncated, mode 0600, not through a symlink), at most max bytes, with
+ * the errors of safe_read_file; dstpath is removed on failure.  Returns 0/-1.
+ */
 int	safe_copy_out(int rootfd, const char *path, const char *dstpath, uint64_t max);
 
 /* crc32c.c */

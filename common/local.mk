@@ -4,7 +4,11 @@ common_libcommon_a_SOURCES = \
 	common/common.h \
 	common/log.c \
 	common/xmalloc.c \
-	common/config.c
+	common/config.c \
+	common/safefile.c \
+	common/crc32c.c \
+	common/sha256.c \
+	common/zframe.c
 common_libcommon_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(CURL_CFLAGS) $(ZSTD_CFLAGS)
 COMMON_LIBS = common/libcommon.a $(UV_LIBS) $(CURL_LIBS) $(ZSTD_LIBS)
 
@@ -16,4 +20,20 @@ check_PROGRAMS += tests/unit/test-config
 TESTS += tests/unit/test-config
 tests_unit_test_config_CFLAGS = $(COMMON_TEST_CFLAGS)
 tests_unit_test_config_LDADD = $(COMMON_TEST_LIBS)
+check_PROGRAMS += tests/unit/test-safefile
+TESTS += tests/unit/test-safefile
+tests_unit_test_safefile_CFLAGS = $(COMMON_TEST_CFLAGS)
+tests_unit_test_safefile_LDADD = $(COMMON_TEST_LIBS)
+check_PROGRAMS += tests/unit/test-crc32c tests/unit/test-sha256
+TESTS += tests/unit/test-crc32c tests/unit/test-sha256
+tests_unit_test_crc32c_CFLAGS = $(COMMON_TEST_CFLAGS)
+tests_unit_test_crc32c_LDADD = $(COMMON_TEST_LIBS)
+tests_unit_test_sha256_CFLAGS = $(COMMON_TEST_CFLAGS)
+tests_unit_test_sha256_LDADD = $(COMMON_TEST_LIBS)
+check_PROGRAMS += tests/unit/test-zframe
+TESTS += tests/unit/test-zframe
+tests_unit_test_zframe_CFLAGS = $(COMMON_TEST_CFLAGS) $(ZSTD_CFLAGS)
+tests_unit_test_zframe_LDADD = $(COMMON_TEST_LIBS)
+# malloc is wrapped to measure the decoder's largest allocation.
+tests_unit_test_zframe_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=malloc
 endif
