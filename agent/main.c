@@ -19,14 +19,27 @@
 #define AGENT_CMD_NOT_BUILT(n, u, h, i) \
 	(&(const struct agent_cmd){ .name = n, .usage = u, .help = h, .issue = i })
 
+/* scan takes its settings from its own options (cmd-scan.c). */
+static int
+agent_scan(struct agent *a, int argc, char **argv)
+{
+	return cmd_scan(argc, argv);
+}
+
+static const struct agent_cmd agent_cmd_scan = {
+	.name = "scan",
+	.usage = "--rootfs DIR | --layers UPPER:LOWER... | --image REF [--json]",
+	.help = "inventory the packages of a root folder, layers or a local image",
+	.exec = agent_scan,
+};
+
 /* The first entry is the default command. */
 static const struct agent_cmd *const agent_cmds[] = {
 	AGENT_CMD_NOT_BUILT("run", "[--output kafka|json]",
 	    "watch the container runtimes and publish inventory (default)", 3),
 	AGENT_CMD_NOT_BUILT("snapshot", "[--json]",
 	    "snapshot every container on this host once and print it", 3),
-	AGENT_CMD_NOT_BUILT("scan", "--rootfs DIR | --image REF [--json]",
-	    "inventory the packages of a root folder or a local image", 4),
+	&agent_cmd_scan,
 };
 
 static void
