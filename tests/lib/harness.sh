@@ -601,7 +601,7 @@ harness__finish() {
 }
 
 harness__on_exit() {
-	[ -n "$TAP_DONE" ] && return 0
+	[ -n "$TAP_DONE" ] || [ -n "$HARNESS_STOPPED" ] && return 0
 	# The script ended without tap_done (it crashed or exited early).
 	harness_logs
 	harness_stop >/dev/null || tap_diag "harness: left behind:" "${HARNESS_LEFT[@]}"
