@@ -3,7 +3,9 @@ noinst_LIBRARIES += schema/libschema.a
 schema_libschema_a_SOURCES = \
 	schema/schema.h \
 	schema/fields.c \
-	schema/codec.c
+	schema/codec.c \
+	schema/json.c \
+	schema/split.c
 schema_libschema_a_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS) $(JANSSON_CFLAGS)
 # The codec logs through common/ (log_warnx) and allocates with xmalloc:
 # link $(COMMON_LIBS) after $(SCHEMA_LIBS).
