@@ -57,7 +57,8 @@ struct inventory_cache;
 struct agent {
 	uv_loop_t		*loop;
 	struct agent_config	 cfg;
-	const char		*config_path;
+	const char		*config_path;	/* file read, or NULL (defaults) */
+	const struct cli_opts	*opts;		/* -c/-o again on SIGHUP reload */
 	char			 host_id[128];
 	uint64_t		 start_mono_ns;
 	struct agent_stats	 stats;
@@ -68,6 +69,25 @@ struct agent {
 	struct inventory_cache	*icache;
 	uv_signal_t		 sig_term, sig_int, sig_hup;
 	bool			 stopping;
+};
+
+/*
+ * main.c: subcommands, in the style of tmux's cmd_table.  A command is one
+ * file, agent/cmd-<name>.c, defining `const struct agent_cmd
+ * agent_cmd_<name>` (declared here), plus one line in main.c's agent_cmds[].
+ */
+struct agent_cmd {
+	const char	*name;		/* "snapshot" */
+	const char	*usage;		/* its arguments, for --help: "[--json]" */
+	const char	*help;		/* one line for --help */
+	/*
+	 * Run with a->cfg loaded (and freed by main afterwards), a->opts and
+	 * a->config_path set, logging configured, everything else zero.
+	 * argv[0] is the command's name.  Returns the exit status: 0, 1 on
+	 * failure, 2 on a usage error.
+	 */
+	int		(*exec)(struct agent *a, int argc, char **argv);
+	unsigned	 issue;		/* exec NULL: the issue that builds it */
 };
 
 /* rootfs.c: a container's files, read safely. */
