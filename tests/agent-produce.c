@@ -269,8 +269,10 @@ produce_tick(uv_timer_t *t)
 			    pr->made - 1);
 		n++;
 	}
-	if (pr->made >= pr->count)
+	if (pr->made >= pr->count) {
 		uv_timer_stop(&pr->timer);
+		log_info("agent-produce: %" PRIu64 " records produced", pr->made);
+	}
 }
 
 static void
