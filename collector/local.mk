@@ -47,6 +47,8 @@ tests_integ_version_pairs_SOURCES = tests/integ/version-pairs.c \
 tests_integ_version_pairs_CFLAGS = $(VERSION_TEST_CFLAGS)
 TESTS += tests/integ/version-oracle.sh
 EXTRA_DIST += tests/integ/version-oracle.sh
+TESTS += tests/integ/compare-versions-cli.sh
+EXTRA_DIST += tests/integ/compare-versions-cli.sh
 
 # Configuration table (collector/config.c): unit test.
 if HAVE_CMOCKA
