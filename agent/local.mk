@@ -73,4 +73,8 @@ tests_unit_test_seq_CFLAGS = $(OUTPUT_TEST_CFLAGS)
 tests_unit_test_seq_LDADD = $(OUTPUT_LIBS) $(COMMON_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_spool_CFLAGS = $(OUTPUT_TEST_CFLAGS)
 tests_unit_test_spool_LDADD = $(OUTPUT_LIBS) $(COMMON_LIBS) $(CMOCKA_LIBS)
+check_PROGRAMS += tests/unit/test-publish
+TESTS += tests/unit/test-publish
+tests_unit_test_publish_CFLAGS = $(OUTPUT_TEST_CFLAGS)
+tests_unit_test_publish_LDADD = $(OUTPUT_LIBS) $(COMMON_LIBS) $(CMOCKA_LIBS)
 endif

@@ -112,9 +112,11 @@ publish_permanent(rd_kafka_resp_err_t err)
 static enum log_level
 publish_level(int level)
 {
-	if (level <= LOG_ERR)
+	/* Its LOG_ERR lines are mostly connection trouble it retries; the
+	 * error callback reports what matters. */
+	if (level <= LOG_CRIT)
 		return LOG_LEVEL_ERROR;
-	if (level == LOG_WARNING)
+	if (level <= LOG_WARNING)
 		return LOG_LEVEL_WARN;
 	if (level <= LOG_INFO)
 		return LOG_LEVEL_INFO;

@@ -397,7 +397,8 @@ spool_scan(struct spool *sp)
 		sp->segs[sp->nsegs++].no = no;
 	}
 	closedir(d);
-	qsort(sp->segs, sp->nsegs, sizeof *sp->segs, spool_cmp_seg);
+	if (sp->nsegs > 1)
+		qsort(sp->segs, sp->nsegs, sizeof *sp->segs, spool_cmp_seg);
 	return 0;
 }
 
