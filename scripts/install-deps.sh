@@ -29,6 +29,9 @@ add jq curl sqlite3
 
 # --- later issues: add your section below -----------------------------------
 
+# schema: an independent msgpack decoder checks tallyman-decode's output.
+add python3-msgpack
+
 missing=""
 for p in $PACKAGES; do
 	# "install ok installed" only: a removed package leaves config-files.
