@@ -57,7 +57,8 @@ struct inventory_cache;
 struct agent {
 	uv_loop_t		*loop;
 	struct agent_config	 cfg;
-	const char		*config_path;
+	const char		*config_path;	/* file read, or NULL (defaults) */
+	const struct cli_opts	*opts;		/* -c/-o again on SIGHUP reload */
 	char			 host_id[128];
 	uint64_t		 start_mono_ns;
 	struct agent_stats	 stats;
@@ -68,6 +69,25 @@ struct agent {
 	struct inventory_cache	*icache;
 	uv_signal_t		 sig_term, sig_int, sig_hup;
 	bool			 stopping;
+};
+
+/*
+ * main.c: subcommands, in the style of tmux's cmd_table.  A command is one
+ * file, agent/cmd-<name>.c, defining `const struct agent_cmd
+ * agent_cmd_<name>` (declared here), plus one line in main.c's agent_cmds[].
+ */
+struct agent_cmd {
+	const char	*name;		/* "snapshot" */
+	const char	*usage;		/* its arguments, for --help: "[--json]" */
+	const char	*help;		/* one line for --help */
+	/*
+	 * Run with a->cfg loaded (and freed by main afterwards), a->opts and
+	 * a->config_path set, logging configured, everything else zero.
+	 * argv[0] is the command's name.  Returns the exit status: 0, 1 on
+	 * failure, 2 on a usage error.
+	 */
+	int		(*exec)(struct agent *a, int argc, char **argv);
+	unsigned	 issue;		/* exec NULL: the issue that builds it */
 };
 
 /* rootfs.c: a container's files, read safely. */
@@ -230,5 +250,74 @@ int	agent_emit(struct agent *a, enum tm_kind kind, const void *body);
 int	output_open(struct agent *a, const char *spec);
 /* Flush and close the sinks (SIGTERM drain).  Calls done when finished. */
 void	output_close(struct agent *a, void (*done)(struct agent *));
+
+/* seq.c: the host's sequence number, monotonic across restarts. */
+struct seq;
+struct seq *seq_open(uv_loop_t *loop, const char *dir, bool have_spool_last,
+	    uint64_t spool_last);
+int	seq_next(struct seq *sq, uint64_t *out);
+int	seq_unget(struct seq *sq, uint64_t n);
+uint64_t seq_peek(const struct seq *sq);
+int	seq_close(struct seq *sq, bool clean);
+
+/* spool.c: the on-disk spool between agent_emit and Kafka. */
+struct spool;
+struct spool_pos {
+	uint64_t segno;
+	uint64_t off;
+};
+/* One frame handed to the sender. */
+struct spool_frame {
+	uint8_t	*raw;			/* the Kafka payload; caller frees */
+	size_t	 rawlen;
+	struct spool_pos start, end;
+	uint32_t disklen;
+	uint64_t seq;
+	bool	 record_start;		/* false for parts 2.. of a split record */
+};
+struct spool_info {
+	uint64_t bytes;			/* on disk now */
+	uint64_t records;		/* unacknowledged records now */
+	uint64_t segments;
+	uint64_t cut_frames;		/* damaged frames cut (start-up or read) */
+	uint64_t cut_bytes;
+	uint64_t dropped;		/* records dropped: spool full or unwritable */
+	bool	 has_last_seq;
+	uint64_t last_seq;		/* newest sequence number on disk */
+};
+struct spool *spool_open(uv_loop_t *loop, const char *dir, uint64_t max_bytes,
+	    uint64_t sync_interval_ns);
+int	spool_append(struct spool *sp, const void *raw, size_t len, uint64_t seq,
+	    bool record_start, uint64_t *dropped);
+int	spool_peek(struct spool *sp, struct spool_frame *f);
+void	spool_advance(struct spool *sp, const struct spool_frame *f);
+void	spool_release(struct spool *sp, struct spool_pos end, bool record_start);
+void	spool_rewind(struct spool *sp);
+void	spool_get_info(const struct spool *sp, struct spool_info *info);
+uint64_t spool_max_inflight(const struct spool *sp);
+void	spool_close(struct spool *sp);
+
+/* publish.c: the librdkafka producer fed from the spool. */
+struct publish;
+struct publish_stats {
+	uint64_t queue;			/* messages inside librdkafka now */
+	uint64_t rtt_us;		/* average broker round trip (statistics) */
+	uint64_t errors;		/* error callbacks and failed deliveries */
+	uint64_t inflight;
+};
+struct publish *publish_open(struct agent *a, struct spool *sp);
+void	publish_kick(struct publish *p);
+void	publish_get_stats(const struct publish *p, struct publish_stats *st);
+/* Wait (at most timeout_ms) for what is in flight, then free; calls done. */
+void	publish_close(struct publish *p, uint64_t timeout_ms,
+	    void (*done)(void *), void *arg);
+
+/* heartbeat.c: the agent's counters as a record on an interval. */
+struct heartbeat;
+struct heartbeat *heartbeat_start(struct agent *a);
+int	heartbeat_emit(struct agent *a);
+void	heartbeat_stop(struct heartbeat *hb);
+/* output.c: spool and producer figures for the heartbeat. */
+void	output_fill_heartbeat(struct agent *a, struct tm_heartbeat *hb);
 
 #endif /* TALLYMAN_AGENT_H */

@@ -2,7 +2,8 @@
 sbin_PROGRAMS += collector/tallyman-collector
 collector_tallyman_collector_SOURCES = \
 	collector/collector.h \
-	collector/main.c
+	collector/main.c \
+	collector/config.c
 collector_tallyman_collector_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(RDKAFKA_CFLAGS) $(SQLITE_CFLAGS) \
 	$(MHD_CFLAGS) $(ZSTD_CFLAGS)
@@ -46,3 +47,16 @@ tests_integ_version_pairs_SOURCES = tests/integ/version-pairs.c \
 tests_integ_version_pairs_CFLAGS = $(VERSION_TEST_CFLAGS)
 TESTS += tests/integ/version-oracle.sh
 EXTRA_DIST += tests/integ/version-oracle.sh
+TESTS += tests/integ/compare-versions-cli.sh
+EXTRA_DIST += tests/integ/compare-versions-cli.sh
+
+# Configuration table (collector/config.c): unit test.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-collector-config
+TESTS += tests/unit/test-collector-config
+tests_unit_test_collector_config_SOURCES = tests/unit/test-collector-config.c \
+	collector/config.c
+tests_unit_test_collector_config_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) \
+	$(MSGPACK_CFLAGS) $(JANSSON_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_collector_config_LDADD = $(COMMON_LIBS) $(CMOCKA_LIBS)
+endif

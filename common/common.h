@@ -133,6 +133,35 @@ char	**cfg_list_split(const char *value, size_t *count);
 void	cfg_list_free(char **list);
 int	cfg_parse_size(const char *s, uint64_t *out);
 int	cfg_parse_duration(const char *s, uint64_t *out_ns);
+/* Ready-made .check functions. */
+int	cfg_check_log_level(const char *value, const char **why);
+int	cfg_check_nonempty(const char *value, const char **why);
+int	cfg_check_name(const char *value, const char **why);	/* [A-Za-z0-9._-]{1,249} */
+
+/* cli.c: options both programs share (-c/--config, -o, --log-level,
+ * --check-config, -h, -V); options stop at the subcommand. */
+struct cli_opts {
+	const char	*config_path;	/* --config FILE, or NULL */
+	const char	*log_level;	/* --log-level, or NULL */
+	const char	**overrides;	/* "key=value" from -o, into argv */
+	size_t		 noverrides;
+	int		 check_config;
+	int		 help;
+	int		 version;
+	int		 argi;		/* argv index of the subcommand */
+};
+/* Parse argv into o (zeroed by the caller).  -1: usage error, printed. */
+int	cli_parse(const char *prog, int argc, char **argv, struct cli_opts *o);
+void	cli_free(struct cli_opts *o);
+/*
+ * Defaults, then the file (o->config_path, else default_path, which may be
+ * missing), then each -o, then --log-level; sets the log level from
+ * "log.level".  *used is the file read or NULL.  Returns 0, or -1 with the
+ * error logged as "config: FILE:LINE: reason: text".  cfg_free base after.
+ */
+int	cli_load_config(const struct cli_opts *o, const struct cfg_entry *table,
+	    size_t n, void *base, const char *default_path, const char **used);
+void	cli_print_options(FILE *fp, const char *default_path);
 
 /* safefile.c: access to files inside an untrusted root (a container). */
 /*

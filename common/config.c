@@ -846,6 +846,33 @@ cfg_print(FILE *fp, const struct cfg_entry *table, size_t n, const void *base)
 	}
 }
 
+/* Print text word-wrapped to width columns, each line indented by indent. */
+static void
+cfg_print_wrapped(FILE *fp, const char *text, int indent, int width)
+{
+	const char	*p = text, *word;
+	int		 col = 0, len;
+
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		for (word = p; *p != '\0' && *p != ' '; p++)
+			;
+		len = (int)(p - word);
+		if (col > 0 && col + 1 + len > width) {
+			fputc('\n', fp);
+			col = 0;
+		}
+		if (col == 0)
+			col = fprintf(fp, "%*s%.*s", indent, "", len, word);
+		else
+			col += fprintf(fp, " %.*s", len, word);
+	}
+	fputc('\n', fp);
+}
+
 /*
  * Print the table as --help text: each key with its type, default (and
  * bounds), then its help line indented below.
@@ -869,7 +896,8 @@ cfg_print_help(FILE *fp, const struct cfg_entry *table, size_t n)
 			else
 				fprintf(fp, ", default empty");
 		}
-		fprintf(fp, "\n      %s\n", e->help != NULL ? e->help : "");
+		fputc('\n', fp);
+		cfg_print_wrapped(fp, e->help != NULL ? e->help : "", 6, 78);
 	}
 }
 
@@ -900,4 +928,49 @@ cfg_free(const struct cfg_entry *table, size_t n, void *base)
 			pt->n = 0;
 		}
 	}
+}
+
+/* A CFG_STRING check for "log.level". */
+int
+cfg_check_log_level(const char *value, const char **why)
+{
+	enum log_level	lvl;
+
+	if (log_level_parse(value, &lvl) == 0)
+		return 0;
+	*why = "expected error, warning, info or debug";
+	return -1;
+}
+
+/* A CFG_STRING check for values that must not be empty. */
+int
+cfg_check_nonempty(const char *value, const char **why)
+{
+	if (*value != '\0')
+		return 0;
+	*why = "must not be empty";
+	return -1;
+}
+
+/*
+ * A CFG_STRING check for names such as Kafka topics and consumer groups:
+ * 1 to 249 of [A-Za-z0-9._-].
+ */
+int
+cfg_check_name(const char *value, const char **why)
+{
+	size_t	n = strlen(value);
+
+	if (n == 0 || n > 249) {
+		*why = "expected 1 to 249 characters";
+		return -1;
+	}
+	for (; *value != '\0'; value++) {
+		if (!isalnum((unsigned char)*value) && *value != '.' &&
+		    *value != '_' && *value != '-') {
+			*why = "expected letters, digits, '.', '_' or '-'";
+			return -1;
+		}
+	}
+	return 0;
 }

@@ -8,7 +8,8 @@ common_libcommon_a_SOURCES = \
 	common/safefile.c \
 	common/crc32c.c \
 	common/sha256.c \
-	common/zframe.c
+	common/zframe.c \
+	common/cli.c
 common_libcommon_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(CURL_CFLAGS) $(ZSTD_CFLAGS)
 COMMON_LIBS = common/libcommon.a $(UV_LIBS) $(CURL_LIBS) $(ZSTD_LIBS)
 
@@ -36,4 +37,12 @@ tests_unit_test_zframe_CFLAGS = $(COMMON_TEST_CFLAGS) $(ZSTD_CFLAGS)
 tests_unit_test_zframe_LDADD = $(COMMON_TEST_LIBS)
 # malloc is wrapped to measure the decoder's largest allocation.
 tests_unit_test_zframe_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=malloc
+check_PROGRAMS += tests/unit/test-cli
+TESTS += tests/unit/test-cli
+tests_unit_test_cli_CFLAGS = $(COMMON_TEST_CFLAGS)
+tests_unit_test_cli_LDADD = $(COMMON_TEST_LIBS)
 endif
+
+# Both programs' command line (common/cli.c and the two mains).
+TESTS += tests/integ/cli.sh
+EXTRA_DIST += tests/integ/cli.sh

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # version-oracle.sh: our version orders agree with the distros' own tools on
 # thousands of generated pairs.
 #
@@ -12,39 +12,21 @@
 # Pairs come from tests/integ/version-pairs (tests/lib/version-gen.c) with a
 # fixed seed (VERSION_ORACLE_SEED to change it), in four kinds: near (one
 # small edit), random, long (20-60 digit runs), backport (+deb7u4 style).
-# Every mismatch is a failure that lists the pair and both answers.
+# Every mismatch is a failure that lists the pair and both answers.  dpkg's
+# parser also judges 1500 versions with random characters put in, against
+# our valid() (see check_dpkg_validity for the rules).
 set -u
 
-: "${top_builddir:=.}"
+. "$(dirname "$0")/../lib/harness.sh"
+harness_init
+# dpkg and rpm are the oracles: skip without them (bail in CI).
+harness_require_cmd dpkg rpm
+tmp=$TM_TMP
 PAIRS="$top_builddir/tests/integ/version-pairs"
 SEED="${VERSION_ORACLE_SEED:-20140407}"
 
-tap_n=0
-tap_failed=0
-ok() {
-	tap_n=$((tap_n + 1))
-	echo "ok $tap_n - $*"
-}
-not_ok() {
-	tap_n=$((tap_n + 1))
-	tap_failed=$((tap_failed + 1))
-	echo "not ok $tap_n - $*"
-}
-skip() {
-	tap_n=$((tap_n + 1))
-	echo "ok $tap_n # SKIP $*"
-}
-diag() {
-	echo "# $*"
-}
-
-tmp=$(mktemp -d /tmp/tm-versions-XXXXXX) || exit 99
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-
 if [ ! -x "$PAIRS" ]; then
-	echo "Bail out! $PAIRS is not built"
-	exit 99
+	tap_bail "$PAIRS is not built"
 fi
 
 # oracle_dpkg PAIRS OUT: one line '<', '=', '>' (or E) per "A<TAB>B..." line.
@@ -94,20 +76,20 @@ compare_with() {
 	n=$(wc -l <"$pairs")
 	m=$(wc -l <"$out")
 	if [ "$n" -ne "$m" ]; then
-		not_ok "$label: $tool answered $m of $n pairs"
+		tap_fail "$label: $tool answered $m of $n pairs"
 		return
 	fi
 	bad=$(paste "$pairs" "$out" | awk -F '\t' -v tool="$tool" \
 	    -v list="$tmp/mismatches" '
 		$3 != $4 { bad++; if (bad <= 50)
-			printf "# mismatch: %s %s ours=%s %s=%s\n", $1, $2, $3,
+			printf "mismatch: %s %s ours=%s %s=%s\n", $1, $2, $3,
 			    tool, $4 >list }
 		END { print bad + 0 }')
 	if [ "$bad" -eq 0 ]; then
-		ok "$label: $n pairs agree with $tool"
+		tap_ok "$label: $n pairs agree with $tool"
 	else
-		not_ok "$label: $bad of $n pairs disagree with $tool (50 at most listed)"
-		cat "$tmp/mismatches"
+		tap_fail "$label: $bad of $n pairs disagree with $tool (50 at most listed)"
+		tap_diag "$(cat "$tmp/mismatches")"
 		rm -f "$tmp/mismatches"
 	fi
 	total_pairs=$((total_pairs + n))
@@ -150,7 +132,7 @@ check_scheme() {
 		kind=${spec%%:*} count=${spec#*:}
 		p="$tmp/$scheme-$kind.pairs"
 		if ! "$PAIRS" "$scheme" "$kind" "$SEED" "$count" >"$p"; then
-			not_ok "$scheme $kind: the generator failed"
+			tap_fail "$scheme $kind: the generator failed"
 			continue
 		fi
 		"$oracle" "$p" "$tmp/$scheme-$kind.out"
@@ -162,31 +144,88 @@ check_scheme() {
 	cat "$tmp/$scheme"-*.pairs | awk -F '\t' -v s="$scheme" '
 		{ c[$3]++ }
 		END {
-			printf "# %s answers: < %d, = %d, > %d\n", s, c["<"], c["="], c[">"]
+			printf "%s answers: < %d, = %d, > %d\n", s, c["<"], c["="], c[">"]
 			exit !(c["<"] >= 300 && c["="] >= 100 && c[">"] >= 300)
 		}' >"$tmp/spread"
 	if [ $? -eq 0 ]; then
-		ok "$scheme generated pairs cover <, = and > (at least 300/100/300)"
+		tap_ok "$scheme generated pairs cover <, = and > (at least 300/100/300)"
 	else
-		not_ok "$scheme generated pairs cover <, = and >"
+		tap_fail "$scheme generated pairs cover <, = and >"
 	fi
-	cat "$tmp/spread"
-	diag "$scheme: $total_pairs pairs compared with $tool"
+	tap_diag "$(cat "$tmp/spread")"
+	tap_diag "$scheme: $total_pairs pairs compared with $tool"
 }
 
-if command -v dpkg >/dev/null 2>&1; then
-	check_scheme dpkg "dpkg --compare-versions" oracle_dpkg
-else
-	skip "dpkg is not installed: no dpkg oracle"
-fi
-if command -v rpm >/dev/null 2>&1 &&
-    [ "$(rpm --eval '%{lua: io.write(rpm.vercmp("1.0", "1.0~rc1"))}' 2>/dev/null)" = 1 ]; then
+# Validity against dpkg's own parser, on versions with random characters
+# put in.  dpkg has three verdicts: error (exit 2), warning (compares
+# anyway), clean.  Ours: an error is invalid; "invalid character" warnings
+# are invalid; "does not start with digit" may be either (dpkg stops looking
+# at that warning, we go on checking the characters); clean is valid, except
+# a signed epoch ("+1:0"), which dpkg's strtol lets through and we do not.
+check_dpkg_validity() {
+	n=1500
+	"$PAIRS" dpkg noisy "$SEED" "$n" >"$tmp/noisy" || {
+		tap_fail "dpkg validity: the generator failed"
+		return
+	}
+	{
+		cat <<'EOF'
+v() {
+	e=$(dpkg --compare-versions "$1" eq "$1" 2>&1 >/dev/null)
+	case $? in
+	0|1)	case $e in
+		*"does not start with digit"*) echo W ;;
+		*"invalid character"*) echo C ;;
+		"") echo OK ;;
+		*) echo "?" ;;
+		esac ;;
+	*) echo E ;;
+	esac
+}
+EOF
+		awk -F '\t' '{ printf "v '\''%s'\''\n", $1 }' "$tmp/noisy"
+	} >"$tmp/dpkg-valid.sh"
+	sh "$tmp/dpkg-valid.sh" >"$tmp/noisy.out"
+	if [ "$(wc -l <"$tmp/noisy.out")" -ne "$n" ]; then
+		tap_fail "dpkg validity: dpkg answered $(wc -l <"$tmp/noisy.out") of $n"
+		return
+	fi
+	bad=$(paste "$tmp/noisy" "$tmp/noisy.out" | awk -F '\t' \
+	    -v list="$tmp/mismatches" '
+		{ seen[$3 ":" $2]++ }
+		($3 == "E" && $2 == 1) || ($3 == "C" && $2 == 1) || $3 == "?" ||
+		($3 == "OK" && $2 == 0 && $1 !~ /^[-+][0-9]*:/) {
+			bad++
+			if (bad <= 50)
+				printf "validity: %s ours=%s dpkg=%s\n", $1, $2, $3 >list
+		}
+		END {
+			printf "dpkg verdicts (dpkg:ours): "
+			for (k in seen) printf "%s=%d ", k, seen[k]
+			printf "\n"
+			print bad + 0
+		}')
+	tap_diag "$(echo "$bad" | sed '$d')"
+	bad=$(echo "$bad" | tail -n 1)
+	if [ "$bad" -eq 0 ]; then
+		tap_ok "dpkg validity: $n noisy versions, our verdicts match dpkg's parser"
+	else
+		tap_fail "dpkg validity: $bad of $n verdicts disagree with dpkg's parser"
+		tap_diag "$(cat "$tmp/mismatches")"
+		rm -f "$tmp/mismatches"
+	fi
+}
+
+check_scheme dpkg "dpkg --compare-versions" oracle_dpkg
+check_dpkg_validity
+if [ "$(rpm --eval '%{lua: io.write(rpm.vercmp("1.0", "1.0~rc1"))}' 2>&1)" = 1 ]
+then
 	check_scheme rpm "rpm.vercmp" oracle_rpm
 else
-	skip "rpm (with Lua rpm.vercmp) is not installed: no rpm oracle"
+	tap_fail "rpm has rpm.vercmp in its Lua (rpm >= 4.16)" \
+	    "$(rpm --version 2>&1)"
 fi
-diag "apk: no oracle (apk-tools is not packaged for Debian 12);" \
+tap_diag "apk: no oracle (apk-tools is not packaged for Debian 12);" \
     "see tests/unit/test-version-apk.c for apk-tools' vectors"
 
-echo "1..$tap_n"
-[ "$tap_failed" -eq 0 ]
+tap_done

@@ -12,6 +12,11 @@
  *
  * reads "A<TAB>B" lines on stdin instead and prints the same three columns
  * (for hand-picked pairs).
+ *
+ *   version-pairs SCHEME noisy SEED COUNT
+ *
+ * prints COUNT lines "S<TAB>V": S a version with random characters put in
+ * (valid or not), V 1 if our valid() accepts it, else 0.
  */
 #include "config.h"
 
@@ -59,6 +64,36 @@ pairs_from_stdin(const struct version_scheme *vs)
 	return rc;
 }
 
+/* "noisy" mode: COUNT lines "S<TAB>1" (we accept S) or "S<TAB>0". */
+static int
+pairs_noisy(const char *scheme, const char *seedstr, const char *countstr)
+{
+	const struct version_scheme	*vs;
+	struct vgen			 g;
+	char				 s[VGEN_MAX], *end;
+	unsigned long			 count, i;
+	uint64_t			 seed;
+
+	if ((vs = version_scheme_find(scheme)) == NULL) {
+		fprintf(stderr, "version-pairs: unknown scheme %s\n", scheme);
+		return 2;
+	}
+	errno = 0;
+	seed = strtoull(seedstr, &end, 0);
+	if (errno != 0 || *end != '\0')
+		return 2;
+	count = strtoul(countstr, &end, 10);
+	if (*end != '\0' || count > 10000000)
+		return 2;
+	vgen_seed(&g, seed);
+	for (i = 0; i < count; i++) {
+		if (vgen_noisy(&g, vs, s) == -1)
+			return 1;
+		printf("%s\t%d\n", s, vs->valid(s, NULL));
+	}
+	return fflush(stdout) == EOF;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -76,6 +111,8 @@ main(int argc, char **argv)
 		}
 		return pairs_from_stdin(vs);
 	}
+	if (argc == 5 && strcmp(argv[2], "noisy") == 0)
+		return pairs_noisy(argv[1], argv[3], argv[4]);
 	if (argc != 5) {
 		fprintf(stderr, "usage: version-pairs SCHEME KIND SEED COUNT\n"
 		    "       version-pairs SCHEME - < pairs\n");

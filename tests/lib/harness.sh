@@ -45,6 +45,10 @@
 # TM_CONTAINERD_SOCK, CONTAINERD_ADDRESS, TM_CONTAINERD_PID, TM_DOCKER_SOCK,
 # DOCKER_HOST, DOCKER_CONFIG, TM_DOCKERD_PID, TM_KAFKA, TM_KAFKA_PID, and
 # after harness_image/harness_ctr_image: TM_IMAGE, TM_IMAGE_ID, TM_CTR_IMAGE.
+# bash runs a trap only when the foreground command ends: bound every wait
+# on something external with `timeout` (or harness_wait_for) so SIGTERM from
+# make is acted on, and stop any background process you start yourself.
+#
 # Settings read: TM_INTEG=skip (skip every integration test), TM_KEEP=1,
 # TM_DOCKERD_ARGS (extra dockerd flags, e.g. --live-restore),
 # TM_MOCK_KAFKA (path of tests/mock-kafka), TM_START_TIMEOUT (s, default 120).
@@ -601,7 +605,7 @@ harness__finish() {
 }
 
 harness__on_exit() {
-	[ -n "$TAP_DONE" ] && return 0
+	[ -n "$TAP_DONE" ] || [ -n "$HARNESS_STOPPED" ] && return 0
 	# The script ended without tap_done (it crashed or exited early).
 	harness_logs
 	harness_stop >/dev/null || tap_diag "harness: left behind:" "${HARNESS_LEFT[@]}"

@@ -667,6 +667,42 @@ vgen_triple(struct vgen *g, const struct version_scheme *vs,
 }
 
 int
+vgen_noisy(struct vgen *g, const struct version_scheme *vs, char *out)
+{
+	static const char noise[] = ":-.~+_^!#@$%&/|<>()[]{};,=*aZ09";
+	size_t	len, k;
+	int	edits, e;
+
+	if (vgen_one(g, vs, VGEN_NEAR, out) == -1)
+		return -1;
+	edits = 1 + (int)vgen_below(g, 3);
+	for (e = 0; e < edits; e++) {
+		len = strlen(out);
+		k = vgen_below(g, (unsigned)len + 1);
+		switch (vgen_below(g, 3)) {
+		case 0:
+			/* Insert. */
+			if (len + 2 < VGEN_MAX) {
+				memmove(out + k + 1, out + k, len - k + 1);
+				out[k] = noise[vgen_below(g, sizeof(noise) - 1)];
+			}
+			break;
+		case 1:
+			/* Replace. */
+			if (k < len)
+				out[k] = noise[vgen_below(g, sizeof(noise) - 1)];
+			break;
+		default:
+			/* Cut the tail after a separator: "1.0-", "1:". */
+			if (k > 0 && k < len)
+				out[k] = '\0';
+			break;
+		}
+	}
+	return 0;
+}
+
+int
 vgen_kind_parse(const char *name, enum vgen_kind *out)
 {
 	static const struct {

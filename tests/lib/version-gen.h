@@ -52,6 +52,14 @@ int		vgen_one(struct vgen *g, const struct version_scheme *vs,
  */
 unsigned long	vgen_check_order(const struct version_scheme *vs, uint64_t seed,
 		    unsigned long count, FILE *report);
+/*
+ * A version with one to three random characters inserted or replaced, or a
+ * part cut off: valid or not, never empty, never holding a quote, a
+ * backslash, whitespace or a control character (so that a shell script can
+ * single-quote it).  For checking valid() against the distro's parser.
+ */
+int		vgen_noisy(struct vgen *g, const struct version_scheme *vs,
+		    char *out);
 /* Parse "near", "random", "long", "backport"; -1 if unknown. */
 int		vgen_kind_parse(const char *name, enum vgen_kind *out);
 
