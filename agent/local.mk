@@ -34,6 +34,7 @@ agent_libinventory_a_SOURCES = \
 	agent/inventory-rpm.c \
 	agent/inventory-rpm-ndb.c \
 	agent/inventory-cache.c \
+	agent/drift.c \
 	agent/cmd-scan.c
 agent_libinventory_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(RPM_CFLAGS)
@@ -59,6 +60,10 @@ tests_integ_inventory_cache_run_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) \
 	$(MSGPACK_CFLAGS) $(JANSSON_CFLAGS)
 tests_integ_inventory_cache_run_LDADD = $(INVENTORY_LIBS) $(OUTPUT_LIBS) \
 	$(SCHEMA_LIBS) $(COMMON_LIBS)
+check_PROGRAMS += tests/integ/drift-run
+tests_integ_drift_run_SOURCES = tests/integ/drift-run.c agent/config.c
+tests_integ_drift_run_CFLAGS = $(tests_integ_inventory_cache_run_CFLAGS)
+tests_integ_drift_run_LDADD = $(tests_integ_inventory_cache_run_LDADD)
 INVENTORY_INTEG = \
 	tests/integ/inventory-rpm.sh \
 	tests/integ/inventory-dpkg.sh \
