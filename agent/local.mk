@@ -67,7 +67,8 @@ tests_integ_drift_run_LDADD = $(tests_integ_inventory_cache_run_LDADD)
 INVENTORY_INTEG = \
 	tests/integ/inventory-rpm.sh \
 	tests/integ/inventory-dpkg.sh \
-	tests/integ/inventory-hostile.sh
+	tests/integ/inventory-hostile.sh \
+	tests/integ/inventory-docker.sh
 TESTS += $(INVENTORY_INTEG)
 EXTRA_DIST += $(INVENTORY_INTEG)
 
