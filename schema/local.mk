@@ -3,12 +3,20 @@ noinst_LIBRARIES += schema/libschema.a
 schema_libschema_a_SOURCES = \
 	schema/schema.h \
 	schema/fields.c \
-	schema/codec.c
+	schema/codec.c \
+	schema/json.c \
+	schema/split.c
 schema_libschema_a_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS) $(JANSSON_CFLAGS)
 # The codec logs through common/ (log_warnx) and allocates with xmalloc:
 # link $(COMMON_LIBS) after $(SCHEMA_LIBS).
 SCHEMA_LIBS = schema/libschema.a $(MSGPACK_LIBS) $(JANSSON_LIBS)
 EXTRA_DIST += schema/README.md
+
+# tallyman-decode: wire records (a kcat stream or a spool segment) as JSON.
+bin_PROGRAMS += schema/tallyman-decode
+schema_tallyman_decode_SOURCES = schema/decode.c
+schema_tallyman_decode_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS) $(JANSSON_CFLAGS)
+schema_tallyman_decode_LDADD = $(SCHEMA_LIBS) $(COMMON_LIBS)
 
 # Tests of schema/ (cmocka, TAP).
 if HAVE_CMOCKA
@@ -19,3 +27,11 @@ tests_unit_test_schema_SOURCES = tests/unit/test-schema.c \
 tests_unit_test_schema_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS) $(JANSSON_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_schema_LDADD = $(SCHEMA_LIBS) $(COMMON_LIBS) $(CMOCKA_LIBS)
 endif
+
+# Encoder samples and the field tables, for the scripts that check them with
+# independent tools (python3-jsonschema, python3-msgpack).
+check_PROGRAMS += tests/unit/schema-samples
+tests_unit_schema_samples_SOURCES = tests/unit/schema-samples.c \
+	tests/unit/schema-fixtures.c tests/unit/schema-fixtures.h
+tests_unit_schema_samples_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_schema_samples_LDADD = $(SCHEMA_LIBS) $(COMMON_LIBS)

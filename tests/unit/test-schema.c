@@ -833,6 +833,384 @@ test_hostile_mutated_valid_messages_never_crash(void **state)
 	assert_true(ok > 0 && rejected > 0);
 }
 
+/* ------------------------------------------------------------------ */
+/* JSON. */
+
+static void
+test_json_views_agree_for_every_kind(void **state)
+{
+	size_t	 i;
+	int	 full;
+
+	(void)state;
+	for (full = 0; full <= 1; full++) {
+		for (i = 0; i < TM_NELEM(all_kinds); i++) {
+			msgpack_sbuffer sb;
+			struct tm_record rec;
+			json_t *raw, *dec;
+			char detail[256];
+
+			encode_fixture(all_kinds[i], full, &sb);
+			raw = tm_msgpack_to_json(sb.data, sb.size, detail,
+			    sizeof(detail));
+			assert_non_null(raw);
+			assert_int_equal(tm_decode(sb.data, sb.size, &rec, detail,
+			    sizeof(detail)), TM_OK);
+			dec = tm_record_to_json(&rec);
+			if (!json_equal(raw, dec)) {
+				char *a = json_dumps(raw, JSON_SORT_KEYS);
+				char *b = json_dumps(dec, JSON_SORT_KEYS);
+
+				fail_msg("raw %s\ndecoded %s", a, b);
+			}
+			assert_string_equal(json_string_value(json_object_get(raw,
+			    "k")), tm_kind_name(all_kinds[i]));
+			json_decref(raw);
+			json_decref(dec);
+			tm_record_free(&rec);
+			msgpack_sbuffer_destroy(&sb);
+		}
+	}
+}
+
+static void
+test_json_faithful_for_bin_ext_keys_and_bad_utf8(void **state)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+	json_t		*j;
+	char		*text;
+	char		 detail[128];
+
+	(void)state;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 7);
+	msgpack_pack_str_with_body(&pk, "bin", 3);
+	msgpack_pack_bin_with_body(&pk, "\x00\xffM", 3);
+	msgpack_pack_str_with_body(&pk, "ext", 3);
+	msgpack_pack_ext_with_body(&pk, "ab", 2, 5);
+	msgpack_pack_int(&pk, 7);			/* a non-string key */
+	msgpack_pack_str_with_body(&pk, "seven", 5);
+	msgpack_pack_str_with_body(&pk, "bad", 3);
+	msgpack_pack_str_with_body(&pk, "a\xff\xc3(b", 5);
+	msgpack_pack_str_with_body(&pk, "neg", 3);
+	msgpack_pack_int64(&pk, -3);
+	msgpack_pack_str_with_body(&pk, "f", 1);
+	msgpack_pack_double(&pk, 1.5);
+	msgpack_pack_str_with_body(&pk, "u", 1);
+	msgpack_pack_str_with_body(&pk, "h\xc3\xa9", 3);
+	j = tm_msgpack_to_json(sb.data, sb.size, detail, sizeof(detail));
+	assert_non_null(j);
+	text = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
+	assert_string_equal(text, "{\"7\":\"seven\",\"bad\":\"a\\uFFFD\\uFFFD(b\","
+	    "\"bin\":{\"$bin\":\"AP9N\"},\"ext\":{\"$bin\":\"YWI=\",\"$ext\":5},"
+	    "\"f\":1.5,\"neg\":-3,\"u\":\"h\\u00E9\"}");
+	free(text);
+	json_decref(j);
+	/* Not msgpack: NULL with a reason. */
+	assert_null(tm_msgpack_to_json("\xc1", 1, detail, sizeof(detail)));
+	assert_non_null(strstr(detail, "not msgpack"));
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* ------------------------------------------------------------------ */
+/* Split and reassembly. */
+
+struct parts {
+	char	*buf[TM_PARTS_MAX];
+	size_t	 len[TM_PARTS_MAX];
+	size_t	 n;
+};
+
+static int
+collect(const void *part, size_t len, void *arg)
+{
+	struct parts *ps = arg;
+
+	assert_true(len <= TM_MSG_MAX);
+	ps->buf[ps->n] = xmalloc(len);
+	memcpy(ps->buf[ps->n], part, len);
+	ps->len[ps->n++] = len;
+	return 0;
+}
+
+static void
+parts_free(struct parts *ps)
+{
+	size_t	 i;
+
+	for (i = 0; i < ps->n; i++)
+		free(ps->buf[i]);
+	ps->n = 0;
+}
+
+/* Split a big image record of sequence seq into ps; *sb keeps the whole. */
+static void
+split_big(struct parts *ps, msgpack_sbuffer *sb, uint64_t seq)
+{
+	struct tm_record rec;
+
+	fx_big_image(&rec, 40000, seq);
+	msgpack_sbuffer_init(sb);
+	assert_int_equal(tm_encode(&rec, sb), 0);
+	tm_record_free(&rec);
+	memset(ps, 0, sizeof(*ps));
+	assert_int_equal(tm_split(sb->data, sb->size, collect, ps), 0);
+}
+
+static enum tm_reject
+feed(struct tm_reasm *ra, struct parts *ps, size_t i, struct tm_record *rec,
+    int *complete)
+{
+	char	 detail[256];
+
+	return tm_reasm_feed(ra, ps->buf[i], ps->len[i], rec, complete, detail,
+	    sizeof(detail));
+}
+
+static void
+test_split_small_record_goes_whole(void **state)
+{
+	struct parts	 ps = { .n = 0 };
+	msgpack_sbuffer	 sb;
+	struct tm_reasm	*ra = tm_reasm_new(4, 8u << 20);
+	struct tm_record rec;
+	int		 complete;
+
+	(void)state;
+	encode_fixture(TM_KIND_CONTAINER, 1, &sb);
+	assert_int_equal(tm_split(sb.data, sb.size, collect, &ps), 0);
+	assert_int_equal(ps.n, 1);
+	assert_int_equal(ps.len[0], sb.size);
+	assert_memory_equal(ps.buf[0], sb.data, sb.size);
+	assert_int_equal(feed(ra, &ps, 0, &rec, &complete), TM_OK);
+	assert_int_equal(complete, 1);
+	assert_int_equal(rec.kind, TM_KIND_CONTAINER);
+	tm_record_free(&rec);
+	tm_reasm_free(ra);
+	parts_free(&ps);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+test_split_big_image_reassembled_out_of_order_with_duplicate(void **state)
+{
+	struct parts	 ps;
+	msgpack_sbuffer	 sb, sb2;
+	struct tm_reasm	*ra = tm_reasm_new(8, 16u << 20);
+	struct tm_reasm_stats st;
+	struct tm_record rec;
+	size_t		 order[TM_PARTS_MAX], i;
+	int		 complete;
+	char		 detail[128];
+
+	(void)state;
+	split_big(&ps, &sb, 77);
+	assert_true(sb.size > 2u * 1024 * 1024);
+	assert_int_equal(ps.n, (sb.size + TM_PART_MAX - 1) / TM_PART_MAX);
+	/* A part alone is not a record. */
+	assert_int_equal(tm_decode(ps.buf[0], ps.len[0], &rec, detail,
+	    sizeof(detail)), TM_REJ_BAD_PART);
+	/* Reverse order, with part 1 fed twice. */
+	for (i = 0; i < ps.n; i++)
+		order[i] = ps.n - 1 - i;
+	for (i = 0; i + 1 < ps.n; i++) {
+		assert_int_equal(feed(ra, &ps, order[i], &rec, &complete), TM_OK);
+		assert_int_equal(complete, 0);
+		if (order[i] == 1) {
+			assert_int_equal(feed(ra, &ps, 1, &rec, &complete), TM_OK);
+			assert_int_equal(complete, 0);
+		}
+	}
+	assert_int_equal(feed(ra, &ps, order[ps.n - 1], &rec, &complete), TM_OK);
+	assert_int_equal(complete, 1);
+	assert_int_equal(rec.seq, 77);
+	assert_int_equal(rec.body.image.n_packages, 40000);
+	assert_string_equal(rec.body.image.packages[39999].name,
+	    "package-number-39999");
+	msgpack_sbuffer_init(&sb2);
+	assert_int_equal(tm_encode(&rec, &sb2), 0);
+	assert_int_equal(sb2.size, sb.size);
+	assert_memory_equal(sb2.data, sb.data, sb.size);
+	tm_reasm_stats(ra, &st);
+	assert_int_equal(st.duplicates, 1);
+	assert_int_equal(st.completed, 1);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(st.bytes, 0);
+	tm_record_free(&rec);
+	msgpack_sbuffer_destroy(&sb2);
+	msgpack_sbuffer_destroy(&sb);
+	parts_free(&ps);
+	tm_reasm_free(ra);
+}
+
+static void
+test_reasm_missing_part_stays_pending(void **state)
+{
+	struct parts	 a, b;
+	msgpack_sbuffer	 sa, sbb;
+	struct tm_reasm	*ra = tm_reasm_new(8, 16u << 20);
+	struct tm_reasm_stats st;
+	struct tm_record rec;
+	size_t		 i;
+	int		 complete;
+
+	(void)state;
+	split_big(&a, &sa, 1);
+	split_big(&b, &sbb, 2);
+	for (i = 1; i < a.n; i++) {		/* a's part 0 never comes */
+		assert_int_equal(feed(ra, &a, i, &rec, &complete), TM_OK);
+		assert_int_equal(complete, 0);
+	}
+	for (i = 0; i < b.n; i++)
+		assert_int_equal(feed(ra, &b, i, &rec, &complete), TM_OK);
+	assert_int_equal(complete, 1);
+	assert_int_equal(rec.seq, 2);
+	tm_record_free(&rec);
+	tm_reasm_stats(ra, &st);
+	assert_int_equal(st.pending, 1);
+	assert_int_equal(st.bytes, sa.size - TM_PART_MAX);
+	assert_int_equal(st.evicted, 0);
+	/* The late part completes it. */
+	assert_int_equal(feed(ra, &a, 0, &rec, &complete), TM_OK);
+	assert_int_equal(complete, 1);
+	assert_int_equal(rec.seq, 1);
+	tm_record_free(&rec);
+	parts_free(&a);
+	parts_free(&b);
+	msgpack_sbuffer_destroy(&sa);
+	msgpack_sbuffer_destroy(&sbb);
+	tm_reasm_free(ra);
+}
+
+static void
+test_reasm_bounds_evict_oldest(void **state)
+{
+	struct parts	 p[3];
+	msgpack_sbuffer	 sb[3];
+	struct tm_reasm	*ra = tm_reasm_new(2, 64u << 20);
+	struct tm_reasm_stats st;
+	struct tm_record rec;
+	size_t		 i;
+	int		 complete;
+	char		 detail[256];
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		split_big(&p[i], &sb[i], 10 + i);
+		assert_int_equal(feed(ra, &p[i], 0, &rec, &complete), TM_OK);
+	}
+	tm_reasm_stats(ra, &st);
+	assert_int_equal(st.pending, 2);
+	assert_int_equal(st.evicted, 1);
+	/* Record 10 was the oldest: its other parts no longer complete it. */
+	for (i = 1; i < p[0].n; i++) {
+		assert_int_equal(feed(ra, &p[0], i, &rec, &complete), TM_OK);
+		assert_int_equal(complete, 0);
+	}
+	/* Record 12, the newest, still completes. */
+	for (i = 1; i < p[2].n; i++)
+		assert_int_equal(feed(ra, &p[2], i, &rec, &complete), TM_OK);
+	assert_int_equal(complete, 1);
+	assert_int_equal(rec.seq, 12);
+	tm_record_free(&rec);
+	tm_reasm_free(ra);
+
+	/* A byte bound below one record: that record is refused. */
+	ra = tm_reasm_new(8, 2u * TM_PART_MAX);
+	assert_int_equal(feed(ra, &p[1], 0, &rec, &complete), TM_OK);
+	assert_int_equal(feed(ra, &p[1], 1, &rec, &complete), TM_OK);
+	assert_int_equal(tm_reasm_feed(ra, p[1].buf[2], p[1].len[2], &rec,
+	    &complete, detail, sizeof(detail)), TM_REJ_TOO_LARGE);
+	tm_reasm_stats(ra, &st);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(st.bytes, 0);
+	tm_reasm_free(ra);
+	for (i = 0; i < 3; i++) {
+		parts_free(&p[i]);
+		msgpack_sbuffer_destroy(&sb[i]);
+	}
+}
+
+/* A part with p = [index, count] and a chunk of n bytes. */
+static void
+make_part(msgpack_sbuffer *sb, uint64_t seq, const char *kind, uint64_t index,
+    uint64_t count, size_t n)
+{
+	msgpack_packer	 pk;
+	char		 chunk[16] = "chunkchunkchunk";
+
+	msgpack_sbuffer_clear(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 7);
+	msgpack_pack_str_with_body(&pk, "v", 1);
+	msgpack_pack_uint64(&pk, 1);
+	msgpack_pack_str_with_body(&pk, "h", 1);
+	msgpack_pack_str_with_body(&pk, "host", 4);
+	msgpack_pack_str_with_body(&pk, "s", 1);
+	msgpack_pack_uint64(&pk, seq);
+	msgpack_pack_str_with_body(&pk, "t", 1);
+	msgpack_pack_uint64(&pk, 5);
+	msgpack_pack_str_with_body(&pk, "k", 1);
+	msgpack_pack_str_with_body(&pk, kind, strlen(kind));
+	msgpack_pack_str_with_body(&pk, "p", 1);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint64(&pk, index);
+	msgpack_pack_uint64(&pk, count);
+	msgpack_pack_str_with_body(&pk, "x", 1);
+	msgpack_pack_bin_with_body(&pk, chunk, n);
+}
+
+static void
+expect_part(struct tm_reasm *ra, msgpack_sbuffer *sb, enum tm_reject want)
+{
+	struct tm_record rec;
+	char		 detail[256];
+	int		 complete;
+	enum tm_reject	 r;
+
+	r = tm_reasm_feed(ra, sb->data, sb->size, &rec, &complete, detail,
+	    sizeof(detail));
+	if (r != want)
+		fail_msg("got %s (%s), want %s", tm_reject_name(r), detail,
+		    tm_reject_name(want));
+	tm_record_free(&rec);
+}
+
+static void
+test_reasm_rejects_inconsistent_parts(void **state)
+{
+	struct tm_reasm	*ra = tm_reasm_new(8, 1u << 20);
+	msgpack_sbuffer	 sb;
+	struct tm_reasm_stats st;
+
+	(void)state;
+	msgpack_sbuffer_init(&sb);
+	make_part(&sb, 1, "image", 3, 3, 4);		/* index == count */
+	expect_part(ra, &sb, TM_REJ_BAD_PART);
+	make_part(&sb, 1, "image", 0, TM_PARTS_MAX + 1, 4);
+	expect_part(ra, &sb, TM_REJ_BAD_PART);
+	make_part(&sb, 1, "image", 0, 1, 4);		/* one part is no split */
+	expect_part(ra, &sb, TM_REJ_BAD_PART);
+	make_part(&sb, 1, "image", 0, 2, 0);		/* empty chunk */
+	expect_part(ra, &sb, TM_REJ_BAD_PART);
+	make_part(&sb, 1, "imago", 0, 2, 4);
+	expect_part(ra, &sb, TM_REJ_UNKNOWN_KIND);
+	make_part(&sb, 2, "image", 0, 3, 4);
+	expect_part(ra, &sb, TM_OK);
+	make_part(&sb, 2, "image", 1, 4, 4);		/* count changed */
+	expect_part(ra, &sb, TM_REJ_BAD_PART);
+	make_part(&sb, 3, "image", 0, 2, 4);		/* joins to garbage */
+	expect_part(ra, &sb, TM_OK);
+	make_part(&sb, 3, "image", 1, 2, 4);
+	expect_part(ra, &sb, TM_REJ_MALFORMED);
+	tm_reasm_stats(ra, &st);
+	assert_int_equal(st.pending, 0);
+	msgpack_sbuffer_destroy(&sb);
+	tm_reasm_free(ra);
+}
+
 int
 main(void)
 {
@@ -858,6 +1236,13 @@ main(void)
 		cmocka_unit_test(test_hostile_claimed_lengths_rejected_without_allocation),
 		cmocka_unit_test(test_hostile_random_bytes_fixed_seed),
 		cmocka_unit_test(test_hostile_mutated_valid_messages_never_crash),
+		cmocka_unit_test(test_json_views_agree_for_every_kind),
+		cmocka_unit_test(test_json_faithful_for_bin_ext_keys_and_bad_utf8),
+		cmocka_unit_test(test_split_small_record_goes_whole),
+		cmocka_unit_test(test_split_big_image_reassembled_out_of_order_with_duplicate),
+		cmocka_unit_test(test_reasm_missing_part_stays_pending),
+		cmocka_unit_test(test_reasm_bounds_evict_oldest),
+		cmocka_unit_test(test_reasm_rejects_inconsistent_parts),
 	};
 
 	log_init("test-schema", LOG_LEVEL_ERROR);
