@@ -35,3 +35,15 @@ tests_unit_schema_samples_SOURCES = tests/unit/schema-samples.c \
 	tests/unit/schema-fixtures.c tests/unit/schema-fixtures.h
 tests_unit_schema_samples_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_schema_samples_LDADD = $(SCHEMA_LIBS) $(COMMON_LIBS)
+
+# The spec in its three forms, and the scripts that check them.
+dist_noinst_DATA += \
+	schema/envelope.schema.json \
+	schema/host.schema.json \
+	schema/heartbeat.schema.json \
+	schema/event.schema.json \
+	schema/container.schema.json \
+	schema/image.schema.json \
+	schema/drift.schema.json
+TESTS += tests/integ/schema-jsonschema.sh
+EXTRA_DIST += tests/integ/schema-jsonschema.sh
