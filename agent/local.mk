@@ -47,6 +47,16 @@ tests_unit_test_inventory_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) \
 tests_unit_test_inventory_LDADD = $(INVENTORY_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS) \
 	$(CMOCKA_LIBS)
 endif
+check_PROGRAMS += tests/integ/rpmdb-fixture
+tests_integ_rpmdb_fixture_SOURCES = tests/integ/rpmdb-fixture.c
+tests_integ_rpmdb_fixture_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
+tests_integ_rpmdb_fixture_LDADD = $(SQLITE_LIBS)
+INVENTORY_INTEG = \
+	tests/integ/inventory-rpm.sh \
+	tests/integ/inventory-dpkg.sh \
+	tests/integ/inventory-hostile.sh
+TESTS += $(INVENTORY_INTEG)
+EXTRA_DIST += $(INVENTORY_INTEG)
 
 # Output: agent_emit, sequence, spool, Kafka producer, heartbeat, as a
 # library so the unit tests and tests/agent-produce link the same objects.

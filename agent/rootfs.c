@@ -513,8 +513,11 @@ rootfs_exists(struct rootfs *rf, const char *path)
 {
 	struct rnode	nd;
 
-	if (rootfs_resolve(rf, path, 1, &nd) == -1)
+	if (rootfs_resolve(rf, path, 1, &nd) == -1) {
+		if (errno != ENOTDIR)
+			rootfs_fail(rf, path, errno);	/* a loop is worth a count */
 		return 0;
+	}
 	rnode_close(&nd);
 	return 1;
 }

@@ -32,6 +32,9 @@ add jq curl sqlite3
 # schema: an independent msgpack decoder checks tallyman-decode's output.
 add python3-msgpack
 
+# inventory: db5.3_load builds the Berkeley DB rpm database fixture.
+add db5.3-util
+
 missing=""
 for p in $PACKAGES; do
 	# "install ok installed" only: a removed package leaves config-files.
