@@ -35,7 +35,7 @@ tap_diag "consumer: $n messages, $distinct distinct, max $max, $gaps gaps, $diso
 tr_ok_if '[ "${max:-0}" -ge 2250 ]' "every record produced reached Kafka (highest sequence $max >= 2250)" "max=$max"
 tap_is "$gaps" 0 "the host's sequence has no gap"
 tap_is "$disorder" 0 "the host's records arrive in sequence order"
-tap_is "$(jq -r 'select(.k == "heartbeat") | .b.drop' "$TM_TMP/got.json" | sort -un | tail -n 1)" 0 \
+tap_is "$(jq -r 'select(.k == "heartbeat") | .b.drop // 0' "$TM_TMP/got.json" | sort -un | tail -n 1)" 0 \
     "the heartbeats report no drop"
 tap_like "$(grep -c 'publish: .*ALL_BROKERS_DOWN\|publish: .*_TRANSPORT' "$TM_LOGS/agent.log")" '^[1-9]' \
     "librdkafka's errors reach the agent's log with the publish: prefix"
