@@ -188,7 +188,8 @@ typedef void CURL;
 /* done(easy, result, arg): called once per transfer; the callee owns easy. */
 typedef void (*curluv_done_cb)(CURL *easy, int result, void *arg);
 struct curluv *curluv_new(uv_loop_t *loop);
-/* Start a transfer; the multi handle drives it.  Returns 0 or -1. */
+/* Start a transfer; the multi handle drives it.  Returns 0 or -1.
+ * curl-uv owns the easy handle's CURLOPT_PRIVATE.  Safe from callbacks. */
 int	curluv_add(struct curluv *cu, CURL *easy, curluv_done_cb done, void *arg);
 /* Abort a transfer early (done is not called); caller still owns easy. */
 void	curluv_remove(struct curluv *cu, CURL *easy);
