@@ -28,6 +28,7 @@ struct curluv_xfer {
 	void			*arg;
 	int			 added;		/* in the multi handle */
 	int			 removed;	/* curluv_remove()d while busy */
+	int			 cancel;	/* curluv_cancel()led: report it */
 	struct curluv_xfer	*prev, *next;
 };
 
@@ -194,11 +195,13 @@ curluv_flush(struct curluv *cu)
 	cu->pending = 0;
 	for (x = cu->xfers; x != NULL; x = next) {
 		next = x->next;
-		if (x->removed) {
+		if (x->removed || x->cancel) {
 			if (x->added)
 				curl_multi_remove_handle(cu->multi, x->easy);
 			curl_easy_setopt(x->easy, CURLOPT_PRIVATE, NULL);
 			curluv_xfer_unlink(cu, x);
+			if (!x->removed)
+				x->done(x->easy, CURLE_ABORTED_BY_CALLBACK, x->arg);
 			free(x);
 		} else if (!x->added) {
 			rc = curl_multi_add_handle(cu->multi, x->easy);
@@ -357,6 +360,27 @@ curluv_remove(struct curluv *cu, CURL *easy)
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
 	curluv_xfer_unlink(cu, x);
 	free(x);
+}
+
+/*
+ * Abort a transfer early.  Its done callback still runs, with
+ * CURLE_ABORTED_BY_CALLBACK, on a later turn of the loop (never from inside
+ * this call), so the owner frees everything in one place.  Safe anywhere,
+ * including libcurl callbacks.
+ */
+void
+curluv_cancel(struct curluv *cu, CURL *easy)
+{
+	struct curluv_xfer *x;
+	char *priv = NULL;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+	if ((x = (struct curluv_xfer *)(void *)priv) == NULL || x->cu != cu ||
+	    x->removed)
+		return;
+	x->cancel = 1;
+	cu->pending = 1;
+	uv_timer_start(&cu->timer, curluv_timer_fire, 0, 0);
 }
 
 /*

@@ -536,6 +536,44 @@ test_curluv_remove_aborts_without_done(void **state)
 	free(x);
 }
 
+static size_t
+cancel_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+
+	/* Cancel ourselves from inside libcurl, on the first chunk. */
+	if (x->writes == 0)
+		curluv_cancel(x->fx->cu, x->easy);
+	return xfer_write(p, size, n, arg);
+}
+
+static void
+test_curluv_cancel_reports_aborted_later(void **state)
+{
+	struct fixture *fx = *state;
+	struct xfer *x = xmalloc(sizeof(*x)), *h = xmalloc(sizeof(*h));
+
+	xfer_setup(fx, x, "/stream", 1);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, cancel_write);
+	xfer_setup(fx, h, "/hang", 0);
+	assert_int_equal(curluv_add(fx->cu, x->easy, xfer_done, x), 0);
+	assert_int_equal(curluv_add(fx->cu, h->easy, xfer_done, h), 0);
+	/* From outside libcurl, too: done is not called from inside cancel. */
+	curluv_cancel(fx->cu, h->easy);
+	assert_int_equal(h->done, 0);
+	run_until(fx, 2);
+	assert_int_equal(h->done, 1);
+	assert_int_equal(h->result, CURLE_ABORTED_BY_CALLBACK);
+	assert_int_equal(x->done, 1);
+	assert_int_equal(x->result, CURLE_ABORTED_BY_CALLBACK);
+	/* stopped after the first chunk: the rest never arrived */
+	assert_string_equal(x->body, "ev000\n");
+	curl_easy_cleanup(x->easy);
+	curl_easy_cleanup(h->easy);
+	free(x);
+	free(h);
+}
+
 static void
 test_curluv_free_from_done_callback(void **state)
 {
@@ -569,6 +607,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_curluv_streams_chunks_as_they_arrive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_curluv_add_from_write_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_curluv_remove_aborts_without_done, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_curluv_cancel_reports_aborted_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_curluv_free_from_done_callback, setup, teardown),
 	};
 
