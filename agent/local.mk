@@ -2,9 +2,111 @@
 sbin_PROGRAMS += agent/tallyman-agent
 agent_tallyman_agent_SOURCES = \
 	agent/agent.h \
-	agent/main.c
+	agent/main.c \
+	agent/config.c
 agent_tallyman_agent_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(RDKAFKA_CFLAGS) $(PROTOBUFC_CFLAGS) \
 	$(ZSTD_CFLAGS) $(RPM_CFLAGS)
-agent_tallyman_agent_LDADD = $(SCHEMA_LIBS) $(COMMON_LIBS) $(RDKAFKA_LIBS) \
+agent_tallyman_agent_LDADD = $(INVENTORY_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS) $(RDKAFKA_LIBS) \
 	$(PROTOBUFC_LIBS) $(RPM_LIBS)
+
+# Configuration table (agent/config.c): unit test.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-agent-config
+TESTS += tests/unit/test-agent-config
+tests_unit_test_agent_config_SOURCES = tests/unit/test-agent-config.c \
+	agent/config.c
+tests_unit_test_agent_config_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) \
+	$(MSGPACK_CFLAGS) $(JANSSON_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_agent_config_LDADD = $(COMMON_LIBS) $(CMOCKA_LIBS)
+endif
+
+# Filesystem inventory (rootfs, parsers, cache, drift, scan), as a library so
+# the unit tests link the same objects.
+noinst_LIBRARIES += agent/libinventory.a
+agent_libinventory_a_SOURCES = \
+	agent/rootfs.c \
+	agent/inventory.c \
+	agent/inventory-json.c \
+	agent/inventory-os.c \
+	agent/inventory-dpkg.c \
+	agent/inventory-apk.c \
+	agent/inventory-rpm.c \
+	agent/inventory-rpm-ndb.c \
+	agent/cmd-scan.c
+agent_libinventory_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
+	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(RPM_CFLAGS)
+INVENTORY_LIBS = agent/libinventory.a $(RPM_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) -lpthread
+
+# Inventory tests: cmocka unit tests and integration scripts.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-inventory
+TESTS += tests/unit/test-inventory
+tests_unit_test_inventory_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) \
+	$(MSGPACK_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_inventory_LDADD = $(INVENTORY_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS) \
+	$(CMOCKA_LIBS)
+endif
+check_PROGRAMS += tests/integ/rpmdb-fixture
+tests_integ_rpmdb_fixture_SOURCES = tests/integ/rpmdb-fixture.c
+tests_integ_rpmdb_fixture_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
+tests_integ_rpmdb_fixture_LDADD = $(SQLITE_LIBS)
+INVENTORY_INTEG = \
+	tests/integ/inventory-rpm.sh \
+	tests/integ/inventory-dpkg.sh \
+	tests/integ/inventory-hostile.sh
+TESTS += $(INVENTORY_INTEG)
+EXTRA_DIST += $(INVENTORY_INTEG)
+
+# Output: agent_emit, sequence, spool, Kafka producer, heartbeat, as a
+# library so the unit tests and tests/agent-produce link the same objects.
+noinst_LIBRARIES += agent/liboutput.a
+agent_liboutput_a_SOURCES = \
+	agent/output.c \
+	agent/seq.c \
+	agent/spool.c \
+	agent/publish.c \
+	agent/heartbeat.c
+agent_liboutput_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
+	$(JANSSON_CFLAGS) $(RDKAFKA_CFLAGS) $(ZSTD_CFLAGS)
+OUTPUT_LIBS = agent/liboutput.a $(RDKAFKA_LIBS) $(JANSSON_LIBS) $(MSGPACK_LIBS)
+agent_tallyman_agent_LDADD += $(OUTPUT_LIBS)
+
+# Output tests: spool and sequence (cmocka), the produce aid for the
+# integration scripts and the benchmark.
+if HAVE_CMOCKA
+OUTPUT_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) \
+	$(MSGPACK_CFLAGS) $(JANSSON_CFLAGS) $(RDKAFKA_CFLAGS)
+check_PROGRAMS += tests/unit/test-seq tests/unit/test-spool
+TESTS += tests/unit/test-seq tests/unit/test-spool
+tests_unit_test_seq_CFLAGS = $(OUTPUT_TEST_CFLAGS)
+tests_unit_test_seq_LDADD = $(OUTPUT_LIBS) $(COMMON_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_spool_CFLAGS = $(OUTPUT_TEST_CFLAGS)
+tests_unit_test_spool_LDADD = $(OUTPUT_LIBS) $(COMMON_LIBS) $(CMOCKA_LIBS)
+check_PROGRAMS += tests/unit/test-publish
+TESTS += tests/unit/test-publish
+tests_unit_test_publish_CFLAGS = $(OUTPUT_TEST_CFLAGS)
+tests_unit_test_publish_LDADD = $(OUTPUT_LIBS) $(COMMON_LIBS) $(CMOCKA_LIBS)
+endif
+
+# agent-produce: the output stack with synthetic records, for the transport
+# integration tests and bench/produce.sh (not installed).
+check_PROGRAMS += tests/agent-produce
+tests_agent_produce_SOURCES = tests/agent-produce.c agent/config.c
+tests_agent_produce_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
+	$(JANSSON_CFLAGS) $(RDKAFKA_CFLAGS)
+tests_agent_produce_LDADD = $(OUTPUT_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS)
+TESTS += \
+	tests/integ/decode-json.sh \
+	tests/integ/spool-torn.sh \
+	tests/integ/spool-bound.sh \
+	tests/integ/agent-kill.sh \
+	tests/integ/kafka-outage.sh
+EXTRA_DIST += \
+	tests/lib/transport.sh \
+	tests/integ/decode-json.sh \
+	tests/integ/spool-torn.sh \
+	tests/integ/spool-bound.sh \
+	tests/integ/agent-kill.sh \
+	tests/integ/kafka-outage.sh \
+	bench/produce.sh

@@ -79,6 +79,12 @@ struct cfg_entry {
 	size_t		 offset;	/* offsetof() into the caller's struct */
 	const char	*help;		/* one line for --help and the man page */
 	int64_t		 min, max;	/* CFG_INT bounds when min < max */
+	/*
+	 * Optional extra check for CFG_STRING and CFG_LIST values: returns 0 if
+	 * value is acceptable, else -1 with *why set to a static reason
+	 * ("expected error, warning, info or debug").
+	 */
+	int		(*check)(const char *value, const char **why);
 };
 struct cfg_pair {
 	char	*key;			/* without the prefix: "security.protocol" */
@@ -89,54 +95,107 @@ struct cfg_passthrough {
 	struct cfg_pair *pairs;
 	size_t	 n;
 };
-/* Fill every field with its default.  Returns 0, or -1 if a default is bad. */
+/*
+ * Fill every field with its default; base must be zero-filled.  Strings and
+ * lists are never NULL afterwards (a NULL default is "").  Returns 0, or -1
+ * (logged) if a default does not parse: a bug in the table.
+ * Order at start-up: cfg_defaults, cfg_load_file, then each -o with cfg_set.
+ */
 int	cfg_defaults(const struct cfg_entry *table, size_t n, void *base);
 /*
- * Parse a "key = value" file (# comments, blank lines, optional quotes) into
- * base.  On error returns -1 and writes "FILE:LINE: reason: text" to err.
+ * Parse a "key = value" file (# comments at the start of a line, blank lines,
+ * optional double quotes, lines up to 4096 bytes) into base.  A key may be set
+ * once per file.  On error returns -1 and writes "FILE:LINE: reason: text" to
+ * err (reasons: unknown key, bad key, bad value (...), duplicate key, line
+ * too long, missing '=', unterminated quote); base must still be cfg_free'd.
  */
 int	cfg_load_file(const struct cfg_entry *table, size_t n, void *base,
 	    const char *path, char *err, size_t errlen);
-/* Set one key from a string (for -o key=value); same errors, no file:line. */
+/* Set one key from a string (for -o key=value); errors as "reason: key=value". */
 int	cfg_set(const struct cfg_entry *table, size_t n, void *base,
 	    const char *key, const char *value, char *err, size_t errlen);
 /* Print the table as --help text: key, default, help. */
 void	cfg_print_help(FILE *fp, const struct cfg_entry *table, size_t n);
-/* Print the effective configuration (secrets masked for keys containing
- * "password", "secret" or "token"). */
+/*
+ * Print the effective configuration as a file cfg_load_file accepts.  Values
+ * are masked for keys containing "password", "secret", "token", "webhook",
+ * ".pem" or "oauthbearer.config", unless the key ends in "_file" or
+ * ".location" (a path to a secret, not the secret).
+ */
 void	cfg_print(FILE *fp, const struct cfg_entry *table, size_t n, const void *base);
 /* Free the strings and passthrough pairs the table owns inside base. */
 void	cfg_free(const struct cfg_entry *table, size_t n, void *base);
-/* Split a CFG_LIST value into a NULL-terminated array (caller frees with cfg_list_free). */
+/*
+ * Split a CFG_LIST value into a NULL-terminated array of trimmed, non-empty
+ * items (never NULL; caller frees with cfg_list_free).
+ */
 char	**cfg_list_split(const char *value, size_t *count);
 void	cfg_list_free(char **list);
 int	cfg_parse_size(const char *s, uint64_t *out);
 int	cfg_parse_duration(const char *s, uint64_t *out_ns);
+/* Ready-made .check functions. */
+int	cfg_check_log_level(const char *value, const char **why);
+int	cfg_check_nonempty(const char *value, const char **why);
+int	cfg_check_name(const char *value, const char **why);	/* [A-Za-z0-9._-]{1,249} */
+
+/* cli.c: options both programs share (-c/--config, -o, --log-level,
+ * --check-config, -h, -V); options stop at the subcommand. */
+struct cli_opts {
+	const char	*config_path;	/* --config FILE, or NULL */
+	const char	*log_level;	/* --log-level, or NULL */
+	const char	**overrides;	/* "key=value" from -o, into argv */
+	size_t		 noverrides;
+	int		 check_config;
+	int		 help;
+	int		 version;
+	int		 argi;		/* argv index of the subcommand */
+};
+/* Parse argv into o (zeroed by the caller).  -1: usage error, printed. */
+int	cli_parse(const char *prog, int argc, char **argv, struct cli_opts *o);
+void	cli_free(struct cli_opts *o);
+/*
+ * Defaults, then the file (o->config_path, else default_path, which may be
+ * missing), then each -o, then --log-level; sets the log level from
+ * "log.level".  *used is the file read or NULL.  Returns 0, or -1 with the
+ * error logged as "config: FILE:LINE: reason: text".  cfg_free base after.
+ */
+int	cli_load_config(const struct cli_opts *o, const struct cfg_entry *table,
+	    size_t n, void *base, const char *default_path, const char **used);
+void	cli_print_options(FILE *fp, const char *default_path);
 
 /* safefile.c: access to files inside an untrusted root (a container). */
 /*
  * Open ROOT (a host path we trust, e.g. "/proc/123/root" or a layer folder)
- * as an O_PATH directory descriptor.  Returns the fd or -1.
+ * as an O_PATH directory descriptor, checking that the kernel has openat2
+ * (Linux >= 5.6; else -1 with errno ENOSYS, logged once).  Returns the fd or -1.
  */
 int	safe_root_open(const char *root);
 /*
  * Open PATH relative to rootfd with openat2(RESOLVE_IN_ROOT |
- * RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV unless allow_xdev), so that ".." and
- * absolute symlinks stay inside the root.  flags are open(2) flags; O_NOCTTY
- * and O_CLOEXEC are always added, and O_NONBLOCK for reads so a FIFO cannot
- * hang us.  Returns the fd or -1 with errno set.
+ * RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV), so that ".." and absolute
+ * symlinks stay inside the root and mounts inside it are not entered (EXDEV).
+ * Read-only: O_RDONLY with optional O_DIRECTORY, O_NOFOLLOW or O_PATH; write
+ * flags fail with EPERM.  O_NOCTTY, O_CLOEXEC and O_NONBLOCK are always
+ * added.  Unless O_PATH is given, only a regular file or a directory is ever
+ * opened (checked on an O_PATH descriptor first): a FIFO, device or socket
+ * fails with EINVAL without being opened.  Returns the fd or -1 with errno.
  */
 int	safe_openat(int rootfd, const char *path, int flags);
 /*
- * Read the regular file PATH inside rootfd, at most max bytes.  Anything that
- * is not a regular file (FIFO, device, socket, directory) fails with errno
- * EINVAL (ENOTSUP for directories: EISDIR); a file larger than max fails with
- * EFBIG.  On success *buf (NUL-terminated, caller frees) and *len are set.
+ * Read the regular file PATH inside rootfd, at most max bytes (the read is
+ * bounded, whatever st_size says).  A directory fails with EISDIR, any other
+ * non-regular file (FIFO, device, socket, symlink) with EINVAL, a file larger
+ * than max with EFBIG.  On success *buf (NUL-terminated, caller frees) and
+ * *len are set.  Returns 0 or -1 with errno set.
  */
 int	safe_read_file(int rootfd, const char *path, size_t max, char **buf, size_t *len);
 /* The same, for an fd the caller opened (must be a regular file). */
 int	safe_read_fd(int fd, size_t max, char **buf, size_t *len);
-/* Copy the regular file PATH inside rootfd to dstpath on the host (bounded). */
+/*
+ * Copy the regular file PATH inside rootfd to dstpath on the host (created
+ * or truncated, mode 0600, not through a symlink), at most max bytes, with
+ * the errors of safe_read_file; dstpath is removed on failure.  Returns 0/-1.
+ */
 int	safe_copy_out(int rootfd, const char *path, const char *dstpath, uint64_t max);
 
 /* crc32c.c */
@@ -169,7 +228,7 @@ enum zframe_status zframe_decode(const uint8_t *buf, size_t len,
 	    size_t *framelen, uint8_t **raw, size_t *rawlen);
 const char *zframe_status_name(enum zframe_status st);
 
-/* hexsha.c: SHA-256 (own implementation, FIPS 180-4). */
+/* sha256.c: SHA-256 (own implementation, FIPS 180-4). */
 struct sha256_ctx {
 	uint32_t h[8];
 	uint64_t len;

@@ -1,1 +1,2 @@
 # doc: see the top-level Makefile.am
+EXTRA_DIST += doc/tallyman-agent-kafka.md

@@ -2,7 +2,7 @@
  * schema.h: tallyman's wire format.  One Kafka message is one msgpack map,
  * the envelope; its body is one record of one kind.  schema/README.md is the
  * specification, field by field; the tables in schema/fields.c are its C form
- * and schema/*.schema.json its JSON Schema form.  The three are kept in step
+ * and schema/KIND.schema.json its JSON Schema form.  The three are kept in step
  * by tests/unit/test-schema.c and tests/integ/schema-jsonschema.sh.
  *
  * Ownership: every char * and array in a decoded record is owned by the
@@ -32,6 +32,7 @@
 #define TM_PROCS_MAX		65536u
 #define TM_PACKAGES_MAX		262144u
 #define TM_FILES_MAX		65536u
+#define TM_DEPTH_MAX		16u	/* msgpack nesting accepted at all */
 
 enum tm_kind {
 	TM_KIND_NONE = 0,
@@ -192,7 +193,7 @@ struct tm_container {
 	char	**cmd;			/* "cmd": command and args */
 	size_t	 n_cmd;
 	char	*user;			/* "user" */
-	char	*state;			/* "state", required: created running exited removed */
+	char	*state;			/* "state", required: created running paused exited removed */
 	char	*trigger;		/* "why": start exit exec reconcile list */
 	uint64_t created_ns;		/* "created" */
 	uint64_t started_ns;		/* "started" */
@@ -292,6 +293,15 @@ enum tm_ftype {
 	TM_F_KVLIST,		/* struct tm_kv * + size_t count, a msgpack map */
 	TM_F_STRUCT,		/* embedded struct (sub) */
 	TM_F_ARRAY,		/* struct array (sub) + size_t count */
+	TM_F_KIND,		/* enum tm_kind, a kind name on the wire (envelope "k") */
+	TM_F_BODY,		/* the body union, described by the kind (envelope "b") */
+};
+/* Extra checks on a string's value, applied by encoder and decoder alike. */
+enum tm_check {
+	TM_CHECK_NONE = 0,
+	TM_CHECK_NONEMPTY,	/* at least one byte */
+	TM_CHECK_SHA256,	/* exactly 64 lowercase hex digits */
+	TM_CHECK_ONEOF,		/* one of the NULL-terminated tm_field.oneof */
 };
 struct tm_desc;
 struct tm_field {
@@ -304,6 +314,9 @@ struct tm_field {
 	uint32_t	 max;		/* string bytes, or list entries (0 = default) */
 	const struct tm_desc *sub;	/* STRUCT and ARRAY */
 	const char	*doc;		/* one line: unit and meaning */
+	uint32_t	 emax;		/* STRLIST: bytes per entry (0 = TM_STR_MAX) */
+	enum tm_check	 check;		/* STR (and STRLIST entries) */
+	const char *const *oneof;	/* TM_CHECK_ONEOF: allowed values */
 };
 struct tm_desc {
 	const char		*name;	/* "container", "process", ... */
@@ -312,7 +325,7 @@ struct tm_desc {
 	size_t			 nfields;
 };
 const struct tm_desc *tm_kind_desc(enum tm_kind kind);
-const struct tm_desc *tm_envelope_desc(void);	/* v h s t k (body separately) */
+const struct tm_desc *tm_envelope_desc(void);	/* v h s t k b (b: TM_F_BODY) */
 const char *tm_kind_name(enum tm_kind kind);	/* "container", or NULL */
 enum tm_kind tm_kind_from_name(const char *name, size_t len);
 const char *tm_reject_name(enum tm_reject why);
@@ -334,8 +347,36 @@ int	tm_encode(const struct tm_record *rec, msgpack_sbuffer *out);
 enum tm_reject tm_decode(const void *buf, size_t len, struct tm_record *rec,
 	    char *detail, size_t detaillen);
 void	tm_record_free(struct tm_record *rec);
+/*
+ * Whether field f of the struct at base goes on the wire: strings when set,
+ * lists when not empty, integers when required or non-zero (or their has_
+ * flag is set), booleans when true, sub-structs when any member is.  An
+ * absent key decodes as NULL, 0, false or empty, so nothing is lost.
+ */
+bool	tm_field_present(const struct tm_field *f, const void *base);
 /* Free the members of one struct described by desc (not the struct itself). */
 void	tm_struct_free(const struct tm_desc *desc, void *base);
+/*
+ * The untrusted-bytes gate used by every decoder: reject len > max
+ * (too_large), walk buf with a bounded cursor checking every claimed length
+ * against the bytes left and the nesting against TM_DEPTH_MAX (malformed,
+ * too_deep, trailing bytes = malformed), then msgpack_unpack_next into *out
+ * (initialised here; destroy with msgpack_unpacked_destroy, also on error).
+ * Strings in *out point into buf.
+ */
+enum tm_reject tm_unpack(const void *buf, size_t len, size_t max,
+	    msgpack_unpacked *out, char *detail, size_t detaillen);
+/*
+ * Measure the first msgpack object in buf[0..len) without allocating.
+ * TM_OK: *objlen is its size (the rest of buf is not looked at).
+ * TM_REJ_MALFORMED with *need_more = 1: buf ends inside the object (a
+ * stream reader may read more); *need_more = 0: invalid bytes.
+ * TM_REJ_TOO_DEEP: nesting beyond TM_DEPTH_MAX.
+ */
+enum tm_reject tm_scan(const void *buf, size_t len, size_t *objlen, int *need_more);
+/* Decode an already unpacked envelope (see tm_decode). */
+enum tm_reject tm_decode_object(const msgpack_object *obj, struct tm_record *rec,
+	    char *detail, size_t detaillen);
 
 /*
  * Convert any msgpack message to JSON, faithfully (unknown keys included,
@@ -367,5 +408,21 @@ void	tm_reasm_free(struct tm_reasm *ra);
  */
 enum tm_reject tm_reasm_feed(struct tm_reasm *ra, const void *buf, size_t len,
 	    struct tm_record *rec, int *complete, char *detail, size_t detaillen);
+/*
+ * The same without decoding the record: when *complete = 1, *out (caller
+ * frees) and *outlen hold the whole message: a copy of buf when it was not
+ * split, or the joined parts (which may exceed TM_MSG_MAX).
+ */
+enum tm_reject tm_reasm_join(struct tm_reasm *ra, const void *buf, size_t len,
+	    uint8_t **out, size_t *outlen, int *complete, char *detail,
+	    size_t detaillen);
+struct tm_reasm_stats {
+	size_t	 pending;		/* records waiting for parts */
+	size_t	 bytes;			/* bytes held for them */
+	uint64_t completed;		/* records joined */
+	uint64_t evicted;		/* incomplete records dropped (bounds) */
+	uint64_t duplicates;		/* parts received twice (ignored) */
+};
+void	tm_reasm_stats(const struct tm_reasm *ra, struct tm_reasm_stats *st);
 
 #endif /* TALLYMAN_SCHEMA_H */

@@ -1,3 +1,67 @@
 #!/bin/sh
-# Placeholder: replaced by the foundation's real install script.
-exit 0
+# scripts/install-deps.sh: the one place that installs what tallyman needs to
+# build and test, on Debian 12, as root.  Used by scripts/quickstart.sh,
+# scripts/test.sh (and so CI), and by hand.
+#
+# Debian packages only (apt).  Idempotent: when everything is installed it
+# does nothing, not even `apt-get update`; otherwise one `apt-get update` and
+# one non-interactive `apt-get install` of what is missing.
+#
+# Adding a package: put it on the list of the section it belongs to (or add
+# a section for your issue), one short comment saying what needs it.
+set -eu
+
+PACKAGES=""
+add() { PACKAGES="$PACKAGES $*"; }
+
+# Build tools.
+add build-essential autoconf automake libtool pkg-config
+
+# Libraries: DESIGN.md's dependency table (the -dev packages).
+add libuv1-dev libmsgpack-dev librdkafka-dev libcurl4-openssl-dev libzstd-dev
+add libjansson-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev
+add libmicrohttpd-dev librpm-dev libcmocka-dev
+
+# Test tools: JSON Schema validator, Kafka client, the real container
+# runtimes the integration tests start, image contents, rpm oracle, HTTP/JSON.
+add python3-jsonschema kcat docker.io containerd runc busybox-static rpm
+add jq curl sqlite3
+
+# --- later issues: add your section below -----------------------------------
+
+# schema: an independent msgpack decoder checks tallyman-decode's output.
+add python3-msgpack
+
+# inventory: db5.3_load builds the Berkeley DB rpm database fixture.
+add db5.3-util
+
+missing=""
+for p in $PACKAGES; do
+	# "install ok installed" only: a removed package leaves config-files.
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	"install ok installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+if [ -z "$missing" ]; then
+	echo "install-deps: all $(echo $PACKAGES | wc -w) packages already installed"
+	exit 0
+fi
+
+echo "install-deps: missing:$missing"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: run as root to install them (apt-get)" >&2
+	exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "install-deps: apt-get not found: tallyman builds on Debian 12" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086 # word splitting of the package list is intended
+apt-get install -y -q --no-install-recommends $missing </dev/null
+echo "install-deps: installed:$missing"

@@ -1,0 +1,420 @@
+/*
+ * inventory-rpm.c: rpm packages, through librpm.
+ *
+ * Databases looked for, in /usr/lib/sysimage/rpm then /var/lib/rpm:
+ * rpmdb.sqlite (librpm's sqlite backend), Packages.db (SUSE's NDB: read by
+ * inventory-rpm-ndb.c, each header blob handed to librpm's headerImport) and
+ * Packages (Berkeley DB, librpm's read-only bdb_ro backend).  librpm opens
+ * files by path, so the database is first copied, through a descriptor
+ * opened safely inside the root, into the scan's private folder, and librpm
+ * is pointed there.  librpm keeps its configuration in process-wide macros:
+ * one scan at a time uses it (rpm_lock).  Built without librpm, the agent
+ * reports databases it found but could not read in the image's notes.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef HAVE_RPM
+#include <rpm/header.h>
+#include <rpm/rpmdb.h>
+#include <rpm/rpmlib.h>
+#include <rpm/rpmlog.h>
+#include <rpm/rpmmacro.h>
+#include <rpm/rpmtag.h>
+#include <rpm/rpmts.h>
+#endif
+
+#include "agent/agent.h"
+
+static const char *const rpm_dirs[] = {
+	"/usr/lib/sysimage/rpm",
+	"/var/lib/rpm",
+};
+
+/* Per backend: the files to copy, the first being the one that must exist. */
+static const struct rpm_backend {
+	const char	*backend;
+	const char	*files[4];
+} rpm_backends[] = {
+	{ "sqlite", { "rpmdb.sqlite", "rpmdb.sqlite-wal", "rpmdb.sqlite-shm", NULL } },
+	{ "ndb", { "Packages.db", NULL } },
+	{ "bdb_ro", { "Packages", NULL } },
+};
+
+/* Find the first database present: *dir and *be set.  Returns 1 or 0. */
+static int
+rpm_find(struct inventory_scan *s, const char **dir, const struct rpm_backend **be)
+{
+	char	*path;
+	size_t	 i, j;
+	int	 found;
+
+	for (i = 0; i < TM_NELEM(rpm_dirs); i++) {
+		for (j = 0; j < TM_NELEM(rpm_backends); j++) {
+			xasprintf(&path, "%s/%s", rpm_dirs[i],
+			    rpm_backends[j].files[0]);
+			found = rootfs_exists(s->root, path);
+			free(path);
+			if (found) {
+				*dir = rpm_dirs[i];
+				*be = &rpm_backends[j];
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+rpm_probe(struct inventory_scan *s)
+{
+	const char			*dir;
+	const struct rpm_backend	*be;
+
+	return rpm_find(s, &dir, &be);
+}
+
+/*
+ * Copy the regular file path inside the root to dst (created, 0600), at
+ * most max bytes.  Returns 0, or -1 (counted by rootfs; ENOENT when absent).
+ */
+static int
+rpm_copy_out(struct inventory_scan *s, const char *path, const char *dst)
+{
+	char		 buf[65536];
+	uint64_t	 size, total = 0;
+	ssize_t		 r;
+	int		 in, out;
+
+	if ((in = rootfs_open_file(s->root, path, &size)) == -1)
+		return -1;
+	if (size > s->max_file) {
+		close(in);
+		rootfs_error(s->root, path, "%llu bytes, over the bound",
+		    (unsigned long long)size);
+		return -1;
+	}
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (out == -1) {
+		log_warn("inventory-rpm: %s", dst);
+		close(in);
+		return -1;
+	}
+	while ((r = read(in, buf, sizeof(buf))) != 0) {
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			rootfs_error(s->root, path, "read: %s", strerror(errno));
+			break;
+		}
+		total += (uint64_t)r;
+		if (total > s->max_file) {
+			rootfs_error(s->root, path, "grew over the bound");
+			r = -1;
+			break;
+		}
+		if (write(out, buf, (size_t)r) != r) {
+			log_warn("inventory-rpm: write %s", dst);
+			r = -1;
+			break;
+		}
+	}
+	close(in);
+	if (close(out) == -1 || r == -1) {
+		unlink(dst);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+rpm_parse(struct inventory_scan *s)
+{
+	const char			*dir;
+	const struct rpm_backend	*be;
+	char				*copydir = NULL, *src, *dst;
+	size_t				 i;
+	int				 r = -1;
+
+	if (!rpm_find(s, &dir, &be))
+		return 0;
+	if (strcmp(be->backend, "ndb") == 0) {
+		/* Our own reader: no copy, no path handed to librpm. */
+		char	*buf;
+		size_t	 len;
+
+		xasprintf(&src, "%s/%s", dir, be->files[0]);
+		r = rootfs_read(s->root, src, s->max_file, &buf, &len);
+		if (r == 0) {
+			r = inventory_rpm_read_ndb(s, buf, len);
+			free(buf);
+		}
+		if (r == -1)
+			inventory_note(s, "rpm: ndb database %s found but not "
+			    "readable", src);
+		free(src);
+		return r;
+	}
+	if (s->tmpdir == NULL) {
+		inventory_note(s, "rpm: %s database in %s found but no private "
+		    "folder to copy it to", be->backend, dir);
+		return -1;
+	}
+	xasprintf(&copydir, "%s/rpmdb", s->tmpdir);
+	if (mkdir(copydir, 0700) == -1) {
+		log_warn("inventory-rpm: mkdir %s", copydir);
+		free(copydir);
+		return -1;
+	}
+	for (i = 0; be->files[i] != NULL; i++) {
+		xasprintf(&src, "%s/%s", dir, be->files[i]);
+		xasprintf(&dst, "%s/%s", copydir, be->files[i]);
+		if (rpm_copy_out(s, src, dst) == -1 && i == 0) {
+			free(src);
+			free(dst);
+			inventory_note(s, "rpm: %s/%s found but not readable",
+			    dir, be->files[0]);
+			goto out;
+		}
+		free(src);
+		free(dst);
+	}
+	r = inventory_rpm_read_dir(s, copydir, be->backend);
+	if (r == -1)
+		inventory_note(s, "rpm: %s database %s/%s found but not readable",
+		    be->backend, dir, be->files[0]);
+out:
+	/* librpm may leave a lock or sqlite side files: empty the folder. */
+	{
+		static const char *const extra[] = { ".rpm.lock", ".dbenv.lock" };
+		for (i = 0; be->files[i] != NULL; i++) {
+			xasprintf(&dst, "%s/%s", copydir, be->files[i]);
+			unlink(dst);
+			free(dst);
+		}
+		for (i = 0; i < TM_NELEM(extra); i++) {
+			xasprintf(&dst, "%s/%s", copydir, extra[i]);
+			unlink(dst);
+			free(dst);
+		}
+	}
+	if (rmdir(copydir) == -1)
+		log_warn("inventory-rpm: rmdir %s", copydir);
+	free(copydir);
+	return r;
+}
+
+#ifndef HAVE_RPM
+static int
+rpm_count_cb(const void *blob, size_t len, void *arg)
+{
+	return 0;
+}
+#endif
+
+#ifdef HAVE_RPM
+static pthread_mutex_t	rpm_lock = PTHREAD_MUTEX_INITIALIZER;
+static int		rpm_ready;	/* rpmReadConfigFiles done (under rpm_lock) */
+
+/* Add the package described by h.  Returns 0 or -1 (counted). */
+static int
+rpm_add_header(struct inventory_scan *s, Header h)
+{
+	const char		*name, *ver, *rel, *arch, *srpm, *vendor, *mod;
+	char			 evr[TM_STR_SHORT * 2], sname[TM_STR_SHORT + 1];
+	char			 sver[TM_STR_SHORT * 2], *dash1, *dash2;
+	struct tm_package	*p;
+	uint64_t		 epoch = 0;
+	int			 has_epoch;
+	size_t			 n;
+
+	name = headerGetString(h, RPMTAG_NAME);
+	ver = headerGetString(h, RPMTAG_VERSION);
+	rel = headerGetString(h, RPMTAG_RELEASE);
+	arch = headerGetString(h, RPMTAG_ARCH);
+	srpm = headerGetString(h, RPMTAG_SOURCERPM);
+	vendor = headerGetString(h, RPMTAG_VENDOR);
+	mod = headerGetString(h, RPMTAG_MODULARITYLABEL);
+	if (name == NULL || ver == NULL || rel == NULL) {
+		inventory_error(s, "rpmdb", "header without name, version or release");
+		return -1;
+	}
+	if ((has_epoch = headerIsEntry(h, RPMTAG_EPOCH)))
+		epoch = headerGetNumber(h, RPMTAG_EPOCH);
+	if (has_epoch)
+		n = snprintf(evr, sizeof(evr), "%llu:%s-%s",
+		    (unsigned long long)epoch, ver, rel);
+	else
+		n = snprintf(evr, sizeof(evr), "%s-%s", ver, rel);
+	if (n >= sizeof(evr)) {
+		inventory_error(s, "rpmdb", "package %.64s: version too long", name);
+		return -1;
+	}
+	sname[0] = sver[0] = '\0';
+	/* "name-version-release.src.rpm": the source's name and version. */
+	if (srpm != NULL && (n = strlen(srpm)) < sizeof(sname)) {
+		memcpy(sname, srpm, n + 1);
+		if (n > 8 && strcmp(sname + n - 8, ".src.rpm") == 0)
+			sname[n - 8] = '\0';
+		else if (n > 10 && strcmp(sname + n - 10, ".nosrc.rpm") == 0)
+			sname[n - 10] = '\0';
+		dash2 = strrchr(sname, '-');
+		if (dash2 != NULL) {
+			*dash2 = '\0';
+			dash1 = strrchr(sname, '-');
+			if (dash1 != NULL) {
+				*dash1 = '\0';
+				if (has_epoch)
+					snprintf(sver, sizeof(sver), "%llu:%s-%s",
+					    (unsigned long long)epoch,
+					    dash1 + 1, dash2 + 1);
+				else
+					snprintf(sver, sizeof(sver), "%s-%s",
+					    dash1 + 1, dash2 + 1);
+			} else
+				sname[0] = '\0';
+		} else
+			sname[0] = '\0';
+	}
+	p = inventory_add(s, "rpm", name, evr, arch, sname, sver);
+	if (p == NULL)
+		return -1;
+	p->has_epoch = has_epoch;
+	p->epoch = (int64_t)epoch;
+	if (vendor != NULL && strlen(vendor) <= TM_STR_SHORT)
+		p->vendor = xstrdup(vendor);
+	if (mod != NULL && strlen(mod) <= TM_STR_SHORT)
+		p->modularity = xstrdup(mod);
+	return 0;
+}
+
+/* One header blob (the on-disk form, as NDB and the Packages tables keep
+ * it): imported by librpm, which checks its structure. */
+static int
+rpm_blob_cb(const void *blob, size_t len, void *arg)
+{
+	struct inventory_scan	*s = arg;
+	Header			 h;
+	int			 r;
+
+	h = headerImport((void *)blob, (unsigned)len, HEADERIMPORT_COPY);
+	if (h == NULL) {
+		inventory_error(s, "Packages.db", "header blob refused by librpm");
+		return -1;
+	}
+	r = rpm_add_header(s, h);
+	headerFree(h);
+	return r;
+}
+
+/* rpm_lock held. */
+static int
+rpm_read_librpm(struct inventory_scan *s, const char *dbdir, const char *backend)
+{
+	rpmts			 ts;
+	rpmdbMatchIterator	 mi;
+	Header			 h;
+	int			 r = 0;
+
+	rpmPushMacro(NULL, "_dbpath", NULL, dbdir, RMIL_CMDLINE);
+	rpmPushMacro(NULL, "_db_backend", NULL, backend, RMIL_CMDLINE);
+	ts = rpmtsCreate();
+	rpmtsSetRootDir(ts, "/");
+	rpmtsSetVSFlags(ts, _RPMVSF_NOSIGNATURES | _RPMVSF_NODIGESTS);
+	if (rpmtsOpenDB(ts, O_RDONLY) != 0) {
+		log_warnx("inventory-rpm: librpm could not open the %s database",
+		    backend);
+		r = -1;
+	} else {
+		mi = rpmtsInitIterator(ts, RPMDBI_PACKAGES, NULL, 0);
+		while (mi != NULL && (h = rpmdbNextIterator(mi)) != NULL)
+			rpm_add_header(s, h);
+		rpmdbFreeIterator(mi);
+	}
+	rpmtsFree(ts);
+	rpmPopMacro(NULL, "_db_backend");
+	rpmPopMacro(NULL, "_dbpath");
+	return r;
+}
+
+/* Make librpm usable: read its configuration once.  rpm_lock held. */
+static int
+rpm_init_locked(void)
+{
+	if (!rpm_ready) {
+		rpmlogSetMask(RPMLOG_UPTO(RPMLOG_ERR));
+		if (rpmReadConfigFiles(NULL, NULL) != 0) {
+			log_warnx("inventory-rpm: librpm configuration not read");
+			return -1;
+		}
+		rpm_ready = 1;
+	}
+	return 0;
+}
+
+/*
+ * Read the NDB database buf[0..len) (untrusted) with our reader, each
+ * header checked and decoded by librpm.  Returns 0, or -1 if it is not an
+ * NDB database.
+ */
+int
+inventory_rpm_read_ndb(struct inventory_scan *s, const char *buf, size_t len)
+{
+	int	r = -1;
+
+	pthread_mutex_lock(&rpm_lock);
+	if (rpm_init_locked() == 0 &&
+	    rpm_ndb_blobs(buf, len, rpm_blob_cb, s, &s->errors) >= 0)
+		r = 0;
+	pthread_mutex_unlock(&rpm_lock);
+	return r;
+}
+
+int
+inventory_rpm_read_dir(struct inventory_scan *s, const char *dbdir,
+    const char *backend)
+{
+	int	r = -1;
+
+	pthread_mutex_lock(&rpm_lock);
+	if (rpm_init_locked() == 0)
+		r = rpm_read_librpm(s, dbdir, backend);
+	pthread_mutex_unlock(&rpm_lock);
+	return r;
+}
+#else /* !HAVE_RPM */
+int
+inventory_rpm_read_ndb(struct inventory_scan *s, const char *buf, size_t len)
+{
+	uint64_t	errs = 0;
+	int		n;
+
+	n = rpm_ndb_blobs(buf, len, rpm_count_cb, NULL, &errs);
+	inventory_note(s, "rpm: ndb database with %d packages found but this "
+	    "agent was built without librpm", n);
+	return -1;
+}
+
+int
+inventory_rpm_read_dir(struct inventory_scan *s, const char *dbdir,
+    const char *backend)
+{
+	inventory_note(s, "rpm: %s database found but this agent was built "
+	    "without librpm", backend);
+	return -1;
+}
+#endif
+
+const struct inventory_parser inventory_parser_rpm = {
+	.name = "rpm",
+	.probe = rpm_probe,
+	.parse = rpm_parse,
+};

@@ -1,0 +1,116 @@
+#!/bin/bash
+# inventory-rpm.sh: the agent's rpm inventory is exactly what `rpm -qa`
+# prints, epochs included, for databases made here by Debian's rpmbuild and
+# rpm (sqlite, in /var/lib/rpm and in /usr/lib/sysimage/rpm), and for the same
+# headers in a Berkeley DB Packages (built with db5.3_load from rpm's own
+# header blobs) and an NDB Packages.db (written by tests/integ/rpmdb-fixture
+# in rpm's documented NDB layout).
+
+. "$(dirname "$0")/../lib/tap.sh"
+: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)/_build}"
+AGENT=$top_builddir/agent/tallyman-agent
+FIXTURE=$top_builddir/tests/integ/rpmdb-fixture
+
+[ "${TM_INTEG:-yes}" = skip ] && tap_skip_all "TM_INTEG=skip"
+for c in rpm rpmbuild jq; do
+	command -v "$c" >/dev/null || tap_skip_all "$c not installed"
+done
+if ! "$AGENT" scan --help | grep -q rootfs; then
+	tap_bail "$AGENT has no scan command"
+fi
+
+T=$(mktemp -d /tmp/tm-inventory-rpm-XXXXXX)
+cleanup() { rm -rf "$T"; }
+tap_at_done cleanup
+trap 'cleanup' EXIT
+
+# --- tiny packages -----------------------------------------------------------
+mkspec() {	# name epoch version release arch vendor
+	{
+		echo "Name: $1"
+		[ -n "$2" ] && echo "Epoch: $2"
+		echo "Version: $3"
+		echo "Release: $4"
+		echo "Summary: tallyman test package $1"
+		echo "License: MIT"
+		[ "$5" = noarch ] && echo "BuildArch: noarch"
+		[ -n "$6" ] && echo "Vendor: $6"
+		echo "%description"
+		echo "Test package."
+		echo "%files"
+	} >"$T/$1.spec"
+	rpmbuild -bb --quiet --define "_topdir $T/build" --define "_rpmdir $T/rpms" \
+	    --define "_build_id_links none" "$T/$1.spec" >/dev/null 2>&1
+}
+mkspec tm-plain "" 1.0 1 noarch "" &&
+mkspec tm-epoch "2" 3.4.5 7.el9 noarch "Tallyman Test" &&
+mkspec tm-zero-epoch "0" 0.9 2 noarch "" &&
+mkspec tm-native "" 2.1 0.rc1 native "Other Vendor"
+n=$(find "$T/rpms" -name '*.rpm' | wc -l)
+tap_is "$n" 4 "rpmbuild made four tiny packages" || tap_bail "no packages"
+
+qf='%{NAME} %{EPOCH} %{VERSION}-%{RELEASE} %{ARCH} %{SOURCERPM} %{VENDOR}\n'
+ours() {	# our scan of root $1, in rpm -qa's format
+	"$AGENT" scan --rootfs "$1" --json | jq -r '.packages[] |
+	    select(.ecosystem == "rpm") |
+	    "\(.name) \(.epoch // "(none)") \(.version | sub("^[0-9]+:"; "")) \(.arch // "(none)") \(.source_name)-\(.source_version | sub("^[0-9]+:"; "")).src.rpm \(.vendor // "(none)")"' |
+	    sort
+}
+
+for dbpath in /var/lib/rpm /usr/lib/sysimage/rpm; do
+	R=$T/root-${dbpath//\//_}
+	mkdir -p "$R"
+	rpm --root "$R" --dbpath "$dbpath" --initdb
+	rpm --root "$R" --dbpath "$dbpath" -i --justdb --nodeps --noscripts \
+	    --ignorearch "$T"/rpms/*/*.rpm 2>/dev/null
+	want=$(rpm --root "$R" --dbpath "$dbpath" -qa --qf "$qf" | sort)
+	tap_is "$(wc -l <<<"$want")" 4 "rpm -qa lists the 4 packages in $dbpath"
+	got=$(ours "$R")
+	tap_is "$got" "$want" "sqlite rpmdb in $dbpath: inventory equals rpm -qa (name epoch version-release arch srpm vendor)"
+done
+R=$T/root-_var_lib_rpm
+tap_like "$("$AGENT" scan --rootfs "$R" --json | jq -r '.packages[] | select(.name == "tm-epoch") | "\(.version) \(.epoch) \(.source_name) \(.source_version)"')" \
+    '^2:3\.4\.5-7\.el9 2 tm-epoch 2:3\.4\.5-7\.el9$' \
+    "an rpm with Epoch: 2 is reported as 2:V-R with epoch 2 and its source rpm"
+tap_like "$("$AGENT" scan --rootfs "$R" --json | jq -r '.packages[] | select(.name == "tm-zero-epoch") | "\(.version) \(.epoch)"')" \
+    '^0:0\.9-2 0$' "an explicit Epoch: 0 is kept (rpm distinguishes it from none)"
+want=$(rpm --root "$R" --dbpath /var/lib/rpm -qa --qf "$qf" | sort)
+
+# --- Berkeley DB Packages, read through librpm's bdb_ro ----------------------
+if command -v db5.3_load >/dev/null; then
+	B=$T/root-bdb
+	mkdir -p "$B/var/lib/rpm"
+	"$FIXTURE" dbload "$R/var/lib/rpm/rpmdb.sqlite" >"$T/dbload.txt" &&
+	    db5.3_load -f "$T/dbload.txt" "$B/var/lib/rpm/Packages"
+	tap_is "$(ours "$B")" "$want" "Berkeley DB Packages (db5.3_load of rpm's header blobs): inventory equals rpm -qa"
+	tap_is "$(rpm --root "$B" --dbpath /var/lib/rpm --define '_db_backend bdb_ro' -qa --qf "$qf" 2>/dev/null | sort)" \
+	    "$want" "rpm itself (bdb_ro) reads the Berkeley DB fixture the same way"
+else
+	tap_skip "Berkeley DB Packages fixture" "db5.3-util not installed"
+	tap_skip "rpm reads the Berkeley DB fixture" "db5.3-util not installed"
+fi
+
+# --- NDB Packages.db, read with our own reader -------------------------------
+N=$T/root-ndb
+mkdir -p "$N/usr/lib/sysimage/rpm"
+"$FIXTURE" ndb "$R/var/lib/rpm/rpmdb.sqlite" "$N/usr/lib/sysimage/rpm/Packages.db"
+tap_is "$(ours "$N")" "$want" "NDB Packages.db: inventory equals rpm -qa"
+# One damaged blob (a flipped byte inside it) is refused, the others kept.
+cp -r "$N" "$T/root-ndb-bad"
+size=$(stat -c %s "$T/root-ndb-bad/usr/lib/sysimage/rpm/Packages.db")
+printf 'X' | dd of="$T/root-ndb-bad/usr/lib/sysimage/rpm/Packages.db" bs=1 \
+    seek=$((4096 + 200)) conv=notrunc 2>/dev/null
+out=$("$AGENT" scan --rootfs "$T/root-ndb-bad" --json 2>/dev/null)
+tap_is "$(jq '[.packages[] | select(.ecosystem == "rpm")] | length' <<<"$out")" 3 \
+    "NDB blob with a bad checksum is dropped, the 3 others are read ($size bytes)"
+
+# --- a database path that is a symlink out of the root -----------------------
+S=$T/root-symlink
+mkdir -p "$S/var/lib" "$T/outside/rpm"
+cp "$R/var/lib/rpm/rpmdb.sqlite" "$T/outside/rpm/"
+ln -s "$T/outside/rpm" "$S/var/lib/rpm"
+out=$("$AGENT" scan --rootfs "$S" --json 2>/dev/null)
+tap_is "$(jq '[.packages[] | select(.ecosystem == "rpm")] | length' <<<"$out")" 0 \
+    "an rpm database path symlinked out of the root is not followed out"
+
+tap_done
