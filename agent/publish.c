@@ -213,6 +213,10 @@ publish_release_front(struct publish *p)
 		e = &p->ring[p->first];
 		if (e->state != PUB_ACKED && e->state != PUB_REJECTED)
 			break;
+		/* Counted here, once per record, not per delivery report:
+		 * a record sent again after a failure is acknowledged twice. */
+		if (e->state == PUB_ACKED && e->record_start)
+			p->a->stats.acked++;
 		spool_release(p->sp, e->end, e->record_start);
 		p->first = (p->first + 1) % p->cap;
 		p->count--;
@@ -240,8 +244,6 @@ publish_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	p->inflight_raw -= e->rawlen;
 	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		e->state = PUB_ACKED;
-		if (e->record_start)
-			p->a->stats.acked++;
 		p->backoff_ms = 0;
 	} else if (publish_permanent(m->err)) {
 		e->state = PUB_REJECTED;
