@@ -35,6 +35,10 @@ add python3-msgpack
 # inventory: db5.3_load builds the Berkeley DB rpm database fixture.
 add db5.3-util
 
+# correlate: OSV feeds come as zip archives (libzip); the feed tests serve
+# them over HTTP on 127.0.0.1 (python3's http.server, in python3).
+add libzip-dev python3
+
 missing=""
 for p in $PACKAGES; do
 	# "install ok installed" only: a removed package leaves config-files.
