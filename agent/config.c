@@ -78,7 +78,8 @@ const struct cfg_entry agent_config_table[] = {
 	  .help = "where records go: kafka, json (lines on stdout) or kafka,json" },
 	{ .key = "kafka.brokers", .type = CFG_STRING, .def = "localhost:9092",
 	  .offset = A(kafka_brokers), .check = cfg_check_nonempty,
-	  .help = "Kafka bootstrap servers, host:port[,host:port...]" },
+	  .help = "Kafka bootstrap servers, host:port[,host:port...] "
+	  "(librdkafka bootstrap.servers)" },
 	{ .key = "kafka.topic", .type = CFG_STRING, .def = "tallyman.inventory",
 	  .offset = A(kafka_topic), .check = cfg_check_name,
 	  .help = "topic the inventory records are produced to" },
@@ -86,17 +87,21 @@ const struct cfg_entry agent_config_table[] = {
 	  .help = "any other librdkafka property, passed as is, e.g. "
 	  "kafka.security.protocol, kafka.ssl.ca.location, "
 	  "kafka.ssl.certificate.location, kafka.ssl.key.location, "
-	  "kafka.sasl.mechanisms, kafka.sasl.username, kafka.sasl.password" },
+	  "kafka.sasl.mechanisms, kafka.sasl.username, kafka.sasl.password; "
+	  "they override the agent's enable.idempotence=true, "
+	  "compression.codec=zstd, linger.ms=5, message.timeout.ms=0" },
 	{ .key = "spool.max_bytes", .type = CFG_SIZE, .def = "256M",
 	  .offset = A(spool_max_bytes),
 	  .help = "on-disk spool bound; when full the oldest records are "
 	  "dropped (counted and reported)" },
 	{ .key = "spool.sync_interval", .type = CFG_DURATION, .def = "200ms",
 	  .offset = A(spool_sync_interval),
-	  .help = "how often the spool is fsync'ed" },
+	  .help = "how often new spool data is flushed to disk (on the "
+	  "thread pool); a power loss loses at most this much" },
 	{ .key = "heartbeat.interval", .type = CFG_DURATION, .def = "30s",
 	  .offset = A(heartbeat_interval),
-	  .help = "interval between heartbeat records" },
+	  .help = "interval between heartbeat records (and librdkafka "
+	  "statistics); 0: none" },
 	{ .key = "inventory.max_file_bytes", .type = CFG_SIZE, .def = "64M",
 	  .offset = A(inventory_max_file),
 	  .help = "largest package database file read from a container" },

@@ -102,3 +102,25 @@ TESTS += tests/unit/test-publish
 tests_unit_test_publish_CFLAGS = $(OUTPUT_TEST_CFLAGS)
 tests_unit_test_publish_LDADD = $(OUTPUT_LIBS) $(COMMON_LIBS) $(CMOCKA_LIBS)
 endif
+
+# agent-produce: the output stack with synthetic records, for the transport
+# integration tests and bench/produce.sh (not installed).
+check_PROGRAMS += tests/agent-produce
+tests_agent_produce_SOURCES = tests/agent-produce.c agent/config.c
+tests_agent_produce_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
+	$(JANSSON_CFLAGS) $(RDKAFKA_CFLAGS)
+tests_agent_produce_LDADD = $(OUTPUT_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS)
+TESTS += \
+	tests/integ/decode-json.sh \
+	tests/integ/spool-torn.sh \
+	tests/integ/spool-bound.sh \
+	tests/integ/agent-kill.sh \
+	tests/integ/kafka-outage.sh
+EXTRA_DIST += \
+	tests/lib/transport.sh \
+	tests/integ/decode-json.sh \
+	tests/integ/spool-torn.sh \
+	tests/integ/spool-bound.sh \
+	tests/integ/agent-kill.sh \
+	tests/integ/kafka-outage.sh \
+	bench/produce.sh

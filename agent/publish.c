@@ -37,7 +37,11 @@
 
 #include "agent/agent.h"
 
-#define PUBLISH_WINDOW_MSGS	8192u
+/* The window inside librdkafka: enough to fill its batches, small enough
+ * for the agent's memory budget during an outage (the spool holds the
+ * rest on disk). */
+#define PUBLISH_WINDOW_MSGS	4096u
+#define PUBLISH_WINDOW_RAW	(4u * 1024 * 1024)
 #define PUBLISH_BACKOFF_MIN_MS	500u
 #define PUBLISH_BACKOFF_MAX_MS	30000u
 
@@ -51,6 +55,7 @@ enum publish_state {
 struct publish_entry {
 	struct spool_pos end;
 	uint32_t	 disklen;
+	uint32_t	 rawlen;
 	uint64_t	 seq;
 	bool		 record_start;
 	uint8_t		 state;
@@ -74,7 +79,8 @@ struct publish {
 	size_t		 count;
 	uint64_t	 base;
 	size_t		 inflight;	/* entries still PUB_INFLIGHT */
-	uint64_t	 inflight_bytes;
+	uint64_t	 inflight_bytes;	/* on disk */
+	uint64_t	 inflight_raw;		/* in librdkafka's memory */
 	bool		 failed;	/* a failure in the window: rewind */
 	bool		 fatal;		/* idempotence broken: new producer */
 	bool		 paused;	/* waiting for the retry timer */
@@ -207,6 +213,10 @@ publish_release_front(struct publish *p)
 		e = &p->ring[p->first];
 		if (e->state != PUB_ACKED && e->state != PUB_REJECTED)
 			break;
+		/* Counted here, once per record, not per delivery report:
+		 * a record sent again after a failure is acknowledged twice. */
+		if (e->state == PUB_ACKED && e->record_start)
+			p->a->stats.acked++;
 		spool_release(p->sp, e->end, e->record_start);
 		p->first = (p->first + 1) % p->cap;
 		p->count--;
@@ -231,10 +241,9 @@ publish_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		return;
 	p->inflight--;
 	p->inflight_bytes -= e->disklen;
+	p->inflight_raw -= e->rawlen;
 	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		e->state = PUB_ACKED;
-		if (e->record_start)
-			p->a->stats.acked++;
 		p->backoff_ms = 0;
 	} else if (publish_permanent(m->err)) {
 		e->state = PUB_REJECTED;
@@ -302,6 +311,7 @@ publish_recover(struct publish *p)
 	p->count = 0;
 	p->first = 0;
 	p->inflight_bytes = 0;
+	p->inflight_raw = 0;
 	spool_rewind(p->sp);
 	p->backoff_ms = p->backoff_ms == 0 ? PUBLISH_BACKOFF_MIN_MS :
 	    p->backoff_ms * 2;
@@ -326,7 +336,8 @@ publish_pump(struct publish *p)
 
 	if (p->closing || p->paused || p->failed || p->fatal || p->rk == NULL)
 		return;
-	while (p->count < p->cap && p->inflight_bytes < max_bytes) {
+	while (p->count < p->cap && p->inflight_bytes < max_bytes &&
+	    p->inflight_raw < PUBLISH_WINDOW_RAW) {
 		r = spool_peek(p->sp, &f);
 		if (r == -1)
 			continue;	/* damaged frame skipped; logged */
@@ -354,12 +365,14 @@ publish_pump(struct publish *p)
 		e = &p->ring[(p->first + p->count) % p->cap];
 		e->end = f.end;
 		e->disklen = f.disklen;
+		e->rawlen = (uint32_t)f.rawlen;
 		e->seq = f.seq;
 		e->record_start = f.record_start;
 		e->state = PUB_INFLIGHT;
 		p->count++;
 		p->inflight++;
 		p->inflight_bytes += f.disklen;
+		p->inflight_raw += f.rawlen;
 	}
 }
 

@@ -52,9 +52,10 @@
 
 #define SPOOL_SEG_MIN		(64u * 1024)
 #define SPOOL_SEG_MAX		(8u * 1024 * 1024)
-#define SPOOL_CACHE_MAX		(4u * 1024 * 1024)
+#define SPOOL_CACHE_MAX		(2u * 1024 * 1024)
 #define SPOOL_ZLEVEL		3
 #define SPOOL_SUFFIX		".seg"
+#define SPOOL_HEAD		"head"	/* "SEGNO OFFSET": released before it */
 
 struct spool_seg {
 	uint64_t	no;
@@ -82,6 +83,9 @@ struct spool_job {
 	uv_work_t	 work;
 	int		 fd;		/* fdatasync then close, or -1 */
 	int		 dfd;		/* fsync then close, or -1 */
+	char		*dir;		/* with head[]: write DIR/head */
+	char		 head[64];
+	uint64_t	 tmpno;
 };
 
 struct spool {
@@ -113,6 +117,8 @@ struct spool {
 	bool		 timer_armed;
 	bool		 dirty;		/* written since the last flush */
 	bool		 dir_dirty;	/* segment created since the last flush */
+	bool		 head_dirty;	/* head moved since DIR/head was written */
+	uint64_t	 head_writes;
 
 	uint8_t		*frame;
 	size_t		 framecap;
@@ -272,11 +278,14 @@ spool_read_frame(struct spool *sp, int fd, uint64_t off, uint64_t fsize,
 
 /*
  * Check one segment file at start-up: walk its frames, note sequence
- * numbers and record starts, and cut it at the first damaged frame.
- * Returns 0 (the segment is usable, possibly emptied) or -1 (unreadable).
+ * numbers and record starts, and cut it at the first damaged frame.  If
+ * head_off is a frame boundary in it, *head_ok is set and seg->released
+ * counts the records before it.  Returns 0 (the segment is usable,
+ * possibly emptied) or -1 (unreadable).
  */
 static int
-spool_recover_seg(struct spool *sp, struct spool_seg *seg)
+spool_recover_seg(struct spool *sp, struct spool_seg *seg, uint64_t head_off,
+    bool *head_ok)
 {
 	char			 path[4096];
 	struct stat		 st;
@@ -296,6 +305,10 @@ spool_recover_seg(struct spool *sp, struct spool_seg *seg)
 		return -1;
 	}
 	while (off < (uint64_t)st.st_size) {
+		if (off == head_off) {
+			*head_ok = true;
+			seg->released = seg->records;
+		}
 		raw = NULL;
 		zs = spool_read_frame(sp, fd, off, (uint64_t)st.st_size, &raw,
 		    &rawlen, &disklen);
@@ -323,11 +336,32 @@ spool_recover_seg(struct spool *sp, struct spool_seg *seg)
 	}
 	close(fd);
 	seg->size = off;
+	if (off == head_off) {
+		*head_ok = true;
+		seg->released = seg->records;
+	}
 	if (have) {
 		sp->info.has_last_seq = true;
 		sp->info.last_seq = seg->last_seq;
 	}
 	return 0;
+}
+
+/* Read DIR/head (what was released before the last stop), if any. */
+static void
+spool_read_head(struct spool *sp, struct spool_pos *head)
+{
+	char	path[4096], line[128];
+	FILE	*fp;
+
+	head->segno = head->off = 0;
+	snprintf(path, sizeof path, "%s/" SPOOL_HEAD, sp->dir);
+	if ((fp = fopen(path, "re")) == NULL)
+		return;
+	if (fgets(line, sizeof line, fp) == NULL || sscanf(line, "%" SCNu64
+	    " %" SCNu64, &head->segno, &head->off) != 2)
+		head->segno = head->off = 0;
+	fclose(fp);
 }
 
 static int
@@ -434,12 +468,34 @@ spool_job_work(uv_work_t *req)
 		(void)fsync(job->dfd);
 		close(job->dfd);
 	}
+	if (job->dir != NULL) {
+		char	tmp[4096], path[4096];
+		size_t	len = strlen(job->head);
+		int	fd;
+
+		/* No fsync: a head file that lags only means duplicates. */
+		snprintf(tmp, sizeof tmp, "%s/head.%" PRIu64 ".tmp", job->dir,
+		    job->tmpno);
+		snprintf(path, sizeof path, "%s/" SPOOL_HEAD, job->dir);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+		    O_NOFOLLOW, 0600);
+		if (fd != -1) {
+			if (write(fd, job->head, len) != (ssize_t)len ||
+			    close(fd) == -1 || rename(tmp, path) == -1) {
+				log_warn("spool: %s", path);
+				(void)unlink(tmp);
+			}
+		}
+	}
 }
 
 static void
 spool_job_done(uv_work_t *req, int status)
 {
-	free(req->data);
+	struct spool_job	*job = req->data;
+
+	free(job->dir);
+	free(job);
 }
 
 /*
@@ -460,10 +516,19 @@ spool_flush_async(struct spool *sp, int fd)
 		job->dfd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		sp->dir_dirty = false;
 	}
+	if (sp->head_dirty) {
+		struct spool_pos h = spool_norm(sp, sp->head);
+
+		job->dir = xstrdup(sp->dir);
+		job->tmpno = sp->head_writes++;
+		snprintf(job->head, sizeof job->head, "%" PRIu64 " %" PRIu64
+		    "\n", h.segno, h.off);
+		sp->head_dirty = false;
+	}
 	if (uv_queue_work(sp->loop, &job->work, spool_job_work,
 	    spool_job_done) != 0) {
 		spool_job_work(&job->work);
-		free(job);
+		spool_job_done(&job->work, 0);
 	}
 }
 
@@ -474,14 +539,23 @@ spool_timer_cb(uv_timer_t *t)
 	int		 fd;
 
 	sp->timer_armed = false;
-	if (!sp->dirty || sp->wfd == -1)
-		return;
-	sp->dirty = false;
-	if ((fd = dup(sp->wfd)) == -1) {
-		log_warn("spool: dup");
-		return;
+	fd = -1;
+	if (sp->dirty && sp->wfd != -1) {
+		sp->dirty = false;
+		if ((fd = dup(sp->wfd)) == -1)
+			log_warn("spool: dup");
 	}
-	spool_flush_async(sp, fd);
+	if (fd != -1 || sp->head_dirty)
+		spool_flush_async(sp, fd);
+}
+
+static void
+spool_arm(struct spool *sp)
+{
+	if (!sp->timer_armed) {
+		sp->timer_armed = true;
+		uv_timer_start(&sp->timer, spool_timer_cb, sp->sync_ms, 0);
+	}
 }
 
 static void
@@ -558,6 +632,8 @@ spool_open(uv_loop_t *loop, const char *dir, uint64_t max_bytes,
     uint64_t sync_interval_ns)
 {
 	struct spool	*sp;
+	struct spool_pos head = { 0, 0 };
+	bool		 head_ok = false;
 	size_t		 i;
 
 	sp = xcalloc(1, sizeof *sp);
@@ -575,11 +651,26 @@ spool_open(uv_loop_t *loop, const char *dir, uint64_t max_bytes,
 	sp->rl.burst = 5;
 	if (spool_mkdirs(dir) == -1 || spool_scan(sp) == -1)
 		goto fail;
+	spool_read_head(sp, &head);
 	for (i = 0; i < sp->nsegs; i++) {
-		if (spool_recover_seg(sp, &sp->segs[i]) == -1)
+		if (spool_recover_seg(sp, &sp->segs[i], sp->segs[i].no ==
+		    head.segno ? head.off : UINT64_MAX, &head_ok) == -1)
 			goto fail;
 		sp->bytes += sp->segs[i].size;
 		sp->info.records += sp->segs[i].records;
+	}
+	/* What was acknowledged before the last stop is not sent again:
+	 * older segments go, and the head segment starts at the head. */
+	if (head_ok) {
+		while (sp->nsegs > 0 && sp->segs[0].no < head.segno) {
+			sp->info.records -= sp->segs[0].records;
+			spool_remove_seg_at(sp, 0);
+		}
+		sp->info.records -= sp->segs[0].released;
+	} else {
+		head.segno = 0;
+		for (i = 0; i < sp->nsegs; i++)
+			sp->segs[i].released = 0;
 	}
 	/* Empty segments other than the newest carry nothing. */
 	for (i = 0; i + 1 < sp->nsegs; ) {
@@ -600,8 +691,12 @@ spool_open(uv_loop_t *loop, const char *dir, uint64_t max_bytes,
 	} else if (spool_seg_create(sp, sp->nsegs > 0 ?
 	    sp->segs[sp->nsegs - 1].no + 1 : 1) == -1)
 		goto fail;
-	sp->head.segno = sp->segs[0].no;
-	sp->head.off = 0;
+	if (head_ok && sp->segs[0].no == head.segno)
+		sp->head = spool_norm(sp, head);
+	else {
+		sp->head.segno = sp->segs[0].no;
+		sp->head.off = 0;
+	}
 	sp->cursor = sp->head;
 	if (uv_timer_init(loop, &sp->timer) != 0)
 		goto fail;
@@ -665,6 +760,8 @@ spool_drop_oldest(struct spool *sp)
 	if (was_head) {
 		sp->head = spool_norm(sp, (struct spool_pos){ seg.no, seg.size });
 		sp->cursor = sp->head;
+		sp->head_dirty = true;
+		spool_arm(sp);
 	}
 	sp->info.dropped += lost;
 	sp->info.records -= lost;
@@ -840,8 +937,11 @@ spool_peek(struct spool *sp, struct spool_frame *f)
 		spool_seg_path(sp, seg->no, path, sizeof path);
 		sp->rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (sp->rfd == -1) {
-			log_warn("spool: %s", path);
-			return -1;
+			/* Gone or unreadable: count it and go on, the sender
+			 * must not spin on it. */
+			log_warn("spool: %s: skipping the rest of the segment",
+			    path);
+			goto skip;
 		}
 		sp->rfd_segno = seg->no;
 	}
@@ -855,6 +955,7 @@ spool_peek(struct spool *sp, struct spool_frame *f)
 		log_warnx("spool: segment %" PRIu64 " offset %" PRIu64
 		    ": %s; skipping the rest of the segment", seg->no, cur.off,
 		    zframe_status_name(zs));
+skip:
 		sp->info.cut_frames++;
 		sp->info.cut_bytes += seg->size - cur.off;
 		if (i + 1 < sp->nsegs) {
@@ -905,6 +1006,8 @@ spool_release(struct spool *sp, struct spool_pos end, bool record_start)
 			sp->info.records--;
 	}
 	sp->head = end;
+	sp->head_dirty = true;
+	spool_arm(sp);
 	while (sp->nsegs > 1) {
 		struct spool_pos h = spool_norm(sp, sp->head);
 
@@ -960,6 +1063,20 @@ spool_close(struct spool *sp)
 	int	dfd;
 
 	uv_timer_stop(&sp->timer);
+	if (sp->head_dirty) {
+		struct spool_job	job;
+		struct spool_pos	h = spool_norm(sp, sp->head);
+
+		memset(&job, 0, sizeof job);
+		job.fd = job.dfd = -1;
+		job.dir = sp->dir;
+		job.tmpno = sp->head_writes++;
+		snprintf(job.head, sizeof job.head, "%" PRIu64 " %" PRIu64 "\n",
+		    h.segno, h.off);
+		job.work.data = &job;
+		spool_job_work(&job.work);
+		sp->head_dirty = false;
+	}
 	if (sp->wfd != -1) {
 		if (fdatasync(sp->wfd) == -1)
 			log_warn("spool: fdatasync");

@@ -1,1 +1,8 @@
 # bench: see the top-level Makefile.am
+
+# schema: codec figures (bench/schema-codec [SECONDS]).
+noinst_PROGRAMS += bench/schema-codec
+bench_schema_codec_SOURCES = bench/schema-codec.c \
+	tests/unit/schema-fixtures.c tests/unit/schema-fixtures.h
+bench_schema_codec_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS) $(JANSSON_CFLAGS)
+bench_schema_codec_LDADD = $(SCHEMA_LIBS) $(COMMON_LIBS)

@@ -31,8 +31,8 @@ for _ in $(seq 100); do [ -s "$T/addr" ] && break; sleep 0.1; done
 K=$(cat "$T/addr")
 
 conf() {
-	printf 'host.id = bench\nstate.dir = %s\noutput = kafka\nkafka.brokers = %s\nheartbeat.interval = 30s\n' \
-	    "$T/$1" "$K" >"$T/$1.conf"
+	printf 'host.id = %s\nstate.dir = %s\noutput = kafka\nkafka.brokers = %s\nheartbeat.interval = 30s\n' \
+	    "$1" "$T/$1" "$K" >"$T/$1.conf"
 }
 
 now() { date +%s.%N; }
@@ -51,6 +51,11 @@ for mix in container,event image; do
 	    printf "throughput %-16s %7d records in %6.2f s: %8.0f records/s (produced, spooled and acknowledged)\n",
 	    m, n, b - a, n / (b - a) }'
 done
+
+# Message sizes on the topic (msgpack, before Kafka's own zstd).
+kcat -C -b "$K" -t tallyman.inventory -e -q -f '%k %S\n' 2>/dev/null | awk '
+    { n[$1]++; b[$1] += $2 }
+    END { for (k in n) printf "message    %-16s %7d messages: %7.0f bytes/message on the wire (msgpack)\n", substr(k, 4), n[k], b[k] / n[k] }'
 
 # 2. Spool bytes per record: brokers down, records stay in the spool.
 kill -USR1 "$MKPID"

@@ -247,10 +247,14 @@ typedef void CURL;
 /* done(easy, result, arg): called once per transfer; the callee owns easy. */
 typedef void (*curluv_done_cb)(CURL *easy, int result, void *arg);
 struct curluv *curluv_new(uv_loop_t *loop);
-/* Start a transfer; the multi handle drives it.  Returns 0 or -1. */
+/* Start a transfer; the multi handle drives it.  Returns 0 or -1.
+ * curl-uv owns the easy handle's CURLOPT_PRIVATE.  Safe from callbacks. */
 int	curluv_add(struct curluv *cu, CURL *easy, curluv_done_cb done, void *arg);
 /* Abort a transfer early (done is not called); caller still owns easy. */
 void	curluv_remove(struct curluv *cu, CURL *easy);
+/* Abort a transfer early; done(easy, CURLE_ABORTED_BY_CALLBACK) runs on a
+ * later loop turn.  Safe anywhere, including inside libcurl callbacks. */
+void	curluv_cancel(struct curluv *cu, CURL *easy);
 /* Abort everything, release uv handles (asynchronously, via uv_close). */
 void	curluv_free(struct curluv *cu);
 

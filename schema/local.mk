@@ -47,3 +47,5 @@ dist_noinst_DATA += \
 	schema/drift.schema.json
 TESTS += tests/integ/schema-jsonschema.sh
 EXTRA_DIST += tests/integ/schema-jsonschema.sh
+TESTS += tests/integ/schema-consistency.sh tests/integ/schema-decode.sh
+EXTRA_DIST += tests/integ/schema-consistency.sh tests/integ/schema-decode.sh

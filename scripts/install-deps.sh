@@ -37,6 +37,10 @@ add db5.3-util
 # inventory: getfattr shows the opaque-folder xattr in Docker's layers.
 add attr
 
+# correlate: OSV feeds come as zip archives (libzip); the feed tests serve
+# them over HTTP on 127.0.0.1 (python3's http.server, in python3).
+add libzip-dev python3
+
 missing=""
 for p in $PACKAGES; do
 	# "install ok installed" only: a removed package leaves config-files.

@@ -60,28 +60,28 @@ produce_container(struct produce *pr, uint64_t i)
 	struct tm_mount		 mnts[3];
 	struct tm_kv		 labels[8];
 	char			 id[65], name[64], lk[8][48], lv[8][64];
-	char			*cmd[] = { "/usr/sbin/nginx", "-g", "daemon off;" };
+	char			*cmd[] = { (char *)"/usr/sbin/nginx", (char *)"-g", (char *)"daemon off;" };
 	char			*args[6][3];
-	char			*capadd[] = { "NET_ADMIN" };
+	char			*capadd[] = { (char *)"NET_ADMIN" };
 	size_t			 k;
 
 	memset(&c, 0, sizeof c);
 	snprintf(id, sizeof id, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64
-	    "%016" PRIx64, i, i * 7919, i * 104729, i ^ 0x5a5a5a5aull);
+	    "%016" PRIx64, i, i * 7919, i * 104729, i ^ (uint64_t)0x5a5a5a5a);
 	snprintf(name, sizeof name, "web-%" PRIu64, i);
-	c.runtime = "docker";
-	c.ns = "moby";
+	c.runtime = (char *)"docker";
+	c.ns = (char *)"moby";
 	c.id = id;
 	c.name = name;
-	c.image_ref = "registry.example.com/team/nginx:1.25.3";
-	c.image_id = "sha256:4f4c9a1a2b7d0e8f63c5b1d2e3f405162738495a6b7c8d9e0f1a2b3c4d5e6f70";
-	c.image_digest = "registry.example.com/team/nginx@sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
+	c.image_ref = (char *)"registry.example.com/team/nginx:1.25.3";
+	c.image_id = (char *)"sha256:4f4c9a1a2b7d0e8f63c5b1d2e3f405162738495a6b7c8d9e0f1a2b3c4d5e6f70";
+	c.image_digest = (char *)"registry.example.com/team/nginx@sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
 	c.image_key = c.image_id;
 	c.cmd = cmd;
 	c.n_cmd = 3;
-	c.user = "101:101";
-	c.state = "running";
-	c.trigger = "start";
+	c.user = (char *)"101:101";
+	c.state = (char *)"running";
+	c.trigger = (char *)"start";
 	c.created_ns = now_ns() - 2000000000ull;
 	c.started_ns = now_ns() - 1000000000ull;
 	c.pid = 10000 + i % 50000;
@@ -96,23 +96,23 @@ produce_container(struct produce *pr, uint64_t i)
 	c.risks.cap_add = capadd;
 	c.risks.n_cap_add = 1;
 	memset(mnts, 0, sizeof mnts);
-	mnts[0].source = "/srv/www";
-	mnts[0].dest = "/usr/share/nginx/html";
-	mnts[0].type = "bind";
+	mnts[0].source = (char *)"/srv/www";
+	mnts[0].dest = (char *)"/usr/share/nginx/html";
+	mnts[0].type = (char *)"bind";
 	mnts[0].ro = true;
-	mnts[0].propagation = "rprivate";
-	mnts[1].source = "/var/lib/docker/volumes/cache/_data";
-	mnts[1].dest = "/var/cache/nginx";
-	mnts[1].type = "volume";
-	mnts[2].dest = "/tmp";
-	mnts[2].type = "tmpfs";
+	mnts[0].propagation = (char *)"rprivate";
+	mnts[1].source = (char *)"/var/lib/docker/volumes/cache/_data";
+	mnts[1].dest = (char *)"/var/cache/nginx";
+	mnts[1].type = (char *)"volume";
+	mnts[2].dest = (char *)"/tmp";
+	mnts[2].type = (char *)"tmpfs";
 	c.risks.mounts = mnts;
 	c.risks.n_mounts = 3;
-	c.risks.seccomp = "default";
-	c.risks.apparmor = "docker-default";
+	c.risks.seccomp = (char *)"default";
+	c.risks.apparmor = (char *)"docker-default";
 	c.risks.mem_limit = 268435456;
 	c.risks.pids_limit = 512;
-	c.risks.restart = "unless-stopped";
+	c.risks.restart = (char *)"unless-stopped";
 	memset(procs, 0, sizeof procs);
 	for (k = 0; k < 6; k++) {
 		procs[k].pid = c.pid + k;
@@ -121,15 +121,15 @@ produce_container(struct produce *pr, uint64_t i)
 		procs[k].gid = procs[k].uid;
 		procs[k].host_uid = procs[k].uid;
 		procs[k].host_gid = procs[k].gid;
-		procs[k].comm = "nginx";
-		procs[k].exe = "/usr/sbin/nginx";
-		args[k][0] = "nginx:";
-		args[k][1] = k == 0 ? "master" : "worker";
-		args[k][2] = "process";
+		procs[k].comm = (char *)"nginx";
+		procs[k].exe = (char *)"/usr/sbin/nginx";
+		args[k][0] = (char *)"nginx:";
+		args[k][1] = k == 0 ? (char *)"master" : (char *)"worker";
+		args[k][2] = (char *)"process";
 		procs[k].args = args[k];
 		procs[k].n_args = 3;
 		procs[k].start_ns = c.started_ns + k * 1000000ull;
-		procs[k].sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+		procs[k].sha256 = (char *)"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 	}
 	c.procs = procs;
 	c.n_procs = 6;
@@ -141,17 +141,17 @@ produce_event(struct produce *pr, uint64_t i)
 {
 	struct tm_event	e;
 	char		id[65];
-	static const char *const acts[] = { "create", "start", "exit", "delete" };
+	static const char *const acts[] = { (char *)"create", (char *)"start", (char *)"exit", (char *)"delete" };
 
 	memset(&e, 0, sizeof e);
 	snprintf(id, sizeof id, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64
-	    "%016" PRIx64, i / 4, i * 31, i * 131, i ^ 0xa5a5ull);
-	e.runtime = "containerd";
-	e.ns = "default";
+	    "%016" PRIx64, i / 4, i * 31, i * 131, i ^ (uint64_t)0xa5a5);
+	e.runtime = (char *)"containerd";
+	e.ns = (char *)"default";
 	e.id = id;
 	e.action = (char *)acts[i % 4];
 	e.time_ns = now_ns();
-	e.image = "docker.io/library/busybox:1.36";
+	e.image = (char *)"docker.io/library/busybox:1.36";
 	e.pid = 20000 + i % 10000;
 	if (i % 4 == 2) {
 		e.has_exit_code = true;
@@ -167,7 +167,7 @@ produce_image(struct produce *pr, uint64_t i)
 	struct tm_image		 im;
 	struct tm_package	*pk;
 	char			 key[80], (*names)[48], (*vers)[32];
-	char			*refs[] = { "docker.io/library/debian:12" };
+	char			*refs[] = { (char *)"docker.io/library/debian:12" };
 	size_t			 k, n = pr->npkgs;
 	int			 rc;
 
@@ -180,19 +180,19 @@ produce_image(struct produce *pr, uint64_t i)
 	im.image_id = key;
 	im.refs = refs;
 	im.n_refs = 1;
-	im.os_id = "debian";
-	im.os_version = "12";
-	im.os_codename = "bookworm";
-	im.os_pretty = "Debian GNU/Linux 12 (bookworm)";
+	im.os_id = (char *)"debian";
+	im.os_version = (char *)"12";
+	im.os_codename = (char *)"bookworm";
+	im.os_pretty = (char *)"Debian GNU/Linux 12 (bookworm)";
 	for (k = 0; k < n; k++) {
 		snprintf(names[k], sizeof names[k], "lib%s%zu-%zu",
 		    k % 3 == 0 ? "ssl" : k % 3 == 1 ? "gcc-s" : "systemd", k, k % 7);
 		snprintf(vers[k], sizeof vers[k], "%zu.%zu.%zu-%zu+deb12u%zu",
 		    k % 5 + 1, k % 17, k % 29, k % 4 + 1, k % 3);
-		pk[k].ecosystem = "dpkg";
+		pk[k].ecosystem = (char *)"dpkg";
 		pk[k].name = names[k];
 		pk[k].version = vers[k];
-		pk[k].arch = "amd64";
+		pk[k].arch = (char *)"amd64";
 		pk[k].source_name = names[k];
 		pk[k].source_version = vers[k];
 	}
@@ -385,9 +385,6 @@ main(int argc, char **argv)
 		free(kv);
 	}
 	free(sets);
-	snprintf(a->host_id, sizeof a->host_id, "%s",
-	    a->cfg.host_id != NULL && a->cfg.host_id[0] != '\0' ?
-	    a->cfg.host_id : "test-host");
 	a->loop = uv_default_loop();
 	a->start_mono_ns = mono_ns();
 	if (output_open(a, a->cfg.output) == -1)

@@ -35,8 +35,19 @@ tap_diag "consumer: $n messages, $distinct distinct, max $max, $gaps gaps, $diso
 tr_ok_if '[ "${max:-0}" -ge 2250 ]' "every record produced reached Kafka (highest sequence $max >= 2250)" "max=$max"
 tap_is "$gaps" 0 "the host's sequence has no gap"
 tap_is "$disorder" 0 "the host's records arrive in sequence order"
-tap_is "$(jq -r 'select(.k == "heartbeat") | .b.drop' "$TM_TMP/got.json" | sort -un | tail -n 1)" 0 \
+tap_is "$(jq -r 'select(.k == "heartbeat") | .b.drop // 0' "$TM_TMP/got.json" | sort -un | tail -n 1)" 0 \
     "the heartbeats report no drop"
+hb() { jq -s -r "[.[] | select(.k == \"heartbeat\")] | $1" "$TM_TMP/got.json"; }
+tr_ok_if '[ "$(hb "map(.b.srec // 0) | max")" -gt 100 ]' \
+    "heartbeats during the outage report unacknowledged records in the spool"
+tr_ok_if '[ "$(hb "map(.b.kq // 0) | max")" -gt 0 ]' \
+    "heartbeats during the outage report messages waiting inside librdkafka"
+tap_is "$(hb "max_by(.s) | [.b.srec // 0, .b.kq // 0] | @tsv")" "0	0" \
+    "the last heartbeat reports nothing left in the spool or librdkafka"
+tr_ok_if '[ "$(hb "max_by(.s) | .b.rss // 0")" -gt 1000000 ] && [ "$(hb "max_by(.s) | .b.cpuu // 0")" -gt 0 ]' \
+    "heartbeats carry resident memory and CPU time"
+tr_ok_if '[ "$(hb "map(.b.krtt // 0) | max")" -gt 0 ]' \
+    "heartbeats carry the broker round trip from librdkafka's statistics"
 tap_like "$(grep -c 'publish: .*ALL_BROKERS_DOWN\|publish: .*_TRANSPORT' "$TM_LOGS/agent.log")" '^[1-9]' \
     "librdkafka's errors reach the agent's log with the publish: prefix"
 tap_done

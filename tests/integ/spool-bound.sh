@@ -28,7 +28,7 @@ tap_like "$(grep -c 'spool: full' "$TM_LOGS/agent.log")" '^[1-9]' "the drops are
 tap_check "kcat reads the topic and tallyman-decode decodes it" \
     tr_consume "$host" "$TM_TMP/got.json"
 read -r n distinct max gaps disorder <<<"$(tr_seq_report "$TM_TMP/got.json")"
-last_drop=$(jq -s -r '[.[] | select(.k == "heartbeat")] | max_by(.s) | .b.drop' "$TM_TMP/got.json")
+last_drop=$(jq -s -r '[.[] | select(.k == "heartbeat")] | max_by(.s) | .b.drop // 0' "$TM_TMP/got.json")
 agent_drop=$(sed -n 's/.*dropped=\([0-9]*\)$/\1/p' "$TM_LOGS/agent.log" | tail -n 1)
 tap_diag "consumer: $n messages, $distinct distinct, max $max, $gaps gaps, $disorder out of order; last heartbeat drop=$last_drop; agent dropped=$agent_drop"
 tr_ok_if '[ "${gaps:-0}" -gt 0 ]' "records were dropped (the consumer sees $gaps missing)"

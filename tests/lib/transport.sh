@@ -94,7 +94,8 @@ tr_consume() {
 	local host=$1 out=$2
 	kcat -C -b "$TM_KAFKA" -t "$TR_TOPIC" -e -q -f '%s' \
 	    >"$out.raw" 2>"$out.kcat.log" || return 1
-	"$TM_DECODE" <"$out.raw" >"$out.all" 2>"$out.decode.log" || return 1
+	"$TM_DECODE" --validate --reassemble <"$out.raw" >"$out.all" \
+	    2>"$out.decode.log" || return 1
 	jq -c --arg h "$host" 'select(.h == $h)' <"$out.all" >"$out"
 }
 

@@ -12,6 +12,8 @@
  *   schema-samples --msgpack        the same records as a msgpack stream on
  *                                   stdout, then the parts of a split image
  *       [--newline]                 with a newline byte after each message
+ *   schema-samples --segment        the same messages as a spool segment:
+ *                                   common/zframe frames, one per message
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,18 +116,36 @@ struct first_part {
 	size_t	 len;
 	FILE	*out;
 	int	 newline;
+	int	 frames;
 };
+
+/* Write one message to out: as it is, or as a spool frame. */
+static void
+put_message(FILE *out, const void *msg, size_t len, int newline, int frames)
+{
+	uint8_t	*f = NULL;
+	size_t	 flen = 0, fcap = 0;
+
+	if (!frames) {
+		fwrite(msg, 1, len, out);
+		if (newline)
+			fputc('\n', out);
+		return;
+	}
+	if (zframe_encode(msg, len, 3, &f, &flen, &fcap) == -1)
+		fatalx("schema-samples: zframe_encode failed");
+	fwrite(f, 1, flen, out);
+	free(f);
+}
 
 static int
 part_cb(const void *part, size_t len, void *arg)
 {
 	struct first_part *fp = arg;
 
-	if (fp->out != NULL) {
-		fwrite(part, 1, len, fp->out);
-		if (fp->newline)
-			fputc('\n', fp->out);
-	} else if (fp->buf == NULL) {
+	if (fp->out != NULL)
+		put_message(fp->out, part, len, fp->newline, fp->frames);
+	else if (fp->buf == NULL) {
 		fp->buf = xmalloc(len);
 		memcpy(fp->buf, part, len);
 		fp->len = len;
@@ -134,11 +154,12 @@ part_cb(const void *part, size_t len, void *arg)
 }
 
 static void
-samples(const char *dir, FILE *out, int newline)
+samples(const char *dir, FILE *out, int newline, int frames)
 {
 	struct tm_record	 rec;
 	msgpack_sbuffer		 sb;
-	struct first_part	 fp = { .out = out, .newline = newline };
+	struct first_part	 fp = { .out = out, .newline = newline,
+	    .frames = frames };
 	char			 name[64];
 	size_t			 i;
 	int			 full;
@@ -151,11 +172,9 @@ samples(const char *dir, FILE *out, int newline)
 			    tm_kind_name(kinds[i]), full ? "full" : "min");
 			if (dir != NULL)
 				write_json(dir, name, sb.data, sb.size);
-			if (out != NULL) {
-				fwrite(sb.data, 1, sb.size, out);
-				if (newline)
-					fputc('\n', out);
-			}
+			if (out != NULL)
+				put_message(out, sb.data, sb.size, newline,
+				    frames);
 			msgpack_sbuffer_destroy(&sb);
 			tm_record_free(&rec);
 		}
@@ -179,12 +198,15 @@ main(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "--fields") == 0)
 		dump_fields();
 	else if (argc == 3 && strcmp(argv[1], "--json") == 0)
-		samples(argv[2], NULL, 0);
+		samples(argv[2], NULL, 0, 0);
 	else if (argc >= 2 && strcmp(argv[1], "--msgpack") == 0)
-		samples(NULL, stdout, argc == 3 && strcmp(argv[2], "--newline") == 0);
+		samples(NULL, stdout, argc == 3 && strcmp(argv[2], "--newline") == 0,
+		    0);
+	else if (argc == 2 && strcmp(argv[1], "--segment") == 0)
+		samples(NULL, stdout, 0, 1);
 	else {
 		fprintf(stderr, "usage: schema-samples --fields | --json DIR | "
-		    "--msgpack [--newline]\n");
+		    "--msgpack [--newline] | --segment\n");
 		return 2;
 	}
 	return fflush(stdout) == 0 ? 0 : 1;

@@ -294,6 +294,44 @@ test_publish_drain_timeout_leaves_frames_in_the_spool(void **state)
 }
 
 static void
+test_publish_timed_out_messages_are_sent_again_from_the_spool(void **state)
+{
+	struct fixture		*fx = *state;
+	char			 key[] = "message.timeout.ms", value[] = "1500";
+	struct cfg_pair		 pair = { .key = key, .value = value };
+	struct spool_info	 si;
+	uint64_t		 seqs[4000];
+	bool			 seen[301];
+	size_t			 n, i;
+
+	fx->a.cfg.kafka.pairs = &pair;
+	fx->a.cfg.kafka.n = 1;
+	fx->pub = publish_open(&fx->a, fx->sp);
+	assert_non_null(fx->pub);
+	assert_int_equal(rd_kafka_mock_broker_set_down(fx->mc, -1), 0);
+	append(fx, 1, 300);
+	/* Every message times out inside librdkafka: still in the spool. */
+	assert_int_equal(run_until_acked(fx, 300, 4000), 0);
+	spool_get_info(fx->sp, &si);
+	assert_int_equal(si.records, 300);
+	assert_int_equal(rd_kafka_mock_broker_set_up(fx->mc, -1), 0);
+	assert_int_equal(run_until_acked(fx, 300, 120000), 300);
+	spool_get_info(fx->sp, &si);
+	assert_int_equal(si.records, 0);
+	close_pub(fx, 1000);
+	fx->a.cfg.kafka.pairs = NULL;
+	fx->a.cfg.kafka.n = 0;
+	n = consume_seqs(fx, seqs, TM_NELEM(seqs));
+	memset(seen, 0, sizeof seen);
+	for (i = 0; i < n; i++) {
+		assert_true(seqs[i] >= 1 && seqs[i] <= 300);
+		seen[seqs[i]] = true;
+	}
+	for (i = 1; i <= 300; i++)
+		assert_true(seen[i]);
+}
+
+static void
 test_publish_refuses_an_unknown_kafka_property(void **state)
 {
 	struct fixture		*fx = *state;
@@ -314,6 +352,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_publish_delivers_every_frame_in_order_and_releases_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publish_outage_holds_everything_then_delivers_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publish_drain_timeout_leaves_frames_in_the_spool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_publish_timed_out_messages_are_sent_again_from_the_spool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publish_refuses_an_unknown_kafka_property, setup, teardown),
 	};
 
