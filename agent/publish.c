@@ -540,6 +540,20 @@ publish_kick(struct publish *p)
 	publish_pump(p);
 }
 
+/*
+ * Tests only: make librdkafka raise a fatal error, as a broken idempotence
+ * state would, to exercise the producer's replacement.  Returns 0 or -1.
+ */
+int
+publish_test_fatal(struct publish *p)
+{
+	if (p->rk == NULL)
+		return -1;
+	return rd_kafka_test_fatal_error(p->rk,
+	    RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "tallyman test") ==
+	    RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
 void
 publish_get_stats(const struct publish *p, struct publish_stats *st)
 {
