@@ -41,7 +41,7 @@
  * for the agent's memory budget during an outage (the spool holds the
  * rest on disk). */
 #define PUBLISH_WINDOW_MSGS	4096u
-#define PUBLISH_WINDOW_RAW	(4u * 1024 * 1024)
+#define PUBLISH_WINDOW_RAW	(2u * 1024 * 1024)
 #define PUBLISH_BACKOFF_MIN_MS	500u
 #define PUBLISH_BACKOFF_MAX_MS	30000u
 
