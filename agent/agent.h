@@ -201,7 +201,7 @@ typedef void (*inventory_done_cb)(struct agent *a, const char *key,
 	    const struct tm_image *img, int status, void *arg);
 /* Load the persisted inventories from state.dir/images.  Returns 0 or -1. */
 int	inventory_cache_open(struct agent *a);
-void	inventory_cache_close(struct agent *a);
+void	inventory_cache_close(struct agent *a);	/* after uv_run returned */
 /*
  * Inventory of an image, computed at most once per key on this host (and
  * across restarts): a cached answer calls done at once (image_cache_hits),
