@@ -308,6 +308,7 @@ struct publish_stats {
 struct publish *publish_open(struct agent *a, struct spool *sp);
 void	publish_kick(struct publish *p);
 void	publish_get_stats(const struct publish *p, struct publish_stats *st);
+int	publish_test_fatal(struct publish *p);	/* tests only */
 /* Wait (at most timeout_ms) for what is in flight, then free; calls done. */
 void	publish_close(struct publish *p, uint64_t timeout_ms,
 	    void (*done)(void *), void *arg);

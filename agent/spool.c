@@ -52,7 +52,7 @@
 
 #define SPOOL_SEG_MIN		(64u * 1024)
 #define SPOOL_SEG_MAX		(8u * 1024 * 1024)
-#define SPOOL_CACHE_MAX		(2u * 1024 * 1024)
+#define SPOOL_CACHE_MAX		(1u * 1024 * 1024)
 #define SPOOL_ZLEVEL		3
 #define SPOOL_SUFFIX		".seg"
 #define SPOOL_HEAD		"head"	/* "SEGNO OFFSET": released before it */
