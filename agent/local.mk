@@ -115,7 +115,8 @@ TESTS += \
 	tests/integ/spool-torn.sh \
 	tests/integ/spool-bound.sh \
 	tests/integ/agent-kill.sh \
-	tests/integ/kafka-outage.sh
+	tests/integ/kafka-outage.sh \
+	tests/integ/kafka-outage-containers.sh
 EXTRA_DIST += \
 	tests/lib/transport.sh \
 	tests/integ/decode-json.sh \
@@ -123,4 +124,5 @@ EXTRA_DIST += \
 	tests/integ/spool-bound.sh \
 	tests/integ/agent-kill.sh \
 	tests/integ/kafka-outage.sh \
+	tests/integ/kafka-outage-containers.sh \
 	bench/produce.sh
