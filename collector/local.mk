@@ -69,7 +69,11 @@ collector_libcorrelate_a_SOURCES = \
 	collector/osv.c \
 	collector/osv-source.c \
 	collector/osv-match.c \
-	collector/ecosystem.c
+	collector/ecosystem.c \
+	collector/strmap.c \
+	collector/cis.c \
+	collector/findings.c \
+	collector/correlate.c
 collector_libcorrelate_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(ZIP_CFLAGS) $(RDKAFKA_CFLAGS) \
 	$(SQLITE_CFLAGS)
@@ -89,4 +93,12 @@ tests_unit_test_cvss_LDADD = $(CORRELATE_TEST_LIBS)
 tests_unit_test_osv_SOURCES = tests/unit/test-osv.c $(COLLECTOR_VERSION_SOURCES)
 tests_unit_test_osv_CFLAGS = $(CORRELATE_TEST_CFLAGS)
 tests_unit_test_osv_LDADD = $(CORRELATE_TEST_LIBS)
+endif
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-correlate
+TESTS += tests/unit/test-correlate
+tests_unit_test_correlate_SOURCES = tests/unit/test-correlate.c \
+	$(COLLECTOR_VERSION_SOURCES)
+tests_unit_test_correlate_CFLAGS = $(CORRELATE_TEST_CFLAGS)
+tests_unit_test_correlate_LDADD = $(CORRELATE_TEST_LIBS)
 endif
