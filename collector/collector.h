@@ -347,4 +347,48 @@ void	correlate_each_finding(struct correlate *cor,
 	    int (*fn)(const struct finding *f, void *arg), void *arg);
 void	correlate_stats(const struct correlate *cor, struct correlate_stats *st);
 
+/* findings-feed.c: new and resolved findings to Kafka and a webhook. */
+struct findings_feed_stats {
+	uint64_t published;	/* handed to the producer */
+	uint64_t delivered;	/* acknowledged by the brokers */
+	uint64_t failed;	/* not delivered */
+	uint64_t kafka_queue;	/* in the producer's queue now */
+	uint64_t hook_ok, hook_errors, hook_dropped, hook_queued;
+};
+struct findings_feed;
+struct findings_feed *findings_feed_start(uv_loop_t *loop,
+	    const struct collector_config *cfg, char *err, size_t errlen);
+void	findings_feed_sink(const struct finding *f, enum finding_change ch,
+	    void *arg);
+void	findings_feed_stats(const struct findings_feed *ff,
+	    struct findings_feed_stats *st);
+void	findings_feed_stop(struct findings_feed *ff, int timeout_ms);
+
+/* correlate-run.c: the engine, the feed and their timers in `run`. */
+struct correlate_run_stats {
+	struct correlate_stats engine;
+	struct findings_feed_stats feed;
+	struct osv_db_stats db;
+	struct osv_load_stats last_load;
+	uint64_t loads;
+	uint64_t last_load_ns;
+	char	 digest[65];
+};
+struct correlate_run;
+struct correlate_run *correlate_run_start(uv_loop_t *loop,
+	    const struct collector_config *cfg, char *err, size_t errlen);
+void	correlate_run_reload(struct correlate_run *cr,
+	    const struct collector_config *cfg);
+void	correlate_run_record(struct correlate_run *cr,
+	    const struct tm_record *rec, uint64_t rx_ns);
+struct correlate *correlate_run_engine(struct correlate_run *cr);
+int	correlate_run_add_sink(struct correlate_run *cr, correlate_sink_fn fn,
+	    void *arg);
+void	correlate_run_stats(const struct correlate_run *cr,
+	    struct correlate_run_stats *st);
+void	correlate_run_stop(struct correlate_run *cr);
+
+/* cmd-feeds.c: `feeds`: load feeds.osv once, print counts (and matches). */
+extern const struct collector_cmd collector_cmd_feeds;
+
 #endif /* TALLYMAN_COLLECTOR_H */

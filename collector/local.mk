@@ -73,13 +73,18 @@ collector_libcorrelate_a_SOURCES = \
 	collector/strmap.c \
 	collector/cis.c \
 	collector/findings.c \
-	collector/correlate.c
+	collector/correlate.c \
+	collector/findings-feed.c \
+	collector/correlate-run.c
 collector_libcorrelate_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(ZIP_CFLAGS) $(RDKAFKA_CFLAGS) \
 	$(SQLITE_CFLAGS)
 CORRELATE_LIBS = collector/libcorrelate.a $(ZIP_LIBS) $(JANSSON_LIBS) \
-	$(CURL_LIBS) -lm
-collector_tallyman_collector_LDADD += $(CORRELATE_LIBS)
+	$(CURL_LIBS) $(RDKAFKA_LIBS) -lm
+# After the program's own LDADD: the libraries libcorrelate needs again.
+collector_tallyman_collector_SOURCES += collector/cmd-feeds.c
+collector_tallyman_collector_LDADD += $(CORRELATE_LIBS) $(SCHEMA_LIBS) \
+	$(COMMON_LIBS)
 CORRELATE_TEST_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(RDKAFKA_CFLAGS) $(CMOCKA_CFLAGS)
 CORRELATE_TEST_LIBS = $(CORRELATE_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS) \
@@ -102,3 +107,5 @@ tests_unit_test_correlate_SOURCES = tests/unit/test-correlate.c \
 tests_unit_test_correlate_CFLAGS = $(CORRELATE_TEST_CFLAGS)
 tests_unit_test_correlate_LDADD = $(CORRELATE_TEST_LIBS)
 endif
+TESTS += tests/integ/osv-feeds.sh
+EXTRA_DIST += tests/integ/osv-feeds.sh tests/lib/osv-http.py
