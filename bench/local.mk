@@ -9,3 +9,6 @@ bench_schema_codec_LDADD = $(SCHEMA_LIBS) $(COMMON_LIBS)
 
 # inventory: tallyman vs dpkg-query and rpm -qa (bash bench/inventory.sh).
 EXTRA_DIST += bench/inventory.sh
+
+# transport: records/s to Kafka, spool bytes per record (bash bench/produce.sh).
+EXTRA_DIST += bench/RESULTS.md
