@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,8 +106,11 @@ output_json(struct output *o, const struct tm_record *rec)
 		return;
 	}
 	if (json_dumpf(j, stdout, JSON_COMPACT) == -1 ||
-	    fputc('\n', stdout) == EOF || fflush(stdout) == EOF)
-		log_warn("output: stdout");
+	    fputc('\n', stdout) == EOF || fflush(stdout) == EOF) {
+		/* Nobody reads any more: say so once and stop writing. */
+		log_warn("output: stdout: JSON output stopped");
+		o->json = false;
+	}
 	json_decref(j);
 }
 
@@ -242,6 +246,9 @@ output_open(struct agent *a, const char *spec)
 	struct spool_info	 si;
 	char			*dir = NULL;
 
+	/* A reader of --output json that goes away, or a broker connection
+	 * reset, must be an error to handle, not a signal that kills us. */
+	signal(SIGPIPE, SIG_IGN);
 	o = xcalloc(1, sizeof *o);
 	o->a = a;
 	msgpack_sbuffer_init(&o->sbuf);
