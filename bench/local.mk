@@ -12,3 +12,9 @@ EXTRA_DIST += bench/inventory.sh
 
 # transport: records/s to Kafka, spool bytes per record (bash bench/produce.sh).
 EXTRA_DIST += bench/RESULTS.md
+
+# correlate: fleet re-evaluation after a feed change (bench/reeval [HOSTS ...]).
+noinst_PROGRAMS += bench/reeval
+bench_reeval_SOURCES = bench/reeval.c $(COLLECTOR_VERSION_SOURCES)
+bench_reeval_CFLAGS = $(CORRELATE_TEST_CFLAGS)
+bench_reeval_LDADD = $(CORRELATE_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS)

@@ -391,4 +391,24 @@ void	correlate_run_stop(struct correlate_run *cr);
 /* cmd-feeds.c: `feeds`: load feeds.osv once, print counts (and matches). */
 extern const struct collector_cmd collector_cmd_feeds;
 
+/* findings-query.c: /api/v1/findings and /api/v1/vulnerabilities/{id}. */
+#define FINDINGS_LIMIT_DEFAULT	100
+#define FINDINGS_LIMIT_MAX	1000
+struct findings_filter {
+	unsigned	 kinds;		/* bit per enum finding_kind; 0 = any */
+	unsigned	 levels;	/* bit per enum sev_level; 0 = any */
+	unsigned	 min_level;	/* enum sev_level; 0 = any */
+	const char	*host, *image, *container, *advisory, *check;
+	int		 state;		/* 1 open (default), 0 resolved, -1 all */
+	unsigned	 limit;
+	uint64_t	 cursor;
+};
+void	findings_filter_init(struct findings_filter *f);
+int	findings_filter_set(struct findings_filter *f, const char *key,
+	    const char *value, char *why, size_t whylen);
+int	findings_filter_match(const struct findings_filter *f,
+	    const struct finding *x);
+json_t	*findings_query(struct correlate *cor, const struct findings_filter *f);
+json_t	*findings_blast_radius(struct correlate *cor, const char *id);
+
 #endif /* TALLYMAN_COLLECTOR_H */

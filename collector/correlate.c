@@ -75,9 +75,10 @@ struct cor_check_hit {
 };
 
 struct cor_container {
-	const char		*key;		/* host/id */
+	char			*key;		/* host/id (owned) */
 	struct cor_host		*host;
-	const char		*id, *name, *image_key, *image_ref, *state;
+	char			*id, *name;	/* owned */
+	const char		*image_key, *image_ref, *state;
 	int			 live;
 	int			 snapshot;	/* risks known */
 	uint64_t		 started_ns, finished_ns, lifetime_ns;
@@ -92,13 +93,16 @@ struct cor_container {
 
 struct cor_finding {
 	struct finding		 f;		/* first: cast both ways */
+	/* Owned, not interned: one per finding or container, they would
+	 * grow the pool for ever as containers come and go. */
+	char			*key, *container, *container_name;
 	struct cor_container	*owner;
 	struct cor_host		*hown;
 };
 
 /* Open findings restored from the store before their container reported. */
 struct cor_orphans {
-	const char		*key;
+	char			*key;
 	struct cor_finding	**list;
 	size_t			 n;
 };
@@ -169,14 +173,28 @@ cor_free_orphans(const char *k, void *v, void *arg)
 {
 	struct cor_orphans *o = v;
 
+	free(o->key);
 	free(o->list);
 	free(o);
 	return 0;
 }
 
 static void
+cor_finding_free(struct cor_finding *cf)
+{
+	free(cf->f.detail);
+	free(cf->key);
+	free(cf->container);
+	free(cf->container_name);
+	free(cf);
+}
+
+static void
 cor_container_free(struct cor_container *c)
 {
+	free(c->key);
+	free(c->id);
+	free(c->name);
 	free(c->checks);
 	free(c->findings);
 	free(c);
@@ -205,10 +223,8 @@ correlate_free(struct correlate *cor)
 	strmap_free(cor->open);
 	strmap_each(cor->orphans, cor_free_orphans, NULL);
 	strmap_free(cor->orphans);
-	for (i = 0; i < cor->nall; i++) {
-		free(cor->all[i]->f.detail);
-		free(cor->all[i]);
-	}
+	for (i = 0; i < cor->nall; i++)
+		cor_finding_free(cor->all[i]);
 	free(cor->all);
 	osv_db_free(cor->db);
 	strpool_free(cor->pool);
@@ -287,8 +303,7 @@ cor_prune(struct correlate *cor)
 		struct cor_finding *cf = cor->all[i];
 
 		if (drop > 0 && !cf->f.open) {
-			free(cf->f.detail);
-			free(cf);
+			cor_finding_free(cf);
 			drop--;
 			cor->st.resolved--;
 			continue;
@@ -389,14 +404,15 @@ cor_upsert(struct correlate *cor, const char *key, struct cor_container *c,
 	}
 	cf = xcalloc(1, sizeof *cf);
 	f = &cf->f;
-	f->key = cor_str(cor, key);
+	f->key = cf->key = xstrdup(key);
 	f->kind = x->kind;
 	f->level = x->level;
 	f->score = x->score;
 	f->host = h != NULL ? h->id : NULL;
 	if (c != NULL) {
-		f->container = c->id;
-		f->container_name = c->name;
+		f->container = cf->container = xstrdup(c->id);
+		f->container_name = cf->container_name = c->name ?
+		    xstrdup(c->name) : NULL;
 		f->image = c->image_key;
 		f->image_ref = c->image_ref;
 	}
@@ -671,9 +687,9 @@ cor_container_get(struct correlate *cor, struct cor_host *h, const char *id)
 	if ((c = strmap_get(cor->containers, key)) != NULL)
 		return c;
 	c = xcalloc(1, sizeof *c);
-	c->key = cor_str(cor, key);
+	c->key = xstrdup(key);
 	c->host = h;
-	c->id = cor_str(cor, id);
+	c->id = xstrdup(id);
 	strmap_put(cor->containers, c->key, c);
 	cor->st.containers++;
 	/* Findings restored from the store for it: its own again. */
@@ -730,7 +746,10 @@ cor_on_container(struct correlate *cor, struct cor_host *h,
 	struct cor_container	*c = cor_container_get(cor, h, tc->id);
 	size_t			 i;
 
-	c->name = cor_str(cor, tc->name);
+	if (tc->name != NULL && !cor_streq(c->name, tc->name)) {
+		free(c->name);
+		c->name = xstrdup(tc->name);
+	}
 	if (tc->image_key != NULL || tc->image_id != NULL)
 		c->image_key = cor_str(cor, tc->image_key ? tc->image_key :
 		    tc->image_id);
@@ -800,8 +819,10 @@ cor_on_event(struct correlate *cor, struct cor_host *h,
 		return;
 	if (c == NULL)
 		c = cor_container_get(cor, h, ev->id);
-	if (ev->name != NULL)
-		c->name = cor_str(cor, ev->name);
+	if (ev->name != NULL && !cor_streq(c->name, ev->name)) {
+		free(c->name);
+		c->name = xstrdup(ev->name);
+	}
 	if (strcmp(state, "running") == 0 && c->started_ns == 0)
 		c->started_ns = ev->time_ns;
 	if (strcmp(state, "exited") == 0)
@@ -1093,10 +1114,12 @@ correlate_restore(struct correlate *cor, const struct finding *src)
 	f = &cf->f;
 	*f = *src;
 	f->mark = 0;
-	f->key = cor_str(cor, src->key);
+	f->key = cf->key = xstrdup(src->key);
 	f->host = cor_str(cor, src->host);
-	f->container = cor_str(cor, src->container);
-	f->container_name = cor_str(cor, src->container_name);
+	f->container = cf->container = src->container ?
+	    xstrdup(src->container) : NULL;
+	f->container_name = cf->container_name = src->container_name ?
+	    xstrdup(src->container_name) : NULL;
 	f->image = cor_str(cor, src->image);
 	f->image_ref = cor_str(cor, src->image_ref);
 	f->package = cor_str(cor, src->package);
@@ -1129,7 +1152,7 @@ correlate_restore(struct correlate *cor, const struct finding *src)
 			}
 			if ((o = strmap_get(cor->orphans, key)) == NULL) {
 				o = xcalloc(1, sizeof *o);
-				o->key = cor_str(cor, key);
+				o->key = xstrdup(key);
 				strmap_put(cor->orphans, o->key, o);
 			}
 			o->list = xreallocarray(o->list, o->n + 1,

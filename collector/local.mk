@@ -75,6 +75,7 @@ collector_libcorrelate_a_SOURCES = \
 	collector/findings.c \
 	collector/correlate.c \
 	collector/findings-feed.c \
+	collector/findings-query.c \
 	collector/correlate-run.c
 collector_libcorrelate_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(ZIP_CFLAGS) $(RDKAFKA_CFLAGS) \
@@ -109,3 +110,9 @@ tests_unit_test_correlate_LDADD = $(CORRELATE_TEST_LIBS)
 endif
 TESTS += tests/integ/osv-feeds.sh
 EXTRA_DIST += tests/integ/osv-feeds.sh tests/lib/osv-http.py
+# gen-scenario: records of a scenario written as lines, produced to Kafka.
+check_PROGRAMS += tests/gen-scenario
+tests_gen_scenario_SOURCES = tests/gen-scenario.c
+tests_gen_scenario_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS) $(JANSSON_CFLAGS) \
+	$(RDKAFKA_CFLAGS)
+tests_gen_scenario_LDADD = $(SCHEMA_LIBS) $(COMMON_LIBS) $(RDKAFKA_LIBS)

@@ -612,6 +612,110 @@ test_restored_findings_are_not_announced_again(void **state)
 	free((char *)(uintptr_t)open.title);
 }
 
+static size_t
+query_total(struct fx *fx, const char *const *kv, size_t n)
+{
+	struct findings_filter	 f;
+	char			 why[256];
+	json_t			*j;
+	size_t			 i, total;
+
+	findings_filter_init(&f);
+	for (i = 0; i + 1 < n; i += 2)
+		if (findings_filter_set(&f, kv[i], kv[i + 1], why,
+		    sizeof why) == -1)
+			fail_msg("%s=%s: %s", kv[i], kv[i + 1], why);
+	j = findings_query(fx->cor, &f);
+	total = (size_t)json_integer_value(json_object_get(j, "total"));
+	json_decref(j);
+	return total;
+}
+
+static void
+test_findings_api_filters_pages_and_blast_radius(void **state)
+{
+	struct fx		*fx = *state;
+	struct findings_filter	 f;
+	char			 why[256];
+	json_t			*j, *b;
+	size_t			 all, vulns;
+
+	correlate_set_feed(fx->cor, feed_of(HEARTBLEED), T0);
+	heartbleed_fleet(fx);
+	{
+		struct tm_container c;
+
+		secure(&c, "priv", "img-vuln");
+		c.risks.privileged = true;
+		feed_container(fx, "host-z", &c, T0 + 2 * SEC);
+	}
+	all = query_total(fx, NULL, 0);
+	vulns = query_total(fx, (const char *const[]){ "kind",
+	    "vulnerability" }, 2);
+	assert_int_equal(vulns, 2);	/* ctr-vuln and priv */
+	assert_int_equal(all, 3);	/* and the 5.5 misconfiguration */
+	assert_int_equal(query_total(fx, (const char *const[]){ "severity",
+	    "critical" }, 2), 1);
+	assert_int_equal(query_total(fx, (const char *const[]){ "severity",
+	    "critical,high" }, 2), 3);
+	assert_int_equal(query_total(fx, (const char *const[]){
+	    "min_severity", "high" }, 2), 3);
+	assert_int_equal(query_total(fx, (const char *const[]){ "host",
+	    "host-z" }, 2), 2);
+	assert_int_equal(query_total(fx, (const char *const[]){ "image",
+	    "img-fixed" }, 2), 0);
+	assert_int_equal(query_total(fx, (const char *const[]){ "advisory",
+	    "CVE-2014-0160" }, 2), 2);
+	assert_int_equal(query_total(fx, (const char *const[]){ "state",
+	    "resolved" }, 2), 0);
+	/* Bad parameters are refused with a reason. */
+	findings_filter_init(&f);
+	assert_int_equal(findings_filter_set(&f, "kind", "bogus", why,
+	    sizeof why), -1);
+	assert_int_equal(findings_filter_set(&f, "limit", "0", why,
+	    sizeof why), -1);
+	assert_int_equal(findings_filter_set(&f, "limit", "99999", why,
+	    sizeof why), -1);
+	assert_int_equal(findings_filter_set(&f, "state", "maybe", why,
+	    sizeof why), -1);
+	assert_int_equal(findings_filter_set(&f, "whatever", "1", why,
+	    sizeof why), -1);
+	/* Pages: two of one, then the end. */
+	findings_filter_init(&f);
+	findings_filter_set(&f, "limit", "2", why, sizeof why);
+	j = findings_query(fx->cor, &f);
+	assert_int_equal(json_array_size(json_object_get(j, "findings")), 2);
+	assert_string_equal(json_string_value(json_object_get(j, "next")), "2");
+	json_decref(j);
+	findings_filter_set(&f, "cursor", "2", why, sizeof why);
+	j = findings_query(fx->cor, &f);
+	assert_int_equal(json_array_size(json_object_get(j, "findings")), 1);
+	assert_true(json_is_null(json_object_get(j, "next")));
+	json_decref(j);
+
+	/* Blast radius: two hosts now; after one exits, it is "earlier". */
+	b = findings_blast_radius(fx->cor, "CVE-2014-0160");
+	assert_non_null(b);
+	assert_string_equal(json_string_value(json_object_get(b, "id")),
+	    "DSA-2896-1");
+	assert_int_equal(json_array_size(json_object_get(json_object_get(b,
+	    "now"), "hosts")), 2);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(b,
+	    "now"), "images")), 1);
+	json_decref(b);
+	feed_event(fx, "host-z", "priv", "exit", T0 + 5 * SEC);
+	b = findings_blast_radius(fx->cor, "DSA-2896-1");
+	assert_int_equal(json_array_size(json_object_get(json_object_get(b,
+	    "now"), "containers")), 1);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(b,
+	    "earlier"), "containers")), 1);
+	assert_string_equal(json_string_value(json_array_get(
+	    json_object_get(json_object_get(b, "earlier"), "hosts"), 0)),
+	    "host-z");
+	json_decref(b);
+	assert_null(findings_blast_radius(fx->cor, "CVE-1999-0001"));
+}
+
 int
 main(void)
 {
@@ -625,6 +729,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_drift_of_executables_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_host_opens_and_heartbeat_resolves, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restored_findings_are_not_announced_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_findings_api_filters_pages_and_blast_radius, setup, teardown),
 	};
 
 	log_init("test-correlate", LOG_LEVEL_ERROR);
