@@ -20,6 +20,15 @@ harness_require_cmd kcat jq curl python3
 COLLECTOR=$top_builddir/collector/tallyman-collector
 GEN=$top_builddir/tests/gen-scenario
 COLLECTOR_PID=
+HOOK_PID=
+
+stop_hook() {
+	if [ -n "$HOOK_PID" ]; then
+		kill "$HOOK_PID" 2>/dev/null
+		wait "$HOOK_PID" 2>/dev/null
+		HOOK_PID=
+	fi
+}
 
 stop_collector() {
 	if [ -n "$COLLECTOR_PID" ]; then
@@ -30,10 +39,18 @@ stop_collector() {
 	fi
 }
 tap_at_done stop_collector
+tap_at_done stop_hook
 
 kafka_start -t tallyman.inventory:2 -t tallyman.findings:2
 D=$TM_TMP/c
 mkdir -p "$D/feed" "$D/state"
+# The webhook: answers 500 to its first two POSTs (retried with backoff).
+mkdir -p "$D/www"
+python3 "$top_srcdir/tests/lib/osv-http.py" "$D/www" "$D/hook.port" \
+    "$D/hook.log" "$D/hook.posts" 2 >>"$TM_LOGS/hook.log" 2>&1 </dev/null &
+HOOK_PID=$!
+harness_wait_for "the webhook server" 30 test -s "$D/hook.port" ||
+    tap_bail "webhook server did not start"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat >"$D/collector.conf" <<CONF
 kafka.brokers = $TM_KAFKA
@@ -45,6 +62,7 @@ api.auth = none
 feeds.osv = $D/feed
 feeds.interval = 1h
 findings.topic = tallyman.findings
+findings.webhook = http://127.0.0.1:$(cat "$D/hook.port")/hook
 CONF
 API=http://127.0.0.1:$PORT
 
@@ -209,5 +227,16 @@ tap_is "$(cut -d' ' -f2- "$D/topic.txt" | jq -r 'select(.event == "resolved") | 
     "resolved messages name the container and the reason"
 tap_is "$(while read -r k json; do [ "$(jq -r .id <<<"$json")" = "$k" ] || echo "$k"; done <"$D/topic.txt" | wc -l)" \
     0 "every message's key is its finding's id"
+
+# The webhook received the same messages, in order, after two failures.
+harness_wait_for "the webhook's POSTs" 90 bash -c \
+    '[ "$(wc -l <"$0")" -ge "$1" ]' "$D/hook.posts" $((open + 2))
+tap_is "$(grep -c '^POST /hook 500' "$D/hook.log")" 2 \
+    "the webhook's first two answers were 500"
+tap_is "$(jq -r '[.id, .event] | @tsv' "$D/hook.posts" | sort | uniq -d | wc -l)/$(wc -l <"$D/hook.posts")" \
+    "0/$((open + 2))" "the webhook got every state change once, despite the failures"
+tap_is "$(jq -r '[.id, .event] | @tsv' "$D/hook.posts" | sort | md5sum)" \
+    "$(cut -d' ' -f2- "$D/topic.txt" | jq -r '[.id, .event] | @tsv' | sort | md5sum)" \
+    "the webhook and the topic carry the same state changes"
 
 tap_done
