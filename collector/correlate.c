@@ -634,6 +634,10 @@ cor_eval_container(struct correlate *cor, struct cor_container *c,
 		if (i >= c->nfindings || cf->f.mark == cor->gen ||
 		    cf->f.kind == FINDING_SHORT_LIVED)
 			continue;
+		/* No feed loaded yet (start-up): what the store gave back
+		 * stays until there is a feed to judge it by. */
+		if (c->live && cf->f.kind == FINDING_VULN && cor->db == NULL)
+			continue;
 		if (!c->live)
 			why = cor_gone_reason(c);
 		else if (cf->f.kind == FINDING_VULN && cor->db != NULL &&
