@@ -27,6 +27,7 @@
 #include "agent/agent.h"
 
 #define OUTPUT_DRAIN_MS		10000u
+#define OUTPUT_SBUF_KEEP	(256u * 1024)	/* encode buffer kept between records */
 
 struct output {
 	struct agent	*a;
@@ -161,6 +162,11 @@ agent_emit(struct agent *a, enum tm_kind kind, const void *body)
 			    "spooled: dropped", rec.seq, tm_kind_name(kind));
 		}
 		publish_kick(o->pub);
+	}
+	/* One large image record must not pin its buffer for good. */
+	if (o->sbuf.alloc > OUTPUT_SBUF_KEEP) {
+		msgpack_sbuffer_destroy(&o->sbuf);
+		msgpack_sbuffer_init(&o->sbuf);
 	}
 	return 0;
 }
