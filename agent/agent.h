@@ -320,4 +320,237 @@ void	heartbeat_stop(struct heartbeat *hb);
 /* output.c: spool and producer figures for the heartbeat. */
 void	output_fill_heartbeat(struct agent *a, struct tm_heartbeat *hb);
 
+/* ---- watchers, registry, snapshot (helper `watch`, issue 3) ---- */
+
+/* grpc.c: gRPC over HTTP/2 (prior knowledge) on a unix socket, for
+ * containerd.  Messages are protobuf-c; the 5-byte framing is ours. */
+struct ProtobufCMessage;
+struct ProtobufCMessageDescriptor;
+struct grpc_framer {		/* reassembles length-prefixed messages */
+	uint8_t	*buf;
+	size_t	 len, cap, max;
+	uint32_t msglen;
+	uint64_t nmsgs;
+	int	 failed;
+};
+void	grpc_framer_init(struct grpc_framer *f, size_t max);
+void	grpc_framer_free(struct grpc_framer *f);
+int	grpc_framer_feed(struct grpc_framer *f, const void *data, size_t len,
+	    int (*cb)(const uint8_t *msg, size_t len, void *arg), void *arg);
+int	grpc_framer_idle(const struct grpc_framer *f);
+uint8_t	*grpc_frame_encode(const struct ProtobufCMessage *msg, size_t *outlen);
+void	grpc_message_decode(const char *in, size_t inlen, char *out, size_t outlen);
+struct grpc_call;
+typedef int (*grpc_msg_cb)(struct grpc_call *c, const uint8_t *msg, size_t len,
+	    void *arg);
+typedef void (*grpc_done_cb)(struct grpc_call *c, int status, const char *why,
+	    void *arg);
+struct grpc_call *grpc_call_start(struct curluv *cu, const char *sockpath,
+	    const char *method, const char *ns, const struct ProtobufCMessage *req,
+	    size_t max_msg, long timeout_ms, grpc_msg_cb on_msg,
+	    grpc_done_cb on_done, void *arg);
+void	grpc_call_cancel(struct grpc_call *c);
+
+/* watch.c: the runtime watchers, a table of const structs. */
+enum watch_mode {
+	WATCH_STREAM,		/* run: follow events until stopped */
+	WATCH_ONCE,		/* snapshot: list once, then stop */
+};
+struct watch;
+struct watcher {
+	const char	*name;		/* "docker" */
+	/* Connect, subscribe, then list (watch_listed); 0, or -1 to retry
+	 * later (watch_lost is then not needed). */
+	int		(*start)(struct watch *w);
+	/* Drop every connection and free the watcher's state (w->priv). */
+	void		(*stop)(struct watch *w);
+};
+extern const struct watcher watcher_docker;
+extern const struct watcher watcher_containerd;
+struct watch {
+	struct agent		*a;
+	const struct watcher	*ops;
+	const char		*socket;	/* from the configuration */
+	enum watch_mode		 mode;
+	void			*priv;		/* the watcher's own state */
+	bool			 up;		/* connected and subscribed */
+	bool			 listed;	/* first listing done */
+	bool			 done;		/* WATCH_ONCE: finished (or skipped) */
+	bool			 stopping;
+	unsigned		 generation;	/* connections so far */
+	char			 version[64];	/* runtime version, "" unknown */
+	uint64_t		 backoff_ms;
+	uint64_t		 events;	/* runtime events handled */
+	uint64_t		 rejects;	/* malformed messages rejected */
+	uv_timer_t		 retry;
+	uv_fs_event_t		 dirwatch;
+	bool			 dirwatching;
+	bool			 absent_logged;
+};
+/* Start every watcher (a->watchers).  Returns 0 or -1. */
+int	watchers_start(struct agent *a, enum watch_mode mode);
+/* Stop them; done(a) once every uv handle is closed. */
+void	watchers_stop(struct agent *a, void (*done)(struct agent *));
+/* Is the watcher NAME connected now? */
+bool	watchers_up(struct agent *a, const char *name);
+/* WATCH_ONCE: has every watcher finished its listing (or been skipped)? */
+bool	watchers_done(struct agent *a);
+/* For watchers: connected; the connection was lost (retry with backoff);
+ * the first listing on this connection is complete. */
+void	watch_up(struct watch *w);
+void	watch_lost(struct watch *w, const char *why);
+void	watch_listed(struct watch *w);
+/* A GET on the runtime's unix socket, body bounded by max (curl-uv). */
+typedef void (*watch_http_cb)(struct watch *w, long status, const char *body,
+	    size_t len, void *arg);
+int	watch_http_get(struct watch *w, const char *path, size_t max,
+	    watch_http_cb cb, void *arg);
+
+/* containers.c: one record per container, whichever watcher saw it. */
+enum ctr_src {
+	CTR_SRC_DOCKER = 0,
+	CTR_SRC_CONTAINERD,
+	CTR_SRC_MAX
+};
+enum ctr_act {
+	CTR_ACT_CREATE = 0,
+	CTR_ACT_START,
+	CTR_ACT_EXEC,
+	CTR_ACT_EXIT,
+	CTR_ACT_OOM,
+	CTR_ACT_DELETE,
+	CTR_ACT_PAUSE,
+	CTR_ACT_UNPAUSE,
+	CTR_ACT_MAX
+};
+/* One thing a watcher saw happen (or found while listing). */
+struct ctr_obs {
+	enum ctr_src	 src;
+	const char	*ns;		/* containerd namespace; Docker: "moby" */
+	const char	*id;
+	enum ctr_act	 act;
+	uint64_t	 time_ns;	/* the runtime's time; 0 = unknown */
+	uint32_t	 pid;		/* start, exec */
+	const char	*exec_id;	/* exec */
+	bool		 has_exit;
+	int64_t		 exit_code;	/* exit */
+	const char	*name;		/* hints carried by the event, or NULL */
+	const char	*image;
+	bool		 listed;	/* from a list, not an event */
+};
+#define CTR_DOCKER_NS	"moby"
+int	containers_open(struct agent *a);
+void	containers_close(struct agent *a);
+void	containers_observe(struct agent *a, const struct ctr_obs *o);
+/* A metadata fetch for (ns, id) from src has started: hold the snapshot. */
+void	containers_meta_wait(struct agent *a, enum ctr_src src, const char *ns,
+	    const char *id);
+/* Its result: meta (members moved into the registry, *meta zeroed), or
+ * NULL when the fetch failed (container gone). */
+void	containers_meta_done(struct agent *a, enum ctr_src src, const char *ns,
+	    const char *id, struct tm_container *meta);
+/* TaskCreate's rootfs: overlay layers, upper (writable) first. */
+void	containers_set_rootfs(struct agent *a, const char *ns, const char *id,
+	    char **layers, size_t n_layers);
+/* A listing of (src, ns) starts; each container in it is reported with
+ * containers_listed; at the end, containers of (src, ns) that were not
+ * listed are gone.  ns NULL: every namespace of src. */
+void	containers_list_begin(struct agent *a, enum ctr_src src, const char *ns);
+void	containers_listed(struct agent *a, enum ctr_src src, const char *ns,
+	    const char *id);
+void	containers_list_end(struct agent *a, enum ctr_src src, const char *ns);
+/* Nothing in flight (metadata, process scans, images): snapshot can exit. */
+bool	containers_idle(struct agent *a);
+/* WATCH_ONCE: emit every container's snapshot (why "list"). */
+void	containers_emit_all(struct agent *a);
+uint64_t containers_count(struct agent *a);
+
+/* inspect-docker.c: Docker's GET /containers/{id}/json as a snapshot. */
+/* Fill out (zeroed by the caller; free with tm_struct_free) from inspect,
+ * untrusted JSON.  daemon_userns: the daemon remaps users.  0 or -1. */
+int	inspect_docker_parse(json_t *inspect, bool daemon_userns,
+	    struct tm_container *out);
+int	inspect_docker_time(const char *rfc3339, uint64_t *ns);
+
+/* spec-oci.c: an OCI runtime spec (containerd's container spec) as risks. */
+int	spec_oci_parse(json_t *spec, struct tm_container *out);
+/* Mark mount sensitivity and the runtime-socket risk from its source. */
+bool	risk_path_sensitive(const char *src);
+bool	risk_path_runtime_socket(const char *src);
+/* Default capabilities of Docker and containerd (CAP_ names without CAP_). */
+extern const char *const risk_default_caps[];
+extern const size_t risk_default_caps_len;
+/* Set caps, cap_add and cap_drop from a full capability list. */
+void	risk_caps_from_set(struct tm_risks *r, char **caps, size_t n);
+
+/* proc.c: a container's processes from /proc (blocking: thread pool). */
+struct proc_cg_line {		/* one line of /proc/PID/cgroup */
+	unsigned	 hid;
+	char		*controllers;	/* "cpu,cpuacct", "name=systemd", "" (v2) */
+	char		*path;
+};
+struct proc_cg_mount {		/* one cgroup mount from mountinfo */
+	char		*root;		/* the mount's root inside the hierarchy */
+	char		*mountpoint;
+	char		*controllers;	/* super options' controllers; "" for v2 */
+	bool		 v2;
+};
+int	proc_cgroup_parse(const char *buf, size_t len, struct proc_cg_line **out,
+	    size_t *n);
+int	proc_mountinfo_parse(const char *buf, size_t len,
+	    struct proc_cg_mount **out, size_t *n);
+void	proc_cg_lines_free(struct proc_cg_line *l, size_t n);
+void	proc_cg_mounts_free(struct proc_cg_mount *m, size_t n);
+/* The host folder of the container's cgroup, or NULL: v2 when the process
+ * sits in a non-root v2 group, else v1 pids, memory, cpu, name=systemd. */
+char	*proc_cgroup_resolve(const struct proc_cg_line *l, size_t nl,
+	    const struct proc_cg_mount *m, size_t nm);
+struct proc_idmap {
+	struct { uint64_t inside, outside, count; } e[64];
+	size_t	 n;
+};
+int	proc_idmap_parse(const char *buf, size_t len, struct proc_idmap *m);
+/* Host id -> id inside the namespace; (uint64_t)-1 when unmapped. */
+uint64_t proc_idmap_inside(const struct proc_idmap *m, uint64_t host);
+struct proc_stat {
+	uint64_t pid, ppid, starttime;	/* starttime in clock ticks */
+	char	 comm[64];
+	char	 state;
+};
+int	proc_stat_parse(const char *buf, size_t len, struct proc_stat *st);
+/* Split a NUL-separated cmdline into at most max_args bounded strings. */
+int	proc_cmdline_split(const char *buf, size_t len, char ***args,
+	    size_t *n);
+struct proc_scan {
+	/* in */
+	const char	*proc_root;	/* "/proc" */
+	char		*cgroup_dir;	/* known cgroup folder, or NULL (out too) */
+	uint32_t	 pids[16];	/* pids known to be in the container */
+	size_t		 n_pids;
+	uint64_t	 max_exe;	/* bound on an executable to hash */
+	/* out */
+	struct tm_process *procs;
+	size_t		 n_procs;
+	uint64_t	 errors;
+};
+/* Read every process of the container.  Returns the number found or -1. */
+int	proc_scan_run(struct proc_scan *ps);
+void	proc_scan_free(struct proc_scan *ps);
+uint64_t proc_boot_ns(void);
+
+/* snapshot.c: one normalised container record, and the thread-pool work. */
+struct ctr;
+/* Queue a process scan of c on the thread pool; containers_scan_done() is
+ * called on the loop with the result.  Returns 0 or -1. */
+int	snapshot_scan(struct agent *a, struct ctr *c, struct proc_scan *ps);
+void	containers_scan_done(struct agent *a, struct ctr *c, struct proc_scan *ps);
+
+/* host.c: the host record, at start and on change. */
+int	host_id_load(struct agent *a);
+/* Emit the host record now if any fact changed since the last one. */
+int	host_emit(struct agent *a);
+/* A runtime's version became known (or changed). */
+void	host_runtime_version(struct agent *a, const char *runtime,
+	    const char *version);
+
 #endif /* TALLYMAN_AGENT_H */
