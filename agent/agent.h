@@ -446,19 +446,23 @@ void	containers_observe(struct agent *a, const struct ctr_obs *o);
 void	containers_meta_wait(struct agent *a, enum ctr_src src, const char *ns,
 	    const char *id);
 /* Its result: meta (members moved into the registry, *meta zeroed), or
- * NULL when the fetch failed (container gone). */
+ * NULL when the fetch failed (container gone).  listed: fetched for a
+ * listing (its lifecycle is news, not an echo of events). */
 void	containers_meta_done(struct agent *a, enum ctr_src src, const char *ns,
-	    const char *id, struct tm_container *meta);
+	    const char *id, struct tm_container *meta, bool listed);
 /* TaskCreate's rootfs: overlay layers, upper (writable) first. */
 void	containers_set_rootfs(struct agent *a, const char *ns, const char *id,
 	    char **layers, size_t n_layers);
-/* A listing of (src, ns) starts; each container in it is reported with
- * containers_listed; at the end, containers of (src, ns) that were not
- * listed are gone.  ns NULL: every namespace of src. */
-void	containers_list_begin(struct agent *a, enum ctr_src src, const char *ns);
+/* A listing by src starts (reconcile: after a reconnection); each
+ * container in it is reported with containers_listed; at the end
+ * (every namespace answered), containers src showed before that were not
+ * listed are gone. */
+void	containers_list_begin(struct agent *a, enum ctr_src src, bool reconcile);
 void	containers_listed(struct agent *a, enum ctr_src src, const char *ns,
 	    const char *id);
-void	containers_list_end(struct agent *a, enum ctr_src src, const char *ns);
+void	containers_list_end(struct agent *a, enum ctr_src src);
+/* WATCH_ONCE: no records until containers_emit_all. */
+void	containers_set_once(struct agent *a, bool once);
 /* Nothing in flight (metadata, process scans, images): snapshot can exit. */
 bool	containers_idle(struct agent *a);
 /* WATCH_ONCE: emit every container's snapshot (why "list"). */
@@ -471,17 +475,28 @@ uint64_t containers_count(struct agent *a);
 int	inspect_docker_parse(json_t *inspect, bool daemon_userns,
 	    struct tm_container *out);
 int	inspect_docker_time(const char *rfc3339, uint64_t *ns);
+/* GraphDriver's overlay layers, upper first: count, *layers caller-owned. */
+size_t	inspect_docker_layers(json_t *inspect, char ***layers);
 
-/* spec-oci.c: an OCI runtime spec (containerd's container spec) as risks. */
+/* spec-oci.c: an OCI runtime spec (containerd's container spec), untrusted
+ * JSON, as command, user and risks in out (zeroed by the caller). */
 int	spec_oci_parse(json_t *spec, struct tm_container *out);
-/* Mark mount sensitivity and the runtime-socket risk from its source. */
-bool	risk_path_sensitive(const char *src);
-bool	risk_path_runtime_socket(const char *src);
-/* Default capabilities of Docker and containerd (CAP_ names without CAP_). */
-extern const char *const risk_default_caps[];
+
+/* risks.c: runtime-independent pieces of the configuration risks. */
+bool	risk_path_sensitive(const char *hostpath);
+bool	risk_path_runtime_socket(const char *path);
+extern const char *const risk_default_caps[];	/* Docker's = containerd's */
 extern const size_t risk_default_caps_len;
-/* Set caps, cap_add and cap_drop from a full capability list. */
+extern const char *const risk_all_caps[];
+extern const size_t risk_all_caps_len;
+/* "cap_sys_admin" -> "SYS_ADMIN" (new string), "ALL", or NULL if unknown. */
+char	*risk_cap_name(const char *name);
+/* caps = the given effective set; cap_add/cap_drop = its difference from
+ * the default set. */
 void	risk_caps_from_set(struct tm_risks *r, char **caps, size_t n);
+/* caps from Docker's privileged flag, cap_add and cap_drop. */
+void	risk_caps_docker(struct tm_risks *r, bool privileged);
+void	risk_strlist_free(char ***list, size_t *n);
 
 /* proc.c: a container's processes from /proc (blocking: thread pool). */
 struct proc_cg_line {		/* one line of /proc/PID/cgroup */
@@ -538,12 +553,76 @@ int	proc_scan_run(struct proc_scan *ps);
 void	proc_scan_free(struct proc_scan *ps);
 uint64_t proc_boot_ns(void);
 
+/* One container in the registry (containers.c), across runs and watchers. */
+enum ctr_state {
+	CTR_ST_NONE = 0,	/* only heard of (a metadata fetch) */
+	CTR_ST_CREATED,
+	CTR_ST_RUNNING,
+	CTR_ST_EXITED,
+	CTR_ST_REMOVED,
+};
+#define CTR_SCAN_PIDS	16
+struct ctr {
+	struct ctr		*hnext, *prev, *next;
+	struct containers	*reg;
+	char			*ns, *id;
+	bool			 docker;	/* Docker's (namespace moby) */
+	/* what each watcher's API says about it */
+	struct tm_container	 meta[CTR_SRC_MAX];
+	bool			 have_meta[CTR_SRC_MAX];
+	unsigned		 meta_wait[CTR_SRC_MAX];
+	bool			 seen_by[CTR_SRC_MAX];
+	uint64_t		 list_gen[CTR_SRC_MAX];
+	char			*hint_name, *hint_image;
+	/* the current run, merged from every source */
+	enum ctr_state		 state;
+	bool			 src_started[CTR_SRC_MAX];
+	bool			 src_exited[CTR_SRC_MAX];
+	uint64_t		 created_ns, started_ns, finished_ns;
+	bool			 has_exit;
+	int64_t			 exit_code;
+	bool			 oom;
+	uint32_t		 pid;
+	uint64_t		 removed_mono;
+	/* processes seen in this run */
+	struct tm_process	*procs;
+	size_t			 n_procs;
+	uint64_t		 procs_dropped;
+	char			*cgroup_dir;
+	uint32_t		 scan_pids[CTR_SCAN_PIDS];
+	size_t			 n_scan_pids;
+	bool			 scan_busy, scan_again, procs_tried;
+	/* the root's overlay layers, upper first (TaskCreate, GraphDriver) */
+	char			**layers;
+	size_t			 n_layers;
+	bool			 image_requested;
+	char			 image_key[80];
+	/* records sent for this run */
+	const char		*first_why;	/* "start", "list", "reconcile" */
+	bool			 ev_sent[CTR_ACT_MAX];
+	bool			 created_sent, start_sent, exit_sent;
+	char			**execs;	/* exec ids seen (this run) */
+	size_t			 n_execs;
+	unsigned		 exec_pending;
+	uv_timer_t		*grace;		/* waiting for Docker's metadata */
+	bool			 grace_over;
+};
+
 /* snapshot.c: one normalised container record, and the thread-pool work. */
-struct ctr;
+/* Build the record of c (why: its trigger) into out (zeroed by the caller;
+ * free with snapshot_free: it borrows c's strings). */
+void	snapshot_build(struct agent *a, const struct ctr *c, const char *why,
+	    struct tm_container *out);
+void	snapshot_free(struct tm_container *out);
+/* Ask the inventory for c's image (once per container) and set
+ * c->image_key. */
+void	snapshot_image(struct agent *a, struct ctr *c);
 /* Queue a process scan of c on the thread pool; containers_scan_done() is
  * called on the loop with the result.  Returns 0 or -1. */
 int	snapshot_scan(struct agent *a, struct ctr *c, struct proc_scan *ps);
 void	containers_scan_done(struct agent *a, struct ctr *c, struct proc_scan *ps);
+/* pod name, pod namespace and container name from the CRI labels. */
+void	snapshot_k8s_labels(struct tm_container *c);
 
 /* host.c: the host record, at start and on change. */
 int	host_id_load(struct agent *a);
