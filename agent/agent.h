@@ -201,7 +201,7 @@ typedef void (*inventory_done_cb)(struct agent *a, const char *key,
 	    const struct tm_image *img, int status, void *arg);
 /* Load the persisted inventories from state.dir/images.  Returns 0 or -1. */
 int	inventory_cache_open(struct agent *a);
-void	inventory_cache_close(struct agent *a);
+void	inventory_cache_close(struct agent *a);	/* after uv_run returned */
 /*
  * Inventory of an image, computed at most once per key on this host (and
  * across restarts): a cached answer calls done at once (image_cache_hits),
@@ -308,6 +308,7 @@ struct publish_stats {
 struct publish *publish_open(struct agent *a, struct spool *sp);
 void	publish_kick(struct publish *p);
 void	publish_get_stats(const struct publish *p, struct publish_stats *st);
+int	publish_test_fatal(struct publish *p);	/* tests only */
 /* Wait (at most timeout_ms) for what is in flight, then free; calls done. */
 void	publish_close(struct publish *p, uint64_t timeout_ms,
 	    void (*done)(void *), void *arg);

@@ -33,6 +33,8 @@ agent_libinventory_a_SOURCES = \
 	agent/inventory-apk.c \
 	agent/inventory-rpm.c \
 	agent/inventory-rpm-ndb.c \
+	agent/inventory-cache.c \
+	agent/drift.c \
 	agent/cmd-scan.c
 agent_libinventory_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(RPM_CFLAGS)
@@ -51,10 +53,22 @@ check_PROGRAMS += tests/integ/rpmdb-fixture
 tests_integ_rpmdb_fixture_SOURCES = tests/integ/rpmdb-fixture.c
 tests_integ_rpmdb_fixture_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
 tests_integ_rpmdb_fixture_LDADD = $(SQLITE_LIBS)
+check_PROGRAMS += tests/integ/inventory-cache-run
+tests_integ_inventory_cache_run_SOURCES = tests/integ/inventory-cache-run.c \
+	agent/config.c
+tests_integ_inventory_cache_run_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) \
+	$(MSGPACK_CFLAGS) $(JANSSON_CFLAGS)
+tests_integ_inventory_cache_run_LDADD = $(INVENTORY_LIBS) $(OUTPUT_LIBS) \
+	$(SCHEMA_LIBS) $(COMMON_LIBS)
+check_PROGRAMS += tests/integ/drift-run
+tests_integ_drift_run_SOURCES = tests/integ/drift-run.c agent/config.c
+tests_integ_drift_run_CFLAGS = $(tests_integ_inventory_cache_run_CFLAGS)
+tests_integ_drift_run_LDADD = $(tests_integ_inventory_cache_run_LDADD)
 INVENTORY_INTEG = \
 	tests/integ/inventory-rpm.sh \
 	tests/integ/inventory-dpkg.sh \
-	tests/integ/inventory-hostile.sh
+	tests/integ/inventory-hostile.sh \
+	tests/integ/inventory-docker.sh
 TESTS += $(INVENTORY_INTEG)
 EXTRA_DIST += $(INVENTORY_INTEG)
 

@@ -190,7 +190,47 @@ output_parse(struct output *o, const char *spec)
 }
 
 /*
- * Open the sinks named by spec for agent a: for Kafka the spool in
+ * The host id of every envelope: host.id, else /etc/machine-id, else the
+ * host name.  Returns 0 or -1 (none found).
+ */
+static int
+output_host_id(struct agent *a)
+{
+	FILE	*fp;
+	char	 buf[sizeof a->host_id];
+	size_t	 n;
+
+	if (a->host_id[0] != '\0')
+		return 0;
+	if (a->cfg.host_id != NULL && a->cfg.host_id[0] != '\0') {
+		snprintf(a->host_id, sizeof a->host_id, "%s", a->cfg.host_id);
+		return 0;
+	}
+	if ((fp = fopen("/etc/machine-id", "re")) != NULL) {
+		if (fgets(buf, sizeof buf, fp) != NULL) {
+			n = strcspn(buf, " \t\r\n");
+			buf[n] = '\0';
+			if (n > 0)
+				snprintf(a->host_id, sizeof a->host_id, "%s", buf);
+		}
+		fclose(fp);
+		if (a->host_id[0] != '\0')
+			return 0;
+	}
+	if (gethostname(buf, sizeof buf) == 0 && buf[0] != '\0') {
+		buf[sizeof buf - 1] = '\0';
+		snprintf(a->host_id, sizeof a->host_id, "%s", buf);
+		log_warnx("output: no host.id and no /etc/machine-id: using "
+		    "the host name %s", a->host_id);
+		return 0;
+	}
+	log_warnx("output: no host id (set host.id)");
+	return -1;
+}
+
+/*
+ * Open the sinks named by spec for agent a (a->host_id filled from host.id
+ * or /etc/machine-id if empty): for Kafka the spool in
  * STATE_DIR/spool (recovered: what it holds is sent first) and the
  * producer; the sequence in STATE_DIR; the heartbeat timer.  Returns 0 or
  * -1 (logged; nothing left open).
@@ -205,7 +245,7 @@ output_open(struct agent *a, const char *spec)
 	o = xcalloc(1, sizeof *o);
 	o->a = a;
 	msgpack_sbuffer_init(&o->sbuf);
-	if (output_parse(o, spec) == -1)
+	if (output_parse(o, spec) == -1 || output_host_id(a) == -1)
 		goto fail;
 	if (o->kafka) {
 		if (a->cfg.state_dir == NULL || a->cfg.state_dir[0] == '\0') {

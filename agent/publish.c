@@ -41,7 +41,7 @@
  * for the agent's memory budget during an outage (the spool holds the
  * rest on disk). */
 #define PUBLISH_WINDOW_MSGS	4096u
-#define PUBLISH_WINDOW_RAW	(4u * 1024 * 1024)
+#define PUBLISH_WINDOW_RAW	(2u * 1024 * 1024)
 #define PUBLISH_BACKOFF_MIN_MS	500u
 #define PUBLISH_BACKOFF_MAX_MS	30000u
 
@@ -538,6 +538,20 @@ void
 publish_kick(struct publish *p)
 {
 	publish_pump(p);
+}
+
+/*
+ * Tests only: make librdkafka raise a fatal error, as a broken idempotence
+ * state would, to exercise the producer's replacement.  Returns 0 or -1.
+ */
+int
+publish_test_fatal(struct publish *p)
+{
+	if (p->rk == NULL)
+		return -1;
+	return rd_kafka_test_fatal_error(p->rk,
+	    RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "tallyman test") ==
+	    RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
 }
 
 void

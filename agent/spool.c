@@ -52,7 +52,7 @@
 
 #define SPOOL_SEG_MIN		(64u * 1024)
 #define SPOOL_SEG_MAX		(8u * 1024 * 1024)
-#define SPOOL_CACHE_MAX		(2u * 1024 * 1024)
+#define SPOOL_CACHE_MAX		(1u * 1024 * 1024)
 #define SPOOL_ZLEVEL		3
 #define SPOOL_SUFFIX		".seg"
 #define SPOOL_HEAD		"head"	/* "SEGNO OFFSET": released before it */
@@ -937,8 +937,11 @@ spool_peek(struct spool *sp, struct spool_frame *f)
 		spool_seg_path(sp, seg->no, path, sizeof path);
 		sp->rfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (sp->rfd == -1) {
-			log_warn("spool: %s", path);
-			return -1;
+			/* Gone or unreadable: count it and go on, the sender
+			 * must not spin on it. */
+			log_warn("spool: %s: skipping the rest of the segment",
+			    path);
+			goto skip;
 		}
 		sp->rfd_segno = seg->no;
 	}
@@ -952,6 +955,7 @@ spool_peek(struct spool *sp, struct spool_frame *f)
 		log_warnx("spool: segment %" PRIu64 " offset %" PRIu64
 		    ": %s; skipping the rest of the segment", seg->no, cur.off,
 		    zframe_status_name(zs));
+skip:
 		sp->info.cut_frames++;
 		sp->info.cut_bytes += seg->size - cur.off;
 		if (i + 1 < sp->nsegs) {

@@ -79,3 +79,39 @@ for mix in container event image; do
 	awk -v n="$n" -v b="$bytes" -v m="$mix" 'BEGIN {
 	    printf "spool      %-16s %7d records, %9d bytes: %7.0f bytes/record\n", m, n, b, b / n }'
 done
+
+# 3. Resident memory: 400 records/s (containers, events, 400-package
+# images) for 15 s, the brokers down for 8 s of it; the highest VmRSS seen.
+kill -USR2 "$MKPID"
+sleep 1
+conf rss
+"$AP" -q -c "$T/rss.conf" -r 400 -m container,event,image -n 6000 -x 2>"$T/rss.log" &
+p=$!
+sleep 2
+kill -USR1 "$MKPID"
+max=0
+for _ in $(seq 16); do
+	sleep 0.5
+	r=$(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null)
+	[ "${r:-0}" -gt "$max" ] && max=$r
+done
+kill -USR2 "$MKPID"
+while kill -0 "$p" 2>/dev/null; do
+	r=$(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null)
+	[ "${r:-0}" -gt "$max" ] && max=$r
+	sleep 0.5
+done
+wait "$p"
+echo "memory     highest VmRSS through an 8 s outage at 400 records/s: $max kB"
+
+# 4. Idle: brokers up, nothing to send, 10 s.
+conf idle
+"$AP" -q -c "$T/idle.conf" -n 0 2>"$T/idle.log" &
+p=$!
+sleep 3
+a=$(awk '{print $14 + $15}' "/proc/$p/stat")
+sleep 10
+b=$(awk '{print $14 + $15}' "/proc/$p/stat")
+r=$(awk '/VmRSS/ {print $2}' "/proc/$p/status")
+kill -TERM "$p"; wait "$p"
+echo "idle       CPU over 10 s with nothing to send: $((b - a)) clock ticks ($(getconf CLK_TCK)/s), VmRSS $r kB"

@@ -74,4 +74,163 @@ extern const size_t version_schemes_len;
 /* cmd-compare-versions.c: `compare-versions SCHEME A B`; returns the exit code. */
 int	cmd_compare_versions(int argc, char **argv);
 
+/*
+ * Correlation (issue 7): vulnerability feeds in the OSV format, matched per
+ * ecosystem; CIS Docker checks; findings and their feed.
+ */
+
+/* cvss.c: severity from a CVSS vector. */
+enum sev_level {
+	SEV_UNKNOWN = 0,
+	SEV_NONE,
+	SEV_LOW,
+	SEV_MEDIUM,
+	SEV_HIGH,
+	SEV_CRITICAL,
+};
+const char *sev_level_name(enum sev_level level);
+enum sev_level sev_level_parse(const char *s);
+enum sev_level cvss_level(double score);
+int	cvss_score(const char *vector, double *score, enum sev_level *level,
+	    const char **why);
+
+/* osv.c: OSV records in memory, indexed by (ecosystem, package name). */
+#define OSV_RECORD_MAX		(8u * 1024 * 1024)	/* bytes of one JSON file */
+#define OSV_RECORDS_MAX		2000000u		/* records in one database */
+enum osv_event_kind {
+	OSV_EV_INTRODUCED,
+	OSV_EV_FIXED,
+	OSV_EV_LAST_AFFECTED,
+	OSV_EV_LIMIT,
+};
+struct osv_event {
+	enum osv_event_kind kind;
+	char	*version;
+};
+enum osv_range_type {
+	OSV_RANGE_ECOSYSTEM,
+	OSV_RANGE_SEMVER,
+	OSV_RANGE_OTHER,	/* GIT: not evaluated */
+};
+struct osv_range {
+	enum osv_range_type type;
+	struct osv_event *events;
+	size_t	 nevents;
+};
+struct osv_affected {
+	char	*ecosystem;	/* as written: "Red Hat:enterprise_linux:9::appstream" */
+	char	*eco_key;	/* index key: "Red Hat:enterprise_linux:9" */
+	char	*name;
+	struct osv_range *ranges;
+	size_t	 nranges;
+	char	**versions;	/* explicit affected versions */
+	size_t	 nversions;
+	char	**binaries;	/* SUSE: ecosystem_specific.binaries */
+	size_t	 nbinaries;
+};
+struct osv_vuln {
+	char	*id;
+	char	*modified;
+	char	*summary;
+	char	**aliases;
+	size_t	 naliases;
+	char	*vector;	/* CVSS vector the score came from, or NULL */
+	double	 score;		/* base score, -1 when none */
+	enum sev_level level;
+	int	 v2;		/* score is CVSS v2 */
+	int	 withdrawn;
+	int	 bad_severity;	/* a CVSS vector did not parse */
+	struct osv_affected *affected;
+	size_t	 naffected;
+	char	*origin;	/* the feed and file it came from */
+};
+struct osv_db_stats {
+	uint64_t records;	/* parsed (live and withdrawn) */
+	uint64_t withdrawn;	/* withdrawn records seen */
+	uint64_t withdrawn_live;	/* live copies dropped: withdrawn elsewhere */
+	uint64_t rejected;	/* files or records refused */
+	uint64_t duplicates;	/* older copies of an id dropped */
+	uint64_t live;		/* records kept */
+	uint64_t indexed;	/* (ecosystem, name) entries */
+};
+struct osv_db;
+struct osv_db *osv_db_new(void);
+void	osv_db_free(struct osv_db *db);
+int	osv_db_parse(struct osv_db *db, const char *buf, size_t len,
+	    const char *origin, char *err, size_t errlen);
+void	osv_db_finish(struct osv_db *db);
+int	osv_db_is_withdrawn(const struct osv_db *db, const char *id);
+size_t	osv_db_lookup(const struct osv_db *db, const char *eco_key,
+	    const char *name,
+	    int (*fn)(const struct osv_vuln *, const struct osv_affected *, void *),
+	    void *arg);
+const struct osv_vuln *osv_db_find(const struct osv_db *db, const char *id);
+const char *osv_db_digest(const struct osv_db *db);
+void	osv_db_stats(const struct osv_db *db, struct osv_db_stats *st);
+void	osv_db_count_rejected(struct osv_db *db);
+
+/* osv-source.c: folders, zip archives, files and URLs of OSV records. */
+#define OSV_BODY_MAX	(256u * 1024 * 1024)	/* one JSON file or body */
+struct osv_feeds {
+	char	**items;	/* feeds.osv, split */
+	size_t	 nitems;
+	char	*cache_dir;	/* downloads kept here (ETag, Last-Modified) */
+	unsigned retries;	/* tries after the first */
+	uint64_t backoff_ms;	/* first wait; doubles each time */
+};
+struct osv_load_stats {
+	uint64_t files;		/* JSON files parsed */
+	uint64_t bad_files;	/* files refused (not JSON, too big, bad record) */
+	uint64_t downloads;	/* HTTP requests made */
+	uint64_t not_modified;	/* 304 answers */
+	uint64_t failed_urls;	/* URLs that failed every try */
+	uint64_t failed_items;	/* feeds.osv items that failed (any kind) */
+	uint64_t downloaded_bytes;
+};
+int	osv_load_dir(struct osv_db *db, struct osv_load_stats *ls, const char *path);
+int	osv_load_zip(struct osv_db *db, struct osv_load_stats *ls, const char *path);
+int	osv_load_path(struct osv_db *db, struct osv_load_stats *ls, const char *path);
+int	osv_load_url(struct osv_db *db, struct osv_load_stats *ls,
+	    const struct osv_feeds *f, const char *url);
+struct osv_db *osv_feeds_load(const struct osv_feeds *f, struct osv_load_stats *ls);
+
+/* ecosystem.c: os-release -> OSV ecosystem and how it keys packages. */
+enum eco_key_by {
+	ECO_KEY_SOURCE,		/* source package (Debian, Ubuntu, Alpine origin) */
+	ECO_KEY_BINARY,
+	ECO_KEY_EITHER,		/* binary name, then source name (Red Hat) */
+};
+struct eco_target;
+struct ecosystem_def {
+	const char	*os_id;		/* os-release ID: "debian" */
+	const char	*osv;		/* OSV ecosystem: "Debian" */
+	const char	*pkg;		/* package ecosystem: "dpkg" */
+	enum eco_key_by	 key;
+	int		(*release)(const char *name, const char *version_id,
+			    const char *pretty, struct eco_target *t);
+};
+struct eco_target {
+	char	eco[160];		/* "Debian:12" */
+	char	unscoped[64];		/* "Debian" also matches, or "" */
+	char	pro[64];		/* "Ubuntu:Pro:22.04:LTS" for ESM, or "" */
+	const struct ecosystem_def *def;
+	const struct version_scheme *scheme;
+};
+int	ecosystem_map(const char *os_id, const char *version_id,
+	    const char *pretty, struct eco_target *t);
+
+/* osv-match.c */
+struct osv_match {
+	const struct osv_vuln *vuln;
+	const struct osv_affected *aff;
+	const char	*fixed;		/* first fixed version above, or NULL */
+	const char	*name;		/* the name matched (source or binary) */
+	const char	*version;	/* the version compared */
+};
+int	osv_affected_contains(const struct osv_affected *a,
+	    const struct version_scheme *vs, const char *v, const char **fixed);
+int	osv_match_package(const struct osv_db *db, const struct eco_target *t,
+	    const struct tm_package *p,
+	    int (*fn)(const struct osv_match *, void *), void *arg);
+
 #endif /* TALLYMAN_COLLECTOR_H */

@@ -60,3 +60,33 @@ tests_unit_test_collector_config_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) \
 	$(MSGPACK_CFLAGS) $(JANSSON_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_collector_config_LDADD = $(COMMON_LIBS) $(CMOCKA_LIBS)
 endif
+
+# Correlation (issue 7): OSV feeds, ecosystem mapping, matching, CVSS,
+# findings.  A convenience library so the tests link the same objects.
+noinst_LIBRARIES += collector/libcorrelate.a
+collector_libcorrelate_a_SOURCES = \
+	collector/cvss.c \
+	collector/osv.c \
+	collector/osv-source.c \
+	collector/osv-match.c \
+	collector/ecosystem.c
+collector_libcorrelate_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
+	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(ZIP_CFLAGS) $(RDKAFKA_CFLAGS) \
+	$(SQLITE_CFLAGS)
+CORRELATE_LIBS = collector/libcorrelate.a $(ZIP_LIBS) $(JANSSON_LIBS) \
+	$(CURL_LIBS) -lm
+collector_tallyman_collector_LDADD += $(CORRELATE_LIBS)
+CORRELATE_TEST_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
+	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(RDKAFKA_CFLAGS) $(CMOCKA_CFLAGS)
+CORRELATE_TEST_LIBS = $(CORRELATE_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS) \
+	$(CMOCKA_LIBS)
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-cvss tests/unit/test-osv
+TESTS += tests/unit/test-cvss tests/unit/test-osv
+tests_unit_test_cvss_SOURCES = tests/unit/test-cvss.c
+tests_unit_test_cvss_CFLAGS = $(CORRELATE_TEST_CFLAGS)
+tests_unit_test_cvss_LDADD = $(CORRELATE_TEST_LIBS)
+tests_unit_test_osv_SOURCES = tests/unit/test-osv.c $(COLLECTOR_VERSION_SOURCES)
+tests_unit_test_osv_CFLAGS = $(CORRELATE_TEST_CFLAGS)
+tests_unit_test_osv_LDADD = $(CORRELATE_TEST_LIBS)
+endif

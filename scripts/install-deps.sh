@@ -34,6 +34,12 @@ add python3-msgpack
 
 # inventory: db5.3_load builds the Berkeley DB rpm database fixture.
 add db5.3-util
+# inventory: getfattr shows the opaque-folder xattr in Docker's layers.
+add attr
+
+# correlate: OSV feeds come as zip archives (libzip); the feed tests serve
+# them over HTTP on 127.0.0.1 (python3's http.server, in python3).
+add libzip-dev python3
 
 missing=""
 for p in $PACKAGES; do

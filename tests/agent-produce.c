@@ -385,9 +385,6 @@ main(int argc, char **argv)
 		free(kv);
 	}
 	free(sets);
-	snprintf(a->host_id, sizeof a->host_id, "%s",
-	    a->cfg.host_id != NULL && a->cfg.host_id[0] != '\0' ?
-	    a->cfg.host_id : "test-host");
 	a->loop = uv_default_loop();
 	a->start_mono_ns = mono_ns();
 	if (output_open(a, a->cfg.output) == -1)

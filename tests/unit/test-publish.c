@@ -332,6 +332,39 @@ test_publish_timed_out_messages_are_sent_again_from_the_spool(void **state)
 }
 
 static void
+test_publish_fatal_producer_error_gets_a_new_producer_and_loses_nothing(void **state)
+{
+	struct fixture		*fx = *state;
+	struct spool_info	 si;
+	uint64_t		 seqs[4000];
+	bool			 seen[1001];
+	size_t			 n, i;
+
+	fx->pub = publish_open(&fx->a, fx->sp);
+	assert_non_null(fx->pub);
+	append(fx, 1, 200);
+	assert_int_equal(run_until_acked(fx, 200, 60000), 200);
+	assert_int_equal(rd_kafka_mock_broker_set_down(fx->mc, -1), 0);
+	append(fx, 201, 300);
+	assert_int_equal(run_until_acked(fx, 500, 1000), 200);
+	assert_int_equal(publish_test_fatal(fx->pub), 0);
+	assert_int_equal(rd_kafka_mock_broker_set_up(fx->mc, -1), 0);
+	append(fx, 501, 500);
+	assert_int_equal(run_until_acked(fx, 1000, 120000), 1000);
+	spool_get_info(fx->sp, &si);
+	assert_int_equal(si.records, 0);
+	close_pub(fx, 1000);
+	n = consume_seqs(fx, seqs, TM_NELEM(seqs));
+	memset(seen, 0, sizeof seen);
+	for (i = 0; i < n; i++) {
+		assert_true(seqs[i] >= 1 && seqs[i] <= 1000);
+		seen[seqs[i]] = true;
+	}
+	for (i = 1; i <= 1000; i++)
+		assert_true(seen[i]);
+}
+
+static void
 test_publish_refuses_an_unknown_kafka_property(void **state)
 {
 	struct fixture		*fx = *state;
@@ -353,6 +386,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_publish_outage_holds_everything_then_delivers_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publish_drain_timeout_leaves_frames_in_the_spool, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publish_timed_out_messages_are_sent_again_from_the_spool, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_publish_fatal_producer_error_gets_a_new_producer_and_loses_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publish_refuses_an_unknown_kafka_property, setup, teardown),
 	};
 

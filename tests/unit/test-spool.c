@@ -297,6 +297,31 @@ test_spool_restart_without_head_file_sends_from_the_oldest_segment(void **state)
 }
 
 static void
+test_spool_segment_vanished_under_the_sender_is_skipped_and_counted(void **state)
+{
+	struct fixture		*fx = *state;
+	struct spool		*sp = sp_open(fx, 1 << 20);
+	struct spool_frame	 f;
+	struct spool_info	 si;
+	char			 path[256];
+	uint64_t		 s;
+	int			 r;
+
+	append_n(sp, 1, 100, 2000, true, NULL);	/* several 64 KiB segments */
+	assert_true(count_segments(fx->dir) > 2);
+	snprintf(path, sizeof path, "%s/%016x.seg", fx->dir, 1);
+	assert_int_equal(unlink(path), 0);
+	spool_rewind(sp);	/* read from disk, not from the append cache */
+	r = spool_peek(sp, &f);
+	assert_int_equal(r, -1);
+	spool_get_info(sp, &si);
+	assert_int_equal(si.cut_frames, 1);
+	s = take(sp, NULL);
+	assert_true(s > 1 && s < 100);
+	sp_close(fx, sp);
+}
+
+static void
 cut_test(struct fixture *fx, bool torn)
 {
 	struct spool		*sp = sp_open(fx, 1 << 20);
@@ -461,6 +486,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_spool_release_deletes_acknowledged_segments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_restart_sends_unacknowledged_again_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_restart_without_head_file_sends_from_the_oldest_segment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spool_segment_vanished_under_the_sender_is_skipped_and_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_torn_last_frame_is_cut_and_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_corrupt_last_frame_is_cut_and_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_full_drops_oldest_waiting_never_in_flight, setup, teardown),
