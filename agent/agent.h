@@ -52,6 +52,7 @@ struct output;
 struct watchers;
 struct containers;
 struct inventory_cache;
+struct host;
 
 /* The agent: one per process, passed everywhere (no mutable globals). */
 struct agent {
@@ -67,6 +68,7 @@ struct agent {
 	struct watchers		*watchers;
 	struct containers	*containers;
 	struct inventory_cache	*icache;
+	struct host		*host;		/* host.c: last host record */
 	uv_signal_t		 sig_term, sig_int, sig_hup;
 	bool			 stopping;
 };
@@ -237,6 +239,10 @@ int	drift_request(struct agent *a, struct drift *d, const char *runtime,
 	    const char *ns, const char *id, const char *image_key,
 	    const char *when, drift_done_cb done, void *arg);
 
+/* cmd-run.c, cmd-snapshot.c (helper `watch`) */
+extern const struct agent_cmd agent_cmd_run;
+extern const struct agent_cmd agent_cmd_snapshot;
+
 /* cmd-scan.c: `tallyman-agent scan --rootfs DIR | --image REF [--json]`. */
 int	cmd_scan(int argc, char **argv);
 
@@ -375,6 +381,8 @@ struct watch {
 	enum watch_mode		 mode;
 	void			*priv;		/* the watcher's own state */
 	bool			 up;		/* connected and subscribed */
+	bool			 connecting;	/* start() called, not up yet */
+	unsigned		 holds;		/* transfers in flight */
 	bool			 listed;	/* first listing done */
 	bool			 done;		/* WATCH_ONCE: finished (or skipped) */
 	bool			 stopping;
@@ -401,6 +409,10 @@ bool	watchers_done(struct agent *a);
 void	watch_up(struct watch *w);
 void	watch_lost(struct watch *w, const char *why);
 void	watch_listed(struct watch *w);
+/* A transfer of the watcher is in flight / has ended: the watchers are
+ * freed (after watchers_stop) only when none is. */
+void	watch_hold(struct watch *w);
+void	watch_release(struct watch *w);
 /* A GET on the runtime's unix socket, body bounded by max (curl-uv). */
 typedef void (*watch_http_cb)(struct watch *w, long status, const char *body,
 	    size_t len, void *arg);
@@ -451,9 +463,10 @@ void	containers_meta_wait(struct agent *a, enum ctr_src src, const char *ns,
  * listing (its lifecycle is news, not an echo of events). */
 void	containers_meta_done(struct agent *a, enum ctr_src src, const char *ns,
 	    const char *id, struct tm_container *meta, bool listed);
-/* TaskCreate's rootfs: overlay layers, upper (writable) first. */
+/* The root's overlay layers (TaskCreate's rootfs, Docker's GraphDriver):
+ * upper (writable) first when upper is true.  Takes layers and its strings. */
 void	containers_set_rootfs(struct agent *a, const char *ns, const char *id,
-	    char **layers, size_t n_layers);
+	    char **layers, size_t n_layers, bool upper);
 /* A listing by src starts (reconcile: after a reconnection); each
  * container in it is reported with containers_listed; at the end
  * (every namespace answered), containers src showed before that were not
@@ -466,8 +479,10 @@ void	containers_list_end(struct agent *a, enum ctr_src src);
 void	containers_set_once(struct agent *a, bool once);
 /* Nothing in flight (metadata, process scans, images): snapshot can exit. */
 bool	containers_idle(struct agent *a);
-/* WATCH_ONCE: emit every container's snapshot (why "list"). */
-void	containers_emit_all(struct agent *a);
+/* WATCH_ONCE: fn for every container's snapshot (why "list"). */
+void	containers_foreach(struct agent *a,
+	    void (*fn)(struct agent *, const struct tm_container *, void *),
+	    void *arg);
 uint64_t containers_count(struct agent *a);
 
 /* inspect-docker.c: Docker's GET /containers/{id}/json as a snapshot. */
@@ -555,6 +570,7 @@ void	proc_scan_free(struct proc_scan *ps);
 uint64_t proc_boot_ns(void);
 
 /* One container in the registry (containers.c), across runs and watchers. */
+struct ctr_drift;
 enum ctr_state {
 	CTR_ST_NONE = 0,	/* only heard of (a metadata fetch) */
 	CTR_ST_CREATED,
@@ -596,6 +612,8 @@ struct ctr {
 	/* the root's overlay layers, upper first (TaskCreate, GraphDriver) */
 	char			**layers;
 	size_t			 n_layers;
+	bool			 layers_upper;	/* layers[0] is the writable one */
+	struct ctr_drift	*drift;		/* snapshot.c's drift state */
 	bool			 image_requested;
 	char			 image_key[80];
 	/* records sent for this run */
@@ -618,6 +636,11 @@ void	snapshot_free(struct tm_container *out);
 /* Ask the inventory for c's image (once per container) and set
  * c->image_key. */
 void	snapshot_image(struct agent *a, struct ctr *c);
+/* Check c's writable layer for drift (when: start exec exit), on the
+ * thread pool; a record is emitted when something changed. */
+void	snapshot_drift(struct agent *a, struct ctr *c, const char *when);
+/* c is going away: its drift state goes too (now, or when its check ends). */
+void	snapshot_drift_release(struct ctr *c);
 /* Queue a process scan of c on the thread pool; containers_scan_done() is
  * called on the loop with the result.  Returns 0 or -1. */
 int	snapshot_scan(struct agent *a, struct ctr *c, struct proc_scan *ps);
@@ -626,9 +649,10 @@ void	containers_scan_done(struct agent *a, struct ctr *c, struct proc_scan *ps);
 void	snapshot_k8s_labels(struct tm_container *c);
 
 /* host.c: the host record, at start and on change. */
-int	host_id_load(struct agent *a);
-/* Emit the host record now if any fact changed since the last one. */
-int	host_emit(struct agent *a);
+/* Emit the host record if any fact changed since the last one (gathered on
+ * the thread pool, or at once with now). */
+int	host_emit(struct agent *a, bool now);
+void	host_close(struct agent *a);
 /* A runtime's version became known (or changed). */
 void	host_runtime_version(struct agent *a, const char *runtime,
 	    const char *version);

@@ -46,6 +46,7 @@ struct containers {
 	uint64_t	 gen[CTR_SRC_MAX];	/* listing generations */
 	bool		 reconcile[CTR_SRC_MAX];	/* listing after a reconnection */
 	unsigned	 creations;		/* prune tombstones now and then */
+	uint64_t	 live;			/* neither removed nor unknown */
 	uint64_t	 scans, metas;		/* in flight */
 	bool		 once;			/* snapshot: emit at the end */
 	bool		 closing;
@@ -63,6 +64,21 @@ static const char *const ctr_act_names[CTR_ACT_MAX] = {
 };
 
 static void	ctr_progress(struct containers *, struct ctr *);
+
+/* Move c to state st, keeping the count of live containers. */
+static void
+ctr_set_state(struct containers *r, struct ctr *c, enum ctr_state st)
+{
+	bool was = c->state != CTR_ST_NONE && c->state != CTR_ST_REMOVED;
+	bool is = st != CTR_ST_NONE && st != CTR_ST_REMOVED;
+
+	c->state = st;
+	if (was && !is)
+		r->live--;
+	else if (!was && is)
+		r->live++;
+	r->a->stats.containers = r->live;
+}
 
 static uint32_t
 ctr_hash(const char *ns, const char *id)
@@ -140,9 +156,12 @@ ctr_free(struct containers *r, struct ctr *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	r->n--;
+	if (c->state != CTR_ST_NONE && c->state != CTR_ST_REMOVED)
+		r->live--;
 	for (s = 0; s < CTR_SRC_MAX; s++)
 		tm_struct_free(tm_kind_desc(TM_KIND_CONTAINER), &c->meta[s]);
 	ctr_procs_free(c);
+	snapshot_drift_release(c);
 	ctr_strs_free(&c->layers, &c->n_layers);
 	ctr_strs_free(&c->execs, &c->n_execs);
 	if (c->grace != NULL) {
@@ -473,6 +492,7 @@ ctr_progress(struct containers *r, struct ctr *c)
 	listed = c->first_why != NULL && strcmp(c->first_why, "start") != 0;
 	if (c->state >= CTR_ST_EXITED) {
 		if (!c->exit_sent) {
+			snapshot_drift(r->a, c, "exit");
 			ctr_snapshot(r, c, listed && !c->start_sent &&
 			    !c->created_sent ? c->first_why : "exit");
 			c->exit_sent = c->start_sent = c->created_sent = true;
@@ -482,11 +502,13 @@ ctr_progress(struct containers *r, struct ctr *c)
 	}
 	if (c->state == CTR_ST_RUNNING) {
 		if (!c->start_sent) {
+			snapshot_drift(r->a, c, "start");
 			ctr_snapshot(r, c, listed && !c->created_sent ?
 			    c->first_why : "start");
 			c->start_sent = c->created_sent = true;
 			c->exec_pending = 0;
 		} else if (c->exec_pending > 0) {
+			snapshot_drift(r->a, c, "exec");
 			ctr_snapshot(r, c, "exec");
 			c->exec_pending = 0;
 		}
@@ -519,7 +541,7 @@ ctr_on_create(struct containers *r, struct ctr *c, const struct ctr_obs *o)
 	if (c->state == CTR_ST_REMOVED || c->ev_sent[CTR_ACT_CREATE])
 		return;
 	if (c->state == CTR_ST_NONE)
-		c->state = CTR_ST_CREATED;
+		ctr_set_state(r, c, CTR_ST_CREATED);
 	if (c->created_ns == 0)
 		c->created_ns = o->time_ns;
 	c->ev_sent[CTR_ACT_CREATE] = true;
@@ -547,7 +569,7 @@ ctr_on_start(struct containers *r, struct ctr *c, const struct ctr_obs *o)
 	}
 	c->src_started[s] = true;
 	if (c->state < CTR_ST_RUNNING) {
-		c->state = CTR_ST_RUNNING;
+		ctr_set_state(r, c, CTR_ST_RUNNING);
 		if (c->first_why == NULL)
 			c->first_why = o->listed ?
 			    (r->reconcile[s] ? "reconcile" : "list") : "start";
@@ -584,7 +606,7 @@ ctr_on_exit(struct containers *r, struct ctr *c, const struct ctr_obs *o)
 	}
 	if (c->state >= CTR_ST_EXITED)
 		return;
-	c->state = CTR_ST_EXITED;
+	ctr_set_state(r, c, CTR_ST_EXITED);
 	if (c->first_why == NULL)
 		c->first_why = o->listed ?
 		    (r->reconcile[s] ? "reconcile" : "list") : "start";
@@ -615,7 +637,7 @@ ctr_on_delete(struct containers *r, struct ctr *c, const struct ctr_obs *o)
 	}
 	if (c->state < CTR_ST_EXITED && c->first_why == NULL)
 		c->first_why = "start";
-	c->state = CTR_ST_REMOVED;
+	ctr_set_state(r, c, CTR_ST_REMOVED);
 	c->removed_mono = mono_ns();
 	if (!c->ev_sent[CTR_ACT_DELETE]) {
 		c->ev_sent[CTR_ACT_DELETE] = true;
@@ -742,7 +764,7 @@ ctr_meta_lifecycle(struct containers *r, struct ctr *c, enum ctr_src src,
 		o.time_ns = m->created_ns;
 		ctr_on_create(r, c, &o);
 		if (c->state == CTR_ST_NONE)
-			c->state = CTR_ST_CREATED;
+			ctr_set_state(r, c, CTR_ST_CREATED);
 	}
 	if ((strcmp(m->state, "running") == 0 || strcmp(m->state, "exited") == 0) &&
 	    m->started_ns != 0) {
@@ -799,7 +821,7 @@ containers_meta_done(struct agent *a, enum ctr_src src, const char *ns,
 
 void
 containers_set_rootfs(struct agent *a, const char *ns, const char *id,
-    char **layers, size_t n_layers)
+    char **layers, size_t n_layers, bool upper)
 {
 	struct containers *r = a->containers;
 	struct ctr *c;
@@ -811,9 +833,19 @@ containers_set_rootfs(struct agent *a, const char *ns, const char *id,
 		free(layers);
 		return;
 	}
+	if (c->drift != NULL && c->n_layers > 0 && n_layers > 0 &&
+	    strcmp(c->layers[0], layers[0]) == 0) {
+		/* the same root again (a listing): keep the drift state */
+		for (i = 0; i < n_layers; i++)
+			free(layers[i]);
+		free(layers);
+		return;
+	}
+	snapshot_drift_release(c);
 	ctr_strs_free(&c->layers, &c->n_layers);
 	c->layers = layers;
 	c->n_layers = n_layers;
+	c->layers_upper = upper;
 }
 
 /* ---- listings ---- */
@@ -926,23 +958,19 @@ containers_idle(struct agent *a)
 uint64_t
 containers_count(struct agent *a)
 {
-	struct containers *r = a->containers;
-	struct ctr *c;
-	uint64_t n = 0;
-
-	if (r == NULL)
-		return 0;
-	for (c = r->all; c != NULL; c = c->next)
-		if (c->state != CTR_ST_REMOVED && c->state != CTR_ST_NONE)
-			n++;
-	return n;
+	return a->containers != NULL ? a->containers->live : 0;
 }
 
-/* Snapshot mode: one record per container known (oldest first). */
+/*
+ * Snapshot mode: fn(a, record, arg) for every container known, oldest
+ * first, each built with why "list" (the record is valid during the call).
+ */
 void
-containers_emit_all(struct agent *a)
+containers_foreach(struct agent *a,
+    void (*fn)(struct agent *, const struct tm_container *, void *), void *arg)
 {
 	struct containers *r = a->containers;
+	struct tm_container tc;
 	struct ctr *c;
 
 	if (r == NULL)
@@ -953,6 +981,9 @@ containers_emit_all(struct agent *a)
 		if (c->state == CTR_ST_NONE || c->state == CTR_ST_REMOVED)
 			continue;
 		ctr_image(r, c);
-		ctr_snapshot(r, c, "list");
+		memset(&tc, 0, sizeof(tc));
+		snapshot_build(a, c, "list", &tc);
+		fn(a, &tc, arg);
+		snapshot_free(&tc);
 	}
 }

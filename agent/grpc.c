@@ -318,6 +318,16 @@ grpc_call_start(struct curluv *cu, const char *sockpath, const char *method,
 	curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, c);
 	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
 	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
+	/*
+	 * One connection per call: libcurl before 7.89 breaks a reused
+	 * prior-knowledge HTTP/2 connection ("Error in the HTTP2 framing
+	 * layer", curl issue 10634; Debian 12 ships 7.88).  A unix socket
+	 * connection costs next to nothing.
+	 */
+	curl_easy_setopt(c->easy, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(c->easy, CURLOPT_FORBID_REUSE, 1L);
+	if (getenv("TM_CURL_VERBOSE") != NULL)
+		curl_easy_setopt(c->easy, CURLOPT_VERBOSE, 1L);
 	if (timeout_ms > 0)
 		curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
 	if (curluv_add(cu, c->easy, grpc_done, c) == -1) {

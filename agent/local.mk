@@ -133,12 +133,24 @@ nodist_agent_libwatch_a_SOURCES = \
 	agent/proto/containerd.pb-c.c \
 	agent/proto/containerd.pb-c.h
 agent_libwatch_a_SOURCES = \
+	agent/cmd-run.c \
+	agent/cmd-snapshot.c \
+	agent/containers.c \
 	agent/grpc.c \
-	agent/proc.c
+	agent/host.c \
+	agent/inspect-docker.c \
+	agent/proc.c \
+	agent/risks.c \
+	agent/snapshot.c \
+	agent/spec-oci.c \
+	agent/watch.c \
+	agent/watch-containerd.c \
+	agent/watch-docker.c
 agent_libwatch_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(PROTOBUFC_CFLAGS)
 WATCH_LIBS = agent/libwatch.a $(PROTOBUFC_LIBS) $(JANSSON_LIBS) $(CURL_LIBS)
-agent_tallyman_agent_LDADD += $(WATCH_LIBS)
+agent_tallyman_agent_LDADD += $(WATCH_LIBS) $(OUTPUT_LIBS) $(INVENTORY_LIBS) \
+	$(SCHEMA_LIBS) $(COMMON_LIBS)
 BUILT_SOURCES += agent/proto/containerd.pb-c.c agent/proto/containerd.pb-c.h
 CLEANFILES += agent/proto/containerd.pb-c.c agent/proto/containerd.pb-c.h
 EXTRA_DIST += agent/proto/containerd.proto
@@ -150,7 +162,7 @@ agent/proto/containerd.pb-c.c agent/proto/containerd.pb-c.h: $(srcdir)/agent/pro
 if HAVE_CMOCKA
 WATCH_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) \
 	$(MSGPACK_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(PROTOBUFC_CFLAGS)
-WATCH_TEST_LIBS = $(WATCH_LIBS) $(INVENTORY_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS) \
+WATCH_TEST_LIBS = $(WATCH_LIBS) $(OUTPUT_LIBS) $(INVENTORY_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS) \
 	$(CMOCKA_LIBS)
 check_PROGRAMS += tests/unit/test-proc
 TESTS += tests/unit/test-proc
