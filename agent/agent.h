@@ -380,6 +380,9 @@ struct watch {
 	const char		*socket;	/* from the configuration */
 	enum watch_mode		 mode;
 	void			*priv;		/* the watcher's own state */
+	struct curluv		*curl;		/* its own: libcurl 7.88 mixes up
+						   connections to different unix
+						   sockets in one multi handle */
 	bool			 up;		/* connected and subscribed */
 	bool			 connecting;	/* start() called, not up yet */
 	unsigned		 holds;		/* transfers in flight */
@@ -395,6 +398,7 @@ struct watch {
 	uv_fs_event_t		 dirwatch;
 	bool			 dirwatching;
 	bool			 absent_logged;
+	bool			 settled;	/* first attempt has an outcome */
 };
 /* Start every watcher (a->watchers).  Returns 0 or -1. */
 int	watchers_start(struct agent *a, enum watch_mode mode);
@@ -450,6 +454,7 @@ struct ctr_obs {
 	const char	*name;		/* hints carried by the event, or NULL */
 	const char	*image;
 	bool		 listed;	/* from a list, not an event */
+	bool		 from_meta;	/* derived from an inspect or spec */
 };
 #define CTR_DOCKER_NS	"moby"
 int	containers_open(struct agent *a);
@@ -595,6 +600,7 @@ struct ctr {
 	enum ctr_state		 state;
 	bool			 src_started[CTR_SRC_MAX];
 	bool			 src_exited[CTR_SRC_MAX];
+	uint64_t		 src_exit_ns[CTR_SRC_MAX];
 	uint64_t		 created_ns, started_ns, finished_ns;
 	bool			 has_exit;
 	int64_t			 exit_code;

@@ -122,9 +122,8 @@ cmd_run_exec(struct agent *a, int argc, char **argv)
 	}
 	if (inventory_cache_open(a) == -1)
 		log_warnx("run: image inventories will not be cached");
-	a->curl = curluv_new(&loop);
 	containers_open(a);
-	host_emit(a, false);
+	/* the host record goes out once every watcher has tried once */
 	watchers_start(a, WATCH_STREAM);
 
 	uv_signal_init(&loop, &a->sig_term);
@@ -145,8 +144,6 @@ cmd_run_exec(struct agent *a, int argc, char **argv)
 	    (unsigned long long)a->stats.records);
 	containers_close(a);
 	host_close(a);
-	curluv_free(a->curl);
-	a->curl = NULL;
 out:
 	uv_walk(&loop, run_close_walk, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);

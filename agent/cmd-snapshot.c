@@ -153,7 +153,6 @@ cmd_snapshot_exec(struct agent *a, int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	a->curl = curluv_new(&loop);
 	containers_open(a);
 	watchers_start(a, WATCH_ONCE);
 	uv_check_init(&loop, &sn.check);
@@ -165,8 +164,6 @@ cmd_snapshot_exec(struct agent *a, int argc, char **argv)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	containers_close(a);
 	host_close(a);
-	curluv_free(a->curl);
-	a->curl = NULL;
 out:
 	uv_walk(&loop, snap_close_walk, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);

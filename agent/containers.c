@@ -486,8 +486,16 @@ ctr_progress(struct containers *r, struct ctr *c)
 {
 	bool listed;
 
-	if (r->once || r->closing || !ctr_ready(r, c))
+	if (r->once || r->closing)
 		return;
+	if (!ctr_ready(r, c)) {
+		log_debug("containers: %s/%.12s waits: state %d meta %u/%u "
+		    "scan %d pid %u tried %d docker-meta %d", c->ns, c->id,
+		    (int)c->state, c->meta_wait[0], c->meta_wait[1],
+		    (int)c->scan_busy, c->pid, (int)c->procs_tried,
+		    (int)c->have_meta[CTR_SRC_DOCKER]);
+		return;
+	}
 	ctr_image(r, c);
 	listed = c->first_why != NULL && strcmp(c->first_why, "start") != 0;
 	if (c->state >= CTR_ST_EXITED) {
@@ -556,8 +564,11 @@ ctr_on_start(struct containers *r, struct ctr *c, const struct ctr_obs *o)
 
 	if (c->state == CTR_ST_REMOVED)
 		return;
-	if (c->state == CTR_ST_EXITED && c->src_exited[s] && o->time_ns != 0 &&
-	    c->finished_ns != 0 && o->time_ns > c->finished_ns)
+	/* A restart: the source that reported the exit reports a later
+	 * start, as an event (an inspect's StartedAt can trail the exit
+	 * another source saw, so metadata never starts a run). */
+	if (c->state == CTR_ST_EXITED && c->src_exited[s] && !o->from_meta &&
+	    !o->listed && o->time_ns != 0 && o->time_ns > c->src_exit_ns[s])
 		ctr_new_run(c);
 	if (c->src_started[s] || c->src_exited[s]) {
 		/* seen before (a replay or a list): at most a missing pid */
@@ -600,6 +611,7 @@ ctr_on_exit(struct containers *r, struct ctr *c, const struct ctr_obs *o)
 	    c->state == CTR_ST_RUNNING && !o->listed)
 		return;
 	c->src_exited[s] = true;
+	c->src_exit_ns[s] = o->time_ns != 0 ? o->time_ns : now_ns();
 	if (o->has_exit && !c->has_exit) {
 		c->has_exit = true;
 		c->exit_code = o->exit_code;
@@ -755,6 +767,7 @@ ctr_meta_lifecycle(struct containers *r, struct ctr *c, enum ctr_src src,
 	o.ns = c->ns;
 	o.id = c->id;
 	o.listed = listed;
+	o.from_meta = true;
 	if (c->created_ns == 0)
 		c->created_ns = m->created_ns;
 	if (m->state == NULL)

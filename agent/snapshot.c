@@ -296,8 +296,9 @@ snapshot_drift_done(struct agent *a, int nfiles, void *arg)
 void
 snapshot_drift(struct agent *a, struct ctr *c, const char *when)
 {
+	/* A removed container's writable layer is gone with it. */
 	if (!c->layers_upper || c->n_layers < 2 || a->out == NULL ||
-	    a->icache == NULL)
+	    a->icache == NULL || c->state == CTR_ST_REMOVED)
 		return;
 	if (c->drift == NULL) {
 		c->drift = xcalloc(1, sizeof(*c->drift));

@@ -163,7 +163,7 @@ ctrd_call(struct ctrd *d, enum ctrd_kind kind, const char *method,
 	k->kind = kind;
 	k->ns = ns != NULL ? xstrdup(ns) : NULL;
 	k->id = id != NULL ? xstrdup(id) : NULL;
-	k->gc = grpc_call_start(d->w->a->curl, d->w->socket, method, ns, req,
+	k->gc = grpc_call_start(d->w->curl, d->w->socket, method, ns, req,
 	    max, timeout_ms, ctrd_on_msg, ctrd_on_done, k);
 	if (k->gc == NULL) {
 		ctrd_call_free(k);

@@ -101,7 +101,7 @@ static void
 docker_fail(struct docker *d, const char *why)
 {
 	if (d->events != NULL) {
-		curluv_cancel(d->w->a->curl, d->events);
+		curluv_cancel(d->w->curl, d->events);
 		/* docker_events_done clears it */
 	}
 	d->events_up = false;
@@ -403,7 +403,7 @@ docker_events_start(struct docker *d)
 	curl_easy_setopt(d->events, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(d->events, CURLOPT_USERAGENT,
 	    "tallyman-agent/" PACKAGE_VERSION);
-	if (curluv_add(d->w->a->curl, d->events, docker_events_done, d) == -1) {
+	if (curluv_add(d->w->curl, d->events, docker_events_done, d) == -1) {
 		curl_easy_cleanup(d->events);
 		d->events = NULL;
 		return -1;
@@ -559,7 +559,7 @@ docker_stop(struct watch *w)
 		return;
 	d->detached = true;
 	if (d->events != NULL)
-		curluv_cancel(w->a->curl, d->events);
+		curluv_cancel(w->curl, d->events);
 	docker_free_if_idle(d);
 }
 

@@ -58,6 +58,27 @@ struct watch_req {
 
 static void	watch_try(struct watch *);
 
+/*
+ * The first outcome of a watcher (connected, absent, failed).  Once every
+ * watcher has one, the first host record goes out: with the runtime
+ * versions in it, rather than one record without and one with.
+ */
+static void
+watch_settled(struct watch *w)
+{
+	struct watchers *ws = w->a->watchers;
+	size_t i;
+
+	if (w->settled || ws == NULL)
+		return;
+	w->settled = true;
+	for (i = 0; i < TM_NELEM(watch_table); i++)
+		if (!ws->w[i].settled)
+			return;
+	if (ws->mode == WATCH_STREAM)
+		host_emit(w->a, false);
+}
+
 static const char *
 watch_socket(struct agent *a, const struct watcher *ops)
 {
@@ -128,6 +149,7 @@ watch_try(struct watch *w)
 			    w->ops->name, w->socket, w->ops->name);
 			w->absent_logged = true;
 		}
+		watch_settled(w);
 		if (w->mode == WATCH_ONCE) {
 			w->done = true;
 			return;
@@ -157,6 +179,7 @@ watch_up(struct watch *w)
 	    w->version[0] != '\0' ? ", version " : "", w->version);
 	if (w->version[0] != '\0')
 		host_runtime_version(w->a, w->ops->name, w->version);
+	watch_settled(w);
 }
 
 /* The first listing on this connection is complete. */
@@ -182,6 +205,7 @@ watch_lost(struct watch *w, const char *why)
 	w->connecting = false;
 	if (w->stopping)
 		return;
+	watch_settled(w);
 	if (w->mode == WATCH_ONCE) {
 		log_warnx("watch-%s: %s: %s skipped", w->ops->name, why,
 		    w->ops->name);
@@ -202,8 +226,8 @@ watch_lost(struct watch *w, const char *why)
 }
 
 /*
- * Start every watcher of the table for a (a->curl and a->containers must be
- * open).  Returns 0 or -1.
+ * Start every watcher of the table for a (a->containers must be open).
+ * Returns 0 or -1.
  */
 int
 watchers_start(struct agent *a, enum watch_mode mode)
@@ -224,6 +248,7 @@ watchers_start(struct agent *a, enum watch_mode mode)
 		w->mode = mode;
 		w->socket = watch_socket(a, w->ops);
 		w->backoff_ms = WATCH_BACKOFF_MIN_MS;
+		w->curl = curluv_new(a->loop);
 		uv_timer_init(a->loop, &w->retry);
 		w->retry.data = w;
 		uv_fs_event_init(a->loop, &w->dirwatch);
@@ -275,6 +300,8 @@ watchers_maybe_free(struct watchers *ws)
 	for (i = 0; i < TM_NELEM(watch_table); i++)
 		if (ws->w[i].holds > 0)
 			return;
+	for (i = 0; i < TM_NELEM(watch_table); i++)
+		curluv_free(ws->w[i].curl);
 	a->watchers = NULL;
 	if (ws->done != NULL)
 		ws->done(a);
@@ -324,7 +351,7 @@ watchers_stop(struct agent *a, void (*done)(struct agent *))
 	for (q = ws->reqs; q != NULL; q = q->next)
 		if (!q->cancelled) {
 			q->cancelled = true;
-			curluv_cancel(a->curl, q->easy);
+			curluv_cancel(q->w->curl, q->easy);
 		}
 	for (i = 0; i < TM_NELEM(watch_table); i++) {
 		w = &ws->w[i];
@@ -419,9 +446,11 @@ watch_http_get(struct watch *w, const char *path, size_t max, watch_http_cb cb,
 	curl_easy_setopt(q->easy, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
 	curl_easy_setopt(q->easy, CURLOPT_TIMEOUT_MS, 60000L);
 	curl_easy_setopt(q->easy, CURLOPT_NOSIGNAL, 1L);
+	if (getenv("TM_CURL_VERBOSE") != NULL)
+		curl_easy_setopt(q->easy, CURLOPT_VERBOSE, 1L);
 	curl_easy_setopt(q->easy, CURLOPT_USERAGENT,
 	    "tallyman-agent/" PACKAGE_VERSION);
-	if (curluv_add(w->a->curl, q->easy, watch_req_done, q) == -1) {
+	if (curluv_add(w->curl, q->easy, watch_req_done, q) == -1) {
 		curl_easy_cleanup(q->easy);
 		free(q);
 		return -1;
