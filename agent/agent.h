@@ -584,8 +584,8 @@ enum ctr_state {
 	CTR_ST_REMOVED,
 };
 #define CTR_SCAN_PIDS	16
-struct ctr {
-	struct ctr		*hnext, *prev, *next;
+struct ctr_rec {
+	struct ctr_rec		*hnext, *prev, *next;
 	struct containers	*reg;
 	char			*ns, *id;
 	bool			 docker;	/* Docker's (namespace moby) */
@@ -636,21 +636,21 @@ struct ctr {
 /* snapshot.c: one normalised container record, and the thread-pool work. */
 /* Build the record of c (why: its trigger) into out (zeroed by the caller;
  * free with snapshot_free: it borrows c's strings). */
-void	snapshot_build(struct agent *a, const struct ctr *c, const char *why,
+void	snapshot_build(struct agent *a, const struct ctr_rec *c, const char *why,
 	    struct tm_container *out);
 void	snapshot_free(struct tm_container *out);
 /* Ask the inventory for c's image (once per container) and set
  * c->image_key. */
-void	snapshot_image(struct agent *a, struct ctr *c);
+void	snapshot_image(struct agent *a, struct ctr_rec *c);
 /* Check c's writable layer for drift (when: start exec exit), on the
  * thread pool; a record is emitted when something changed. */
-void	snapshot_drift(struct agent *a, struct ctr *c, const char *when);
+void	snapshot_drift(struct agent *a, struct ctr_rec *c, const char *when);
 /* c is going away: its drift state goes too (now, or when its check ends). */
-void	snapshot_drift_release(struct ctr *c);
+void	snapshot_drift_release(struct ctr_rec *c);
 /* Queue a process scan of c on the thread pool; containers_scan_done() is
  * called on the loop with the result.  Returns 0 or -1. */
-int	snapshot_scan(struct agent *a, struct ctr *c, struct proc_scan *ps);
-void	containers_scan_done(struct agent *a, struct ctr *c, struct proc_scan *ps);
+int	snapshot_scan(struct agent *a, struct ctr_rec *c, struct proc_scan *ps);
+void	containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps);
 /* pod name, pod namespace and container name from the CRI labels. */
 void	snapshot_k8s_labels(struct tm_container *c);
 

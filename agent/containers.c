@@ -40,8 +40,8 @@
 
 struct containers {
 	struct agent	*a;
-	struct ctr	*hash[CTR_HASH];
-	struct ctr	*all;			/* newest first */
+	struct ctr_rec	*hash[CTR_HASH];
+	struct ctr_rec	*all;			/* newest first */
 	size_t		 n;
 	uint64_t	 gen[CTR_SRC_MAX];	/* listing generations */
 	bool		 reconcile[CTR_SRC_MAX];	/* listing after a reconnection */
@@ -63,11 +63,11 @@ static const char *const ctr_act_names[CTR_ACT_MAX] = {
 	[CTR_ACT_UNPAUSE] = "unpause",
 };
 
-static void	ctr_progress(struct containers *, struct ctr *);
+static void	ctr_progress(struct containers *, struct ctr_rec *);
 
 /* Move c to state st, keeping the count of live containers. */
 static void
-ctr_set_state(struct containers *r, struct ctr *c, enum ctr_state st)
+ctr_set_state(struct containers *r, struct ctr_rec *c, enum ctr_state st)
 {
 	bool was = c->state != CTR_ST_NONE && c->state != CTR_ST_REMOVED;
 	bool is = st != CTR_ST_NONE && st != CTR_ST_REMOVED;
@@ -93,10 +93,10 @@ ctr_hash(const char *ns, const char *id)
 	return h % CTR_HASH;
 }
 
-static struct ctr *
+static struct ctr_rec *
 ctr_find(struct containers *r, const char *ns, const char *id)
 {
-	struct ctr *c;
+	struct ctr_rec *c;
 
 	for (c = r->hash[ctr_hash(ns, id)]; c != NULL; c = c->hnext)
 		if (strcmp(c->id, id) == 0 && strcmp(c->ns, ns) == 0)
@@ -111,7 +111,7 @@ ctr_strs_free(char ***v, size_t *n)
 }
 
 static void
-ctr_procs_free(struct ctr *c)
+ctr_procs_free(struct ctr_rec *c)
 {
 	struct tm_process *p;
 	size_t i, j;
@@ -138,9 +138,9 @@ ctr_grace_closed(uv_handle_t *h)
 }
 
 static void
-ctr_free(struct containers *r, struct ctr *c)
+ctr_free(struct containers *r, struct ctr_rec *c)
 {
-	struct ctr **pp;
+	struct ctr_rec **pp;
 	int s;
 
 	for (pp = &r->hash[ctr_hash(c->ns, c->id)]; *pp != NULL; pp = &(*pp)->hnext) {
@@ -180,7 +180,7 @@ ctr_free(struct containers *r, struct ctr *c)
 static void
 ctr_prune(struct containers *r)
 {
-	struct ctr *c, *prev;
+	struct ctr_rec *c, *prev;
 	uint64_t now = mono_ns();
 
 	for (c = r->all; c != NULL && c->next != NULL; c = c->next)
@@ -210,11 +210,11 @@ ctr_valid_id(const char *s)
 
 /* Find or make the entry for (ns, id).  NULL for an unusable name or a
  * full table (counted in the log). */
-static struct ctr *
+static struct ctr_rec *
 ctr_get(struct containers *r, const char *ns, const char *id, bool create)
 {
 	static struct log_ratelimit rl = { .interval_s = 60, .burst = 5 };
-	struct ctr *c;
+	struct ctr_rec *c;
 	uint32_t h;
 
 	if (ns == NULL || !ctr_valid_id(ns) || !ctr_valid_id(id)) {
@@ -251,14 +251,14 @@ ctr_get(struct containers *r, const char *ns, const char *id, bool create)
 }
 
 static const char *
-ctr_runtime(const struct ctr *c)
+ctr_runtime(const struct ctr_rec *c)
 {
 	return c->docker ? "docker" : "containerd";
 }
 
 /* Emit one lifecycle event record (not in snapshot mode). */
 static void
-ctr_event(struct containers *r, struct ctr *c, enum ctr_act act,
+ctr_event(struct containers *r, struct ctr_rec *c, enum ctr_act act,
     uint64_t time_ns, const char *exec_id)
 {
 	struct tm_event ev;
@@ -298,7 +298,7 @@ ctr_event(struct containers *r, struct ctr *c, enum ctr_act act,
 }
 
 static void
-ctr_snapshot(struct containers *r, struct ctr *c, const char *why)
+ctr_snapshot(struct containers *r, struct ctr_rec *c, const char *why)
 {
 	struct tm_container tc;
 
@@ -313,10 +313,11 @@ ctr_snapshot(struct containers *r, struct ctr *c, const char *why)
 
 /* A new run of c (a restart): forget the last run's processes and records. */
 static void
-ctr_new_run(struct ctr *c)
+ctr_new_run(struct containers *r, struct ctr_rec *c)
 {
 	int s;
 
+	ctr_set_state(r, c, CTR_ST_CREATED);
 	for (s = 0; s < CTR_SRC_MAX; s++) {
 		c->src_started[s] = false;
 		c->src_exited[s] = false;
@@ -339,7 +340,7 @@ ctr_new_run(struct ctr *c)
 
 /* Read the container's processes (thread pool), with pid as a hint. */
 static void
-ctr_scan(struct containers *r, struct ctr *c, uint32_t pid)
+ctr_scan(struct containers *r, struct ctr_rec *c, uint32_t pid)
 {
 	struct proc_scan *ps;
 	size_t i;
@@ -383,7 +384,7 @@ ctr_scan(struct containers *r, struct ctr *c, uint32_t pid)
 
 /* Merge one scan's processes into c (by pid and start time). */
 void
-containers_scan_done(struct agent *a, struct ctr *c, struct proc_scan *ps)
+containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 {
 	struct containers *r = a->containers;
 	struct tm_process *p, *q;
@@ -434,7 +435,7 @@ containers_scan_done(struct agent *a, struct ctr *c, struct proc_scan *ps)
 static void
 ctr_grace_fire(uv_timer_t *t)
 {
-	struct ctr *c = t->data;
+	struct ctr_rec *c = t->data;
 
 	c->grace_over = true;
 	ctr_progress(c->reg, c);
@@ -442,7 +443,7 @@ ctr_grace_fire(uv_timer_t *t)
 
 /* Is everything in place for c's next record? */
 static bool
-ctr_ready(struct containers *r, struct ctr *c)
+ctr_ready(struct containers *r, struct ctr_rec *c)
 {
 	int s;
 
@@ -472,7 +473,7 @@ ctr_ready(struct containers *r, struct ctr *c)
 }
 
 static void
-ctr_image(struct containers *r, struct ctr *c)
+ctr_image(struct containers *r, struct ctr_rec *c)
 {
 	if (c->image_requested)
 		return;
@@ -482,7 +483,7 @@ ctr_image(struct containers *r, struct ctr *c)
 
 /* Send whatever record c is due, if it is ready. */
 static void
-ctr_progress(struct containers *r, struct ctr *c)
+ctr_progress(struct containers *r, struct ctr_rec *c)
 {
 	bool listed;
 
@@ -529,7 +530,7 @@ ctr_progress(struct containers *r, struct ctr *c)
 }
 
 static void
-ctr_set_hints(struct ctr *c, const struct ctr_obs *o)
+ctr_set_hints(struct ctr_rec *c, const struct ctr_obs *o)
 {
 	if (o->name != NULL && c->hint_name == NULL &&
 	    strlen(o->name) <= TM_STR_SHORT)
@@ -540,7 +541,7 @@ ctr_set_hints(struct ctr *c, const struct ctr_obs *o)
 }
 
 static void
-ctr_on_create(struct containers *r, struct ctr *c, const struct ctr_obs *o)
+ctr_on_create(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 {
 	/* Docker (re)creates its containerd container at every start: that
 	 * is not the Docker container's creation. */
@@ -558,7 +559,7 @@ ctr_on_create(struct containers *r, struct ctr *c, const struct ctr_obs *o)
 }
 
 static void
-ctr_on_start(struct containers *r, struct ctr *c, const struct ctr_obs *o)
+ctr_on_start(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 {
 	int s = o->src;
 
@@ -569,7 +570,7 @@ ctr_on_start(struct containers *r, struct ctr *c, const struct ctr_obs *o)
 	 * another source saw, so metadata never starts a run). */
 	if (c->state == CTR_ST_EXITED && c->src_exited[s] && !o->from_meta &&
 	    !o->listed && o->time_ns != 0 && o->time_ns > c->src_exit_ns[s])
-		ctr_new_run(c);
+		ctr_new_run(r, c);
 	if (c->src_started[s] || c->src_exited[s]) {
 		/* seen before (a replay or a list): at most a missing pid */
 		if (c->pid == 0 && o->pid != 0 && c->state == CTR_ST_RUNNING) {
@@ -600,7 +601,7 @@ ctr_on_start(struct containers *r, struct ctr *c, const struct ctr_obs *o)
 }
 
 static void
-ctr_on_exit(struct containers *r, struct ctr *c, const struct ctr_obs *o)
+ctr_on_exit(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 {
 	int s = o->src;
 
@@ -631,7 +632,7 @@ ctr_on_exit(struct containers *r, struct ctr *c, const struct ctr_obs *o)
 }
 
 static void
-ctr_on_delete(struct containers *r, struct ctr *c, const struct ctr_obs *o)
+ctr_on_delete(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 {
 	struct ctr_obs ex;
 
@@ -658,7 +659,7 @@ ctr_on_delete(struct containers *r, struct ctr *c, const struct ctr_obs *o)
 }
 
 static void
-ctr_on_exec(struct containers *r, struct ctr *c, const struct ctr_obs *o)
+ctr_on_exec(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 {
 	size_t i;
 
@@ -693,7 +694,7 @@ void
 containers_observe(struct agent *a, const struct ctr_obs *o)
 {
 	struct containers *r = a->containers;
-	struct ctr *c;
+	struct ctr_rec *c;
 
 	if (r == NULL || r->closing || o->act >= CTR_ACT_MAX)
 		return;
@@ -744,7 +745,7 @@ containers_meta_wait(struct agent *a, enum ctr_src src, const char *ns,
     const char *id)
 {
 	struct containers *r = a->containers;
-	struct ctr *c;
+	struct ctr_rec *c;
 
 	if (r == NULL || (c = ctr_get(r, ns, id, true)) == NULL)
 		return;
@@ -757,7 +758,7 @@ containers_meta_wait(struct agent *a, enum ctr_src src, const char *ns,
  * the events did (a listing, or events missed while disconnected).
  */
 static void
-ctr_meta_lifecycle(struct containers *r, struct ctr *c, enum ctr_src src,
+ctr_meta_lifecycle(struct containers *r, struct ctr_rec *c, enum ctr_src src,
     const struct tm_container *m, bool listed)
 {
 	struct ctr_obs o;
@@ -808,7 +809,7 @@ containers_meta_done(struct agent *a, enum ctr_src src, const char *ns,
     const char *id, struct tm_container *meta, bool listed)
 {
 	struct containers *r = a->containers;
-	struct ctr *c;
+	struct ctr_rec *c;
 
 	if (r == NULL)
 		return;
@@ -837,7 +838,7 @@ containers_set_rootfs(struct agent *a, const char *ns, const char *id,
     char **layers, size_t n_layers, bool upper)
 {
 	struct containers *r = a->containers;
-	struct ctr *c;
+	struct ctr_rec *c;
 	size_t i;
 
 	if (r == NULL || (c = ctr_get(r, ns, id, true)) == NULL) {
@@ -880,7 +881,7 @@ containers_listed(struct agent *a, enum ctr_src src, const char *ns,
     const char *id)
 {
 	struct containers *r = a->containers;
-	struct ctr *c;
+	struct ctr_rec *c;
 
 	if (r == NULL || (c = ctr_get(r, ns, id, true)) == NULL)
 		return;
@@ -900,7 +901,7 @@ void
 containers_list_end(struct agent *a, enum ctr_src src)
 {
 	struct containers *r = a->containers;
-	struct ctr *c, *next;
+	struct ctr_rec *c, *next;
 	struct ctr_obs o;
 
 	if (r == NULL)
@@ -984,7 +985,7 @@ containers_foreach(struct agent *a,
 {
 	struct containers *r = a->containers;
 	struct tm_container tc;
-	struct ctr *c;
+	struct ctr_rec *c;
 
 	if (r == NULL)
 		return;

@@ -175,3 +175,17 @@ TESTS += tests/unit/test-grpc
 tests_unit_test_grpc_CFLAGS = $(WATCH_TEST_CFLAGS)
 tests_unit_test_grpc_LDADD = $(WATCH_TEST_LIBS)
 endif
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-risks
+TESTS += tests/unit/test-risks
+tests_unit_test_risks_CFLAGS = $(WATCH_TEST_CFLAGS)
+tests_unit_test_risks_LDADD = $(WATCH_TEST_LIBS)
+endif
+# The registry test stands in for agent_emit: no output library.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-containers
+TESTS += tests/unit/test-containers
+tests_unit_test_containers_CFLAGS = $(WATCH_TEST_CFLAGS)
+tests_unit_test_containers_LDADD = $(WATCH_LIBS) $(INVENTORY_LIBS) \
+	$(SCHEMA_LIBS) $(COMMON_LIBS) $(CMOCKA_LIBS)
+endif

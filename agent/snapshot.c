@@ -22,7 +22,7 @@
 struct snapshot_work {
 	uv_work_t	 req;
 	struct agent	*a;
-	struct ctr	*c;
+	struct ctr_rec	*c;
 	struct proc_scan *ps;
 };
 
@@ -54,7 +54,7 @@ snapshot_scan_after(uv_work_t *req, int status)
  * work could not be queued (ps is still the caller's).
  */
 int
-snapshot_scan(struct agent *a, struct ctr *c, struct proc_scan *ps)
+snapshot_scan(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 {
 	struct snapshot_work *w;
 
@@ -96,7 +96,7 @@ snapshot_k8s_labels(struct tm_container *c)
 #define PICK(f)	(p->f != NULL ? p->f : s->f)
 
 static const char *
-snapshot_state(const struct ctr *c, const struct tm_container *p)
+snapshot_state(const struct ctr_rec *c, const struct tm_container *p)
 {
 	switch (c->state) {
 	case CTR_ST_RUNNING:
@@ -118,7 +118,7 @@ snapshot_state(const struct ctr *c, const struct tm_container *p)
  * is released with snapshot_free.
  */
 void
-snapshot_build(struct agent *a, const struct ctr *c, const char *why,
+snapshot_build(struct agent *a, const struct ctr_rec *c, const char *why,
     struct tm_container *out)
 {
 	const struct tm_container *p, *s;
@@ -232,7 +232,7 @@ snapshot_image_done(struct agent *a, const char *key, const struct tm_image *img
  * way; in snapshot mode (no image cache) only the key is computed.
  */
 void
-snapshot_image(struct agent *a, struct ctr *c)
+snapshot_image(struct agent *a, struct ctr_rec *c)
 {
 	struct image_source src;
 	const struct tm_container *m;
@@ -294,7 +294,7 @@ snapshot_drift_done(struct agent *a, int nfiles, void *arg)
  * A check still running is not doubled.
  */
 void
-snapshot_drift(struct agent *a, struct ctr *c, const char *when)
+snapshot_drift(struct agent *a, struct ctr_rec *c, const char *when)
 {
 	/* A removed container's writable layer is gone with it. */
 	if (!c->layers_upper || c->n_layers < 2 || a->out == NULL ||
@@ -319,7 +319,7 @@ snapshot_drift(struct agent *a, struct ctr *c, const char *when)
 }
 
 void
-snapshot_drift_release(struct ctr *c)
+snapshot_drift_release(struct ctr_rec *c)
 {
 	if (c->drift == NULL)
 		return;
