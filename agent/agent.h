@@ -251,6 +251,7 @@ int	cmd_scan(int argc, char **argv);
  * Wrap body (of kind) in an envelope with this host's id, the next sequence
  * number and the send time, and hand it to every configured sink (Kafka via
  * the spool, JSON lines on stdout).  body is only read.  Returns 0 or -1.
+ * Call it on the loop thread only (not from uv_queue_work's work callback).
  */
 int	agent_emit(struct agent *a, enum tm_kind kind, const void *body);
 int	output_open(struct agent *a, const char *spec);

@@ -141,11 +141,16 @@ rpm_parse(struct inventory_scan *s)
 	const char			*dir;
 	const struct rpm_backend	*be;
 	char				*copydir = NULL, *src, *dst;
-	size_t				 i;
+	size_t				 i, n_notes;
 	int				 r = -1;
 
 	if (!rpm_find(s, &dir, &be))
 		return 0;
+#ifndef HAVE_RPM
+	inventory_note(s, "rpm: %s database %s/%s found but this agent was "
+	    "built without librpm", be->backend, dir, be->files[0]);
+	return -1;
+#endif
 	if (strcmp(be->backend, "ndb") == 0) {
 		/* Our own reader: no copy, no path handed to librpm. */
 		char	*buf;
@@ -153,11 +158,12 @@ rpm_parse(struct inventory_scan *s)
 
 		xasprintf(&src, "%s/%s", dir, be->files[0]);
 		r = rootfs_read(s->root, src, s->max_file, &buf, &len);
+		n_notes = s->img->n_notes;
 		if (r == 0) {
 			r = inventory_rpm_read_ndb(s, buf, len);
 			free(buf);
 		}
-		if (r == -1)
+		if (r == -1 && s->img->n_notes == n_notes)
 			inventory_note(s, "rpm: ndb database %s found but not "
 			    "readable", src);
 		free(src);
@@ -187,8 +193,9 @@ rpm_parse(struct inventory_scan *s)
 		free(src);
 		free(dst);
 	}
+	n_notes = s->img->n_notes;
 	r = inventory_rpm_read_dir(s, copydir, be->backend);
-	if (r == -1)
+	if (r == -1 && s->img->n_notes == n_notes)
 		inventory_note(s, "rpm: %s database %s/%s found but not readable",
 		    be->backend, dir, be->files[0]);
 out:
@@ -212,13 +219,6 @@ out:
 	return r;
 }
 
-#ifndef HAVE_RPM
-static int
-rpm_count_cb(const void *blob, size_t len, void *arg)
-{
-	return 0;
-}
-#endif
 
 #ifdef HAVE_RPM
 static pthread_mutex_t	rpm_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -390,16 +390,10 @@ inventory_rpm_read_dir(struct inventory_scan *s, const char *dbdir,
 	pthread_mutex_unlock(&rpm_lock);
 	return r;
 }
-#else /* !HAVE_RPM */
+#else /* !HAVE_RPM: rpm_parse notes the database before getting here */
 int
 inventory_rpm_read_ndb(struct inventory_scan *s, const char *buf, size_t len)
 {
-	uint64_t	errs = 0;
-	int		n;
-
-	n = rpm_ndb_blobs(buf, len, rpm_count_cb, NULL, &errs);
-	inventory_note(s, "rpm: ndb database with %d packages found but this "
-	    "agent was built without librpm", n);
 	return -1;
 }
 
@@ -407,8 +401,6 @@ int
 inventory_rpm_read_dir(struct inventory_scan *s, const char *dbdir,
     const char *backend)
 {
-	inventory_note(s, "rpm: %s database found but this agent was built "
-	    "without librpm", backend);
 	return -1;
 }
 #endif

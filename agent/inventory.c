@@ -191,11 +191,13 @@ inventory_scan_root(struct rootfs *root, uint64_t max_file, struct tm_image *img
 	s.tmpdir = tmpdir;
 	for (i = 0; i < TM_NELEM(inventory_parsers); i++) {
 		const struct inventory_parser *p = inventory_parsers[i];
+		size_t notes = img->n_notes;
 
 		if (p->probe(&s) != 1)
 			continue;
 		log_debug("inventory: %s: %s found", rootfs_name(root), p->name);
-		if (p->parse(&s) == -1)
+		/* A parser that failed without saying why gets a generic note. */
+		if (p->parse(&s) == -1 && img->n_notes == notes)
 			inventory_note(&s, "%s: database found but not read",
 			    p->name);
 	}

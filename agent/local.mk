@@ -46,8 +46,8 @@ check_PROGRAMS += tests/unit/test-inventory
 TESTS += tests/unit/test-inventory
 tests_unit_test_inventory_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UV_CFLAGS) \
 	$(MSGPACK_CFLAGS) $(JANSSON_CFLAGS)
-tests_unit_test_inventory_LDADD = $(INVENTORY_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS) \
-	$(CMOCKA_LIBS)
+tests_unit_test_inventory_LDADD = $(INVENTORY_LIBS) $(OUTPUT_LIBS) $(SCHEMA_LIBS) \
+	$(COMMON_LIBS) $(CMOCKA_LIBS)
 endif
 check_PROGRAMS += tests/integ/rpmdb-fixture
 tests_integ_rpmdb_fixture_SOURCES = tests/integ/rpmdb-fixture.c
@@ -70,7 +70,10 @@ INVENTORY_INTEG = \
 	tests/integ/inventory-hostile.sh \
 	tests/integ/inventory-docker.sh
 TESTS += $(INVENTORY_INTEG)
-EXTRA_DIST += $(INVENTORY_INTEG)
+EXTRA_DIST += $(INVENTORY_INTEG) tests/fixtures/rpmdb/README.md \
+	tests/fixtures/rpmdb/sle15-bci/Packages.db \
+	tests/fixtures/rpmdb/sle15-bci/expected.txt \
+	tests/fixtures/rpmdb/libuuid/Packages
 
 # Output: agent_emit, sequence, spool, Kafka producer, heartbeat, as a
 # library so the unit tests and tests/agent-produce link the same objects.
@@ -115,7 +118,8 @@ TESTS += \
 	tests/integ/spool-torn.sh \
 	tests/integ/spool-bound.sh \
 	tests/integ/agent-kill.sh \
-	tests/integ/kafka-outage.sh
+	tests/integ/kafka-outage.sh \
+	tests/integ/kafka-outage-containers.sh
 EXTRA_DIST += \
 	tests/lib/transport.sh \
 	tests/integ/decode-json.sh \
@@ -123,6 +127,7 @@ EXTRA_DIST += \
 	tests/integ/spool-bound.sh \
 	tests/integ/agent-kill.sh \
 	tests/integ/kafka-outage.sh \
+	tests/integ/kafka-outage-containers.sh \
 	bench/produce.sh
 
 # Watchers, registry, snapshot (issue 3), as a library so the unit tests link

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "agent/agent.h"
 
 #define OUTPUT_DRAIN_MS		10000u
+#define OUTPUT_SBUF_KEEP	(256u * 1024)	/* encode buffer kept between records */
 
 struct output {
 	struct agent	*a;
@@ -105,8 +107,11 @@ output_json(struct output *o, const struct tm_record *rec)
 		return;
 	}
 	if (json_dumpf(j, stdout, JSON_COMPACT) == -1 ||
-	    fputc('\n', stdout) == EOF || fflush(stdout) == EOF)
-		log_warn("output: stdout");
+	    fputc('\n', stdout) == EOF || fflush(stdout) == EOF) {
+		/* Nobody reads any more: say so once and stop writing. */
+		log_warn("output: stdout: JSON output stopped");
+		o->json = false;
+	}
 	json_decref(j);
 }
 
@@ -157,6 +162,11 @@ agent_emit(struct agent *a, enum tm_kind kind, const void *body)
 			    "spooled: dropped", rec.seq, tm_kind_name(kind));
 		}
 		publish_kick(o->pub);
+	}
+	/* One large image record must not pin its buffer for good. */
+	if (o->sbuf.alloc > OUTPUT_SBUF_KEEP) {
+		msgpack_sbuffer_destroy(&o->sbuf);
+		msgpack_sbuffer_init(&o->sbuf);
 	}
 	return 0;
 }
@@ -242,6 +252,9 @@ output_open(struct agent *a, const char *spec)
 	struct spool_info	 si;
 	char			*dir = NULL;
 
+	/* A reader of --output json that goes away, or a broker connection
+	 * reset, must be an error to handle, not a signal that kills us. */
+	signal(SIGPIPE, SIG_IGN);
 	o = xcalloc(1, sizeof *o);
 	o->a = a;
 	msgpack_sbuffer_init(&o->sbuf);

@@ -279,6 +279,11 @@ publish_retry_cb(uv_timer_t *t)
 {
 	struct publish	*p = t->data;
 
+	if (p->rk == NULL && !p->closing && publish_producer_new(p) == -1) {
+		uv_timer_start(&p->retry, publish_retry_cb,
+		    PUBLISH_BACKOFF_MAX_MS, 0);
+		return;
+	}
 	p->paused = false;
 	publish_pump(p);
 }

@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,6 +107,7 @@ struct spool {
 
 	int		 rfd;
 	uint64_t	 rfd_segno;
+	int		 lockfd;	/* DIR/lock, flock'ed while open */
 
 	struct spool_cached *cache;
 	size_t		 ncache;
@@ -397,6 +399,34 @@ spool_mkdirs(const char *dir)
 	return 0;
 }
 
+/*
+ * One agent per spool: two writers would interleave frames and release
+ * each other's records.  The lock goes with the process (kill -9 too).
+ * Returns 0 or -1 (logged).
+ */
+static int
+spool_lock(struct spool *sp)
+{
+	char	path[4096];
+
+	snprintf(path, sizeof path, "%s/lock", sp->dir);
+	sp->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (sp->lockfd == -1) {
+		log_warn("spool: %s", path);
+		return -1;
+	}
+	if (flock(sp->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			log_warnx("spool: %s is in use by another agent", sp->dir);
+		else
+			log_warn("spool: lock %s", path);
+		close(sp->lockfd);
+		sp->lockfd = -1;
+		return -1;
+	}
+	return 0;
+}
+
 /* List the segment files in sp->dir into sp->segs, sorted.  Returns 0/-1. */
 static int
 spool_scan(struct spool *sp)
@@ -646,10 +676,11 @@ spool_open(uv_loop_t *loop, const char *dir, uint64_t max_bytes,
 	if (sp->seg_max > SPOOL_SEG_MAX)
 		sp->seg_max = SPOOL_SEG_MAX;
 	sp->sync_ms = sync_interval_ns / 1000000;
-	sp->wfd = sp->rfd = -1;
+	sp->wfd = sp->rfd = sp->lockfd = -1;
 	sp->rl.interval_s = 10;
 	sp->rl.burst = 5;
-	if (spool_mkdirs(dir) == -1 || spool_scan(sp) == -1)
+	if (spool_mkdirs(dir) == -1 || spool_lock(sp) == -1 ||
+	    spool_scan(sp) == -1)
 		goto fail;
 	spool_read_head(sp, &head);
 	for (i = 0; i < sp->nsegs; i++) {
@@ -710,6 +741,8 @@ spool_open(uv_loop_t *loop, const char *dir, uint64_t max_bytes,
 fail:
 	if (sp->wfd != -1)
 		close(sp->wfd);
+	if (sp->lockfd != -1)
+		close(sp->lockfd);
 	free(sp->segs);
 	free(sp->dir);
 	free(sp);
@@ -1089,5 +1122,7 @@ spool_close(struct spool *sp)
 	}
 	if (sp->rfd != -1)
 		close(sp->rfd);
+	if (sp->lockfd != -1)
+		close(sp->lockfd);
 	uv_close((uv_handle_t *)&sp->timer, spool_free_cb);
 }

@@ -6,3 +6,15 @@ bench_schema_codec_SOURCES = bench/schema-codec.c \
 	tests/unit/schema-fixtures.c tests/unit/schema-fixtures.h
 bench_schema_codec_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS) $(JANSSON_CFLAGS)
 bench_schema_codec_LDADD = $(SCHEMA_LIBS) $(COMMON_LIBS)
+
+# inventory: tallyman vs dpkg-query and rpm -qa (bash bench/inventory.sh).
+EXTRA_DIST += bench/inventory.sh
+
+# transport: records/s to Kafka, spool bytes per record (bash bench/produce.sh).
+EXTRA_DIST += bench/RESULTS.md
+
+# correlate: fleet re-evaluation after a feed change (bench/reeval [HOSTS ...]).
+noinst_PROGRAMS += bench/reeval
+bench_reeval_SOURCES = bench/reeval.c $(COLLECTOR_VERSION_SOURCES)
+bench_reeval_CFLAGS = $(CORRELATE_TEST_CFLAGS)
+bench_reeval_LDADD = $(CORRELATE_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS)

@@ -233,4 +233,182 @@ int	osv_match_package(const struct osv_db *db, const struct eco_target *t,
 	    const struct tm_package *p,
 	    int (*fn)(const struct osv_match *, void *), void *arg);
 
+/* cis.c: CIS Docker Benchmark v1.6.0 container checks, one table line each. */
+struct cis_check {
+	const char	*id;		/* "5.5" */
+	const char	*title;		/* the benchmark's title */
+	enum sev_level	 level;
+	/* 1 if c fails the check (detail says why), else 0. */
+	int		(*fails)(const struct tm_container *c, char *detail,
+			    size_t detaillen);
+};
+extern const struct cis_check cis_checks[];
+extern const size_t cis_checks_len;
+const struct cis_check *cis_check_find(const char *id);
+
+/* strmap.c: string -> pointer map, and a string intern pool. */
+struct strmap;
+struct strmap *strmap_new(void);
+void	strmap_free(struct strmap *m);
+size_t	strmap_count(const struct strmap *m);
+void	*strmap_get(const struct strmap *m, const char *key);
+void	*strmap_put(struct strmap *m, const char *key, void *value);
+void	*strmap_del(struct strmap *m, const char *key);
+void	strmap_each(const struct strmap *m,
+	    int (*fn)(const char *key, void *value, void *arg), void *arg);
+struct strpool;
+struct strpool *strpool_new(void);
+void	strpool_free(struct strpool *p);
+const char *strpool_get(struct strpool *p, const char *s);
+size_t	strpool_count(const struct strpool *p);
+
+/* findings.c: one finding, its identity, its JSON form. */
+enum finding_kind {
+	FINDING_VULN = 0,	/* "vulnerability" */
+	FINDING_MISCONFIG,	/* "misconfiguration" */
+	FINDING_DRIFT,		/* "drift" */
+	FINDING_SHORT_LIVED,	/* "short-lived" (informational) */
+	FINDING_HOST_SILENT,	/* "host-silent" */
+	FINDING_KIND_MAX
+};
+enum finding_change {
+	FINDING_NEW,		/* opened (published) */
+	FINDING_RESOLVED,	/* resolved (published) */
+	FINDING_UPDATED,	/* fixed version, severity or detail changed */
+};
+/* Strings are interned (the engine's pool) except detail. */
+struct finding {
+	const char	*key;		/* identity: kind|host|container|... */
+	char		 id[17];	/* hex: sha256(key, first seen) */
+	enum finding_kind kind;
+	enum sev_level	 level;
+	double		 score;		/* CVSS base score, -1 when none */
+	const char	*host;
+	const char	*container;	/* container id */
+	const char	*container_name;
+	const char	*image;		/* image key */
+	const char	*image_ref;
+	const char	*package;	/* binary package */
+	const char	*source;	/* the name the advisory keys (source) */
+	const char	*installed;
+	const char	*fixed;		/* NULL: no fix known */
+	const char	*advisory;	/* OSV id */
+	const char	*aliases;	/* comma-separated (CVE ids) */
+	const char	*check;		/* CIS id "5.5" */
+	const char	*title;
+	char		*detail;
+	uint64_t	 first_seen_ns;
+	uint64_t	 last_seen_ns;
+	uint64_t	 resolved_ns;	/* 0 while open */
+	const char	*reason;	/* why it was resolved */
+	int		 open;
+	uint64_t	 mark;		/* evaluation generation (engine) */
+};
+const char *finding_kind_name(enum finding_kind kind);
+int	finding_kind_parse(const char *name, enum finding_kind *out);
+void	finding_set_id(struct finding *f);
+/* JSON of f (caller owns); with event "new"/"resolved" for the feed. */
+json_t	*finding_to_json(const struct finding *f, const char *event);
+void	finding_time(uint64_t ns, char *buf, size_t len);	/* RFC 3339 */
+
+/* correlate.c: the fleet as the correlation engine sees it, and findings. */
+struct correlate_config {
+	uint64_t short_lived_ns;	/* exited sooner than this: short-lived */
+	unsigned silent_intervals;	/* heartbeats missed before host-silent */
+	uint64_t heartbeat_ns;		/* assumed interval before the first */
+	size_t	 history_max;		/* resolved findings kept in memory */
+};
+struct correlate_stats {
+	uint64_t hosts, images, containers, containers_live;
+	uint64_t open, resolved;	/* findings now */
+	uint64_t opened, closed;	/* changes since start */
+	uint64_t evaluations;		/* container evaluations */
+	uint64_t feed_changes;		/* whole-fleet re-evaluations */
+	uint64_t bad_versions;		/* packages whose version is invalid */
+	uint64_t unmapped_images;	/* OS not covered by an OSV ecosystem */
+	uint64_t last_reeval_ns;	/* time the last re-evaluation took */
+};
+struct correlate;
+typedef void (*correlate_sink_fn)(const struct finding *f,
+	    enum finding_change change, void *arg);
+struct correlate *correlate_new(const struct correlate_config *cfg);
+void	correlate_free(struct correlate *cor);
+int	correlate_add_sink(struct correlate *cor, correlate_sink_fn fn, void *arg);
+void	correlate_set_feed(struct correlate *cor, struct osv_db *db, uint64_t now_ns);
+const struct osv_db *correlate_feed(const struct correlate *cor);
+void	correlate_record(struct correlate *cor, const struct tm_record *rec,
+	    uint64_t rx_ns);
+void	correlate_tick(struct correlate *cor, uint64_t now_ns);
+void	correlate_reevaluate(struct correlate *cor, uint64_t now_ns);
+void	correlate_reevaluate_image(struct correlate *cor, const char *image,
+	    uint64_t now_ns);
+void	correlate_restore(struct correlate *cor, const struct finding *f);
+void	correlate_each_finding(struct correlate *cor,
+	    int (*fn)(const struct finding *f, void *arg), void *arg);
+void	correlate_stats(const struct correlate *cor, struct correlate_stats *st);
+
+/* findings-feed.c: new and resolved findings to Kafka and a webhook. */
+struct findings_feed_stats {
+	uint64_t published;	/* handed to the producer */
+	uint64_t delivered;	/* acknowledged by the brokers */
+	uint64_t failed;	/* not delivered */
+	uint64_t kafka_queue;	/* in the producer's queue now */
+	uint64_t hook_ok, hook_errors, hook_dropped, hook_queued;
+};
+struct findings_feed;
+struct findings_feed *findings_feed_start(uv_loop_t *loop,
+	    const struct collector_config *cfg, char *err, size_t errlen);
+void	findings_feed_sink(const struct finding *f, enum finding_change ch,
+	    void *arg);
+void	findings_feed_stats(const struct findings_feed *ff,
+	    struct findings_feed_stats *st);
+void	findings_feed_stop(struct findings_feed *ff, int timeout_ms);
+
+/* correlate-run.c: the engine, the feed and their timers in `run`. */
+struct correlate_run_stats {
+	struct correlate_stats engine;
+	struct findings_feed_stats feed;
+	struct osv_db_stats db;
+	struct osv_load_stats last_load;
+	uint64_t loads;
+	uint64_t last_load_ns;
+	char	 digest[65];
+};
+struct correlate_run;
+struct correlate_run *correlate_run_start(uv_loop_t *loop,
+	    const struct collector_config *cfg, char *err, size_t errlen);
+void	correlate_run_reload(struct correlate_run *cr,
+	    const struct collector_config *cfg);
+void	correlate_run_record(struct correlate_run *cr,
+	    const struct tm_record *rec, uint64_t rx_ns);
+struct correlate *correlate_run_engine(struct correlate_run *cr);
+int	correlate_run_add_sink(struct correlate_run *cr, correlate_sink_fn fn,
+	    void *arg);
+void	correlate_run_stats(const struct correlate_run *cr,
+	    struct correlate_run_stats *st);
+void	correlate_run_stop(struct correlate_run *cr);
+
+/* cmd-feeds.c: `feeds`: load feeds.osv once, print counts (and matches). */
+extern const struct collector_cmd collector_cmd_feeds;
+
+/* findings-query.c: /api/v1/findings and /api/v1/vulnerabilities/{id}. */
+#define FINDINGS_LIMIT_DEFAULT	100
+#define FINDINGS_LIMIT_MAX	1000
+struct findings_filter {
+	unsigned	 kinds;		/* bit per enum finding_kind; 0 = any */
+	unsigned	 levels;	/* bit per enum sev_level; 0 = any */
+	unsigned	 min_level;	/* enum sev_level; 0 = any */
+	const char	*host, *image, *container, *advisory, *check;
+	int		 state;		/* 1 open (default), 0 resolved, -1 all */
+	unsigned	 limit;
+	uint64_t	 cursor;
+};
+void	findings_filter_init(struct findings_filter *f);
+int	findings_filter_set(struct findings_filter *f, const char *key,
+	    const char *value, char *why, size_t whylen);
+int	findings_filter_match(const struct findings_filter *f,
+	    const struct finding *x);
+json_t	*findings_query(struct correlate *cor, const struct findings_filter *f);
+json_t	*findings_blast_radius(struct correlate *cor, const char *id);
+
 #endif /* TALLYMAN_COLLECTOR_H */

@@ -86,7 +86,9 @@ const struct cfg_entry collector_config_table[] = {
 	  .help = "file holding the API's bearer token" },
 	{ .key = "feeds.osv", .type = CFG_LIST, .def = "",
 	  .offset = C(feeds_osv),
-	  .help = "OSV vulnerability feeds: files or URLs, comma-separated" },
+	  .help = "OSV vulnerability feeds, comma-separated: folders of .json "
+	  "records, zip archives (OSV's ECOSYSTEM/all.zip), .json files, or "
+	  "http(s) URLs of either" },
 	{ .key = "feeds.interval", .type = CFG_DURATION, .def = "6h",
 	  .offset = C(feeds_interval),
 	  .help = "how often the feeds are fetched again" },

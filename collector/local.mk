@@ -69,13 +69,23 @@ collector_libcorrelate_a_SOURCES = \
 	collector/osv.c \
 	collector/osv-source.c \
 	collector/osv-match.c \
-	collector/ecosystem.c
+	collector/ecosystem.c \
+	collector/strmap.c \
+	collector/cis.c \
+	collector/findings.c \
+	collector/correlate.c \
+	collector/findings-feed.c \
+	collector/findings-query.c \
+	collector/correlate-run.c
 collector_libcorrelate_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(ZIP_CFLAGS) $(RDKAFKA_CFLAGS) \
 	$(SQLITE_CFLAGS)
 CORRELATE_LIBS = collector/libcorrelate.a $(ZIP_LIBS) $(JANSSON_LIBS) \
-	$(CURL_LIBS) -lm
-collector_tallyman_collector_LDADD += $(CORRELATE_LIBS)
+	$(CURL_LIBS) $(RDKAFKA_LIBS) -lm
+# After the program's own LDADD: the libraries libcorrelate needs again.
+collector_tallyman_collector_SOURCES += collector/cmd-feeds.c
+collector_tallyman_collector_LDADD += $(CORRELATE_LIBS) $(SCHEMA_LIBS) \
+	$(COMMON_LIBS)
 CORRELATE_TEST_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(RDKAFKA_CFLAGS) $(CMOCKA_CFLAGS)
 CORRELATE_TEST_LIBS = $(CORRELATE_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS) \
@@ -90,3 +100,19 @@ tests_unit_test_osv_SOURCES = tests/unit/test-osv.c $(COLLECTOR_VERSION_SOURCES)
 tests_unit_test_osv_CFLAGS = $(CORRELATE_TEST_CFLAGS)
 tests_unit_test_osv_LDADD = $(CORRELATE_TEST_LIBS)
 endif
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-correlate
+TESTS += tests/unit/test-correlate
+tests_unit_test_correlate_SOURCES = tests/unit/test-correlate.c \
+	$(COLLECTOR_VERSION_SOURCES)
+tests_unit_test_correlate_CFLAGS = $(CORRELATE_TEST_CFLAGS)
+tests_unit_test_correlate_LDADD = $(CORRELATE_TEST_LIBS)
+endif
+TESTS += tests/integ/osv-feeds.sh
+EXTRA_DIST += tests/integ/osv-feeds.sh tests/lib/osv-http.py
+# gen-scenario: records of a scenario written as lines, produced to Kafka.
+check_PROGRAMS += tests/gen-scenario
+tests_gen_scenario_SOURCES = tests/gen-scenario.c
+tests_gen_scenario_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS) $(JANSSON_CFLAGS) \
+	$(RDKAFKA_CFLAGS)
+tests_gen_scenario_LDADD = $(SCHEMA_LIBS) $(COMMON_LIBS) $(RDKAFKA_LIBS)

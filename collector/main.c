@@ -43,6 +43,7 @@ static const struct collector_cmd *const collector_cmds[] = {
 	COLLECTOR_CMD_NOT_BUILT("query", "WHAT [--json]",
 	    "print hosts, containers, images or findings from the store", 6),
 	&collector_cmd_compare_versions,
+	&collector_cmd_feeds,
 };
 
 static void

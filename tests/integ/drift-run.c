@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 
@@ -38,7 +39,7 @@ main(int argc, char **argv)
 {
 	struct agent	 a;
 	struct drift	*d;
-	char		*lowers[ROOTFS_LAYERS_MAX], *spec, *tok, *save;
+	char		*lowers[ROOTFS_LAYERS_MAX], *spec, *spec2, *tok, *save;
 	size_t		 n = 0;
 	int		 i, rc = 0;
 
@@ -50,8 +51,11 @@ main(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	if (cfg_defaults(agent_config_table, agent_config_table_len, &a.cfg) == -1)
 		return 1;
+	/* A private state folder for the sequence file, removed at exit. */
 	free(a.cfg.state_dir);
-	a.cfg.state_dir = xstrdup(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	a.cfg.state_dir = xstrdup("/tmp/tm-drift-run-XXXXXX");
+	if (mkdtemp(a.cfg.state_dir) == NULL)
+		return 1;
 	snprintf(a.host_id, sizeof(a.host_id), "test-host");
 	a.loop = uv_default_loop();
 	if (output_open(&a, "json") == -1)
@@ -80,6 +84,11 @@ main(int argc, char **argv)
 	fprintf(stderr, "stats drift_records=%llu\n",
 	    (unsigned long long)a.stats.drift_records);
 	drift_free(d);
+	xasprintf(&spec2, "%s/seq", a.cfg.state_dir);
+	unlink(spec2);
+	free(spec2);
+	rmdir(a.cfg.state_dir);
+	cfg_free(agent_config_table, agent_config_table_len, &a.cfg);
 	free(spec);
 	return rc;
 }

@@ -100,6 +100,7 @@ main(int argc, char **argv)
 	    (unsigned long long)a.stats.image_scans,
 	    (unsigned long long)a.stats.image_cache_hits, answered, failed);
 	inventory_cache_close(&a);
+	cfg_free(agent_config_table, agent_config_table_len, &a.cfg);
 	for (i = 0; i < n; i++)
 		while (ctrs[i].n > 0)
 			free(ctrs[i].layers[--ctrs[i].n]);

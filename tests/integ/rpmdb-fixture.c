@@ -77,6 +77,16 @@ put32(unsigned char *p, uint32_t v)
 	p[0] = v; p[1] = v >> 8; p[2] = v >> 16; p[3] = v >> 24;
 }
 
+static void
+unload(struct blob *b, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		free(b[i].p);
+	free(b);
+}
+
 static uint32_t
 adler32(uint32_t adler, const unsigned char *p, size_t n)
 {
@@ -110,6 +120,7 @@ main(int argc, char **argv)
 		hexline(&i, 4);
 		hexline(&next, 4);
 		printf("DATA=END\n");
+		unload(b, n);
 		return 0;
 	}
 	if (argc == 4 && strcmp(argv[1], "ndb") == 0) {
@@ -155,6 +166,8 @@ main(int argc, char **argv)
 			perror(argv[3]);
 			return 1;
 		}
+		free(f);
+		unload(b, n);
 		return 0;
 	}
 	fprintf(stderr, "usage: rpmdb-fixture dbload SQLITE | ndb SQLITE OUT\n");

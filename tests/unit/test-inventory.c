@@ -466,6 +466,133 @@ test_rootfs_fifo_dir_and_size_rejected_without_blocking(void **state)
 	rootfs_free(rf);
 }
 
+
+static void
+test_image_json_round_trip(void **state)
+{
+	struct fixture	*f = *state;
+	struct tm_image	 back;
+	struct tm_package *p;
+	json_t		*o;
+
+	parse_dpkg(f, "Package: libssl3\nStatus: install ok installed\n"
+	    "Version: 3.0.11-1\nArchitecture: amd64\nSource: openssl\n", 0);
+	p = inventory_add(&f->s, "rpm", "bash", "1:5.1-2", "x86_64", "bash",
+	    "1:5.1-2");
+	p->has_epoch = true;
+	p->epoch = 1;
+	p->vendor = xstrdup("Vendor");
+	f->img.os_id = xstrdup("debian");
+	f->img.key = xstrdup("sha256:0123");
+	inventory_note(&f->s, "rpm: something");
+	o = inventory_image_to_json(&f->img);
+	assert_int_equal(inventory_image_from_json(o, &back), 0);
+	json_decref(o);
+	assert_int_equal(back.n_packages, 2);
+	assert_string_equal(back.key, "sha256:0123");
+	assert_string_equal(back.os_id, "debian");
+	assert_string_equal(back.packages[1].source_name, "bash");
+	assert_true(back.packages[1].has_epoch);
+	assert_int_equal(back.packages[1].epoch, 1);
+	assert_string_equal(back.packages[1].vendor, "Vendor");
+	assert_false(back.packages[0].has_epoch);
+	assert_int_equal(back.n_notes, 1);
+	inventory_image_free(&back);
+}
+
+static void
+test_image_json_refuses_wrong_types(void **state)
+{
+	static const char *const bad[] = {
+		"[]",
+		"{\"packages\": {}}",
+		"{\"packages\": [1]}",
+		"{\"packages\": [{\"ecosystem\": \"dpkg\", \"name\": 5, \"version\": \"1\"}]}",
+		"{\"packages\": [{\"ecosystem\": \"dpkg\", \"name\": \"a\"}]}",
+		"{\"packages\": [], \"os\": {\"id\": []}}",
+		"{\"packages\": [], \"notes\": [1]}",
+	};
+	struct tm_image	img;
+	json_error_t	jerr;
+	json_t		*o;
+	size_t		i;
+
+	for (i = 0; i < TM_NELEM(bad); i++) {
+		o = json_loads(bad[i], 0, &jerr);
+		assert_non_null(o);
+		assert_int_equal(inventory_image_from_json(o, &img), -1);
+		json_decref(o);
+	}
+}
+
+static void
+test_drift_added_modified_deleted_once(void **state)
+{
+	char		 up[128], low[128], path[256];
+	const char	*lowers[1];
+	struct drift	*d;
+	struct tm_drift	 dr;
+	size_t		 i;
+	int		 seen = 0;
+	FILE		*fp;
+
+	mkpath("low/var/lib/dpkg/info/tool.list", "/.\n/usr\n/usr/bin\n/usr/bin/tool\n/usr/share/doc/tool/README\n");
+	mkpath("low/usr/bin/tool", "x");
+	mkpath("low/usr/bin/ls", "old");
+	mkpath("low/usr/share/doc/tool/README", "r");
+	mkpath("up/tmp/data", "just data");
+	mkpath("up/usr/bin/ls", "\177ELF new");	/* ELF magic, no exec bit */
+	mkpath("up/tmp/run.sh", "#!/bin/sh\n");
+	snprintf(path, sizeof(path), "%s/up/tmp/run.sh", tmproot);
+	chmod(path, 0750);
+	mkwhiteout("up/usr/bin/tool");
+	mkpath("up/usr/share/doc", NULL);
+	snprintf(path, sizeof(path), "%s/up/usr/share/doc", tmproot);
+	assert_int_equal(setxattr(path, "trusted.overlay.opaque", "y", 1, 0), 0);
+	snprintf(up, sizeof(up), "%s/up", tmproot);
+	snprintf(low, sizeof(low), "%s/low", tmproot);
+	lowers[0] = low;
+	d = drift_new(up, lowers, 1);
+	assert_int_equal(drift_check(d, &dr), 4);
+	for (i = 0; i < dr.n_files; i++) {
+		const struct tm_drift_file *f = &dr.files[i];
+
+		if (strcmp(f->path, "/usr/bin/ls") == 0) {
+			assert_string_equal(f->change, "modified");
+			assert_non_null(f->sha256);
+			seen |= 1;
+		} else if (strcmp(f->path, "/tmp/run.sh") == 0) {
+			assert_string_equal(f->change, "added");
+			assert_int_equal(f->mode, 0750);
+			assert_int_equal(f->size, 10);
+			/* sha256("#!/bin/sh\n") */
+			assert_string_equal(f->sha256,
+			    "a8076d3d28d21e02012b20eaf7dbf75409a6277134439025f282e368e3305abf");
+			seen |= 2;
+		} else if (strcmp(f->path, "/usr/bin/tool") == 0) {
+			assert_string_equal(f->change, "deleted");
+			seen |= 4;
+		} else if (strcmp(f->path, "/usr/share/doc") == 0) {
+			assert_string_equal(f->change, "deleted");
+			seen |= 8;
+		} else
+			fail_msg("unexpected drift %s", f->path);
+	}
+	assert_int_equal(seen, 15);
+	drift_record_free(&dr);
+	/* Nothing new: nothing reported.  A changed file: reported again. */
+	assert_int_equal(drift_check(d, &dr), 0);
+	drift_record_free(&dr);
+	snprintf(path, sizeof(path), "%s/up/tmp/run.sh", tmproot);
+	fp = fopen(path, "a");
+	fputs("echo more\n", fp);
+	fclose(fp);
+	assert_int_equal(drift_check(d, &dr), 1);
+	assert_string_equal(dr.files[0].path, "/tmp/run.sh");
+	drift_record_free(&dr);
+	drift_free(d);
+}
+
 int
 main(void)
 {
@@ -484,6 +611,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rootfs_overlay_whiteouts_and_opaque, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_rootfs_symlinks_stay_inside, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_rootfs_fifo_dir_and_size_rejected_without_blocking, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_image_json_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_json_refuses_wrong_types, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drift_added_modified_deleted_once, setup_tmp, teardown_tmp),
 	};
 
 	log_init("test-inventory", LOG_LEVEL_ERROR);

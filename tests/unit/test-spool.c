@@ -322,6 +322,18 @@ test_spool_segment_vanished_under_the_sender_is_skipped_and_counted(void **state
 }
 
 static void
+test_spool_second_opener_is_refused(void **state)
+{
+	struct fixture	*fx = *state;
+	struct spool	*sp = sp_open(fx, 1 << 20);
+
+	assert_null(spool_open(&fx->loop, fx->dir, 1 << 20, 1000000));
+	sp_close(fx, sp);
+	sp = sp_open(fx, 1 << 20);
+	sp_close(fx, sp);
+}
+
+static void
 cut_test(struct fixture *fx, bool torn)
 {
 	struct spool		*sp = sp_open(fx, 1 << 20);
@@ -487,6 +499,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_spool_restart_sends_unacknowledged_again_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_restart_without_head_file_sends_from_the_oldest_segment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_segment_vanished_under_the_sender_is_skipped_and_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spool_second_opener_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_torn_last_frame_is_cut_and_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_corrupt_last_frame_is_cut_and_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spool_full_drops_oldest_waiting_never_in_flight, setup, teardown),

@@ -1,0 +1,149 @@
+/*
+ * findings.c: a finding's names, identity and JSON form.  The JSON is the
+ * same in the API (/api/v1/findings) and on the findings topic (where it
+ * also carries "event": "new" or "resolved"); doc/api.md documents it.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "collector/collector.h"
+
+static const char *const finding_kind_names[FINDING_KIND_MAX] = {
+	[FINDING_VULN] = "vulnerability",
+	[FINDING_MISCONFIG] = "misconfiguration",
+	[FINDING_DRIFT] = "drift",
+	[FINDING_SHORT_LIVED] = "short-lived",
+	[FINDING_HOST_SILENT] = "host-silent",
+};
+
+const char *
+finding_kind_name(enum finding_kind kind)
+{
+	if ((unsigned)kind >= FINDING_KIND_MAX)
+		return "unknown";
+	return finding_kind_names[kind];
+}
+
+/* Parse a kind name; returns 0, or -1 if unknown. */
+int
+finding_kind_parse(const char *name, enum finding_kind *out)
+{
+	unsigned	i;
+
+	for (i = 0; i < FINDING_KIND_MAX; i++)
+		if (strcmp(finding_kind_names[i], name) == 0) {
+			*out = (enum finding_kind)i;
+			return 0;
+		}
+	return -1;
+}
+
+/*
+ * The id of a finding: the first 16 hex digits of sha256(key NUL first
+ * seen).  Stable across restarts (both are stored); a finding that opens
+ * again after it was resolved is a new finding with a new id.
+ */
+void
+finding_set_id(struct finding *f)
+{
+	struct sha256_ctx	 c;
+	uint8_t			 d[32];
+	char			 hex[65], ts[24];
+
+	snprintf(ts, sizeof ts, "%llu", (unsigned long long)f->first_seen_ns);
+	sha256_init(&c);
+	sha256_update(&c, f->key, strlen(f->key) + 1);
+	sha256_update(&c, ts, strlen(ts));
+	sha256_final(&c, d);
+	sha256_hex(d, hex);
+	memcpy(f->id, hex, 16);
+	f->id[16] = '\0';
+}
+
+/* ns since the epoch as RFC 3339 UTC with milliseconds. */
+void
+finding_time(uint64_t ns, char *buf, size_t len)
+{
+	time_t		t = (time_t)(ns / 1000000000ULL);
+	struct tm	tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (unsigned)(ns / 1000000ULL % 1000));
+}
+
+static void
+finding_json_str(json_t *o, const char *k, const char *v)
+{
+	if (v != NULL)
+		json_object_set_new(o, k, json_string(v));
+}
+
+static void
+finding_json_time(json_t *o, const char *k, uint64_t ns)
+{
+	char	buf[40];
+
+	if (ns == 0)
+		return;
+	finding_time(ns, buf, sizeof buf);
+	json_object_set_new(o, k, json_string(buf));
+}
+
+/*
+ * The JSON object of f; event ("new", "resolved") is added when not NULL.
+ * Absent values are left out, never null.  Caller owns the result.
+ */
+json_t *
+finding_to_json(const struct finding *f, const char *event)
+{
+	json_t	*o = json_object();
+
+	if (event != NULL)
+		json_object_set_new(o, "event", json_string(event));
+	json_object_set_new(o, "id", json_string(f->id));
+	json_object_set_new(o, "kind", json_string(finding_kind_name(f->kind)));
+	json_object_set_new(o, "state", json_string(f->open ? "open" :
+	    "resolved"));
+	json_object_set_new(o, "severity", json_string(sev_level_name(f->level)));
+	if (f->score >= 0.0)
+		json_object_set_new(o, "score", json_real(f->score));
+	finding_json_str(o, "host", f->host);
+	finding_json_str(o, "container", f->container);
+	finding_json_str(o, "container_name", f->container_name);
+	finding_json_str(o, "image", f->image);
+	finding_json_str(o, "image_ref", f->image_ref);
+	finding_json_str(o, "package", f->package);
+	finding_json_str(o, "source_package", f->source);
+	finding_json_str(o, "installed_version", f->installed);
+	if (f->kind == FINDING_VULN)
+		json_object_set_new(o, "fixed_version", f->fixed ?
+		    json_string(f->fixed) : json_null());
+	finding_json_str(o, "advisory", f->advisory);
+	if (f->aliases != NULL) {
+		json_t		*a = json_array();
+		const char	*p = f->aliases;
+
+		while (*p != '\0') {
+			size_t n = strcspn(p, ",");
+
+			json_array_append_new(a, json_stringn(p, n));
+			p += n;
+			if (*p == ',')
+				p++;
+		}
+		json_object_set_new(o, "aliases", a);
+	}
+	finding_json_str(o, "check", f->check);
+	finding_json_str(o, "title", f->title);
+	finding_json_str(o, "detail", f->detail);
+	finding_json_time(o, "first_seen", f->first_seen_ns);
+	finding_json_time(o, "last_seen", f->last_seen_ns);
+	finding_json_time(o, "resolved_at", f->resolved_ns);
+	finding_json_str(o, "resolved_reason", f->reason);
+	return o;
+}

@@ -1,0 +1,55 @@
+#!/bin/bash
+# kafka-outage-containers.sh: the real agent (`tallyman-agent run`, watching
+# the test's dockerd and containerd) while every Kafka broker is down for
+# 30 s and containers start and stop.  Once the brokers are back every
+# record arrives: the host's sequence complete and in order, and every
+# container that ran during the outage is on the topic.
+
+. "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/transport.sh"
+
+AGENT=$top_builddir/agent/tallyman-agent
+if "$AGENT" --help 2>&1 | grep -A1 '^  run ' | grep -q 'not built yet'; then
+	tap_skip_all "tallyman-agent run is not built yet (watchers, issue 3)"
+fi
+harness_start
+tr_init
+kafka_start -t tallyman.inventory:3
+harness_image tm-outage:1 || tap_bail "no image"
+host=outage-ctr-$TM_ID
+tr_conf "$TM_TMP/agent.conf" "host.id=$host" "state.dir=$TM_TMP/state" \
+    "output=kafka" "kafka.brokers=$TM_KAFKA" "heartbeat.interval=2s" \
+    "docker.socket=$TM_DOCKER_SOCK" "containerd.socket=$TM_CONTAINERD_SOCK"
+
+"$AGENT" -c "$TM_TMP/agent.conf" run >"$TM_LOGS/agent.out" 2>"$TM_LOGS/agent.log" </dev/null &
+agent=$!
+TR_PIDS+=("$agent")
+sleep 3
+tap_check "all brokers go down" kafka_down
+ids=()
+end=$((SECONDS + 30))
+i=0
+while [ "$SECONDS" -lt "$end" ]; do
+	id=$(harness_docker run -d --network none --name "tm-out-$TM_ID-$i" \
+	    "$TM_IMAGE" sh -c 'sleep 0.5' 2>/dev/null) && ids+=("$id")
+	i=$((i + 1))
+	sleep 1
+done
+tr_ok_if '[ "${#ids[@]}" -ge 10 ]' "containers started and stopped during the outage (${#ids[@]})"
+tap_check "the brokers come back" kafka_up
+sleep 15
+tap_check "SIGTERM drains the agent" tr_term "$agent" 120
+
+tap_check "kcat reads the topic and tallyman-decode decodes it" \
+    tr_consume "$host" "$TM_TMP/got.json"
+read -r n distinct max gaps disorder <<<"$(tr_seq_report "$TM_TMP/got.json")"
+tap_diag "consumer: $n messages, $distinct distinct, max $max, $gaps gaps, $disorder out of order"
+tap_is "$gaps" 0 "the host's sequence has no gap"
+tap_is "$disorder" 0 "the host's records arrive in sequence order"
+missing=0
+for id in "${ids[@]}"; do
+	jq -e --arg id "$id" 'select(.b.id == $id)' "$TM_TMP/got.json" >/dev/null ||
+	    missing=$((missing + 1))
+done
+tap_is "$missing" 0 "every container that ran during the outage is on the topic"
+tap_done
