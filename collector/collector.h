@@ -310,6 +310,8 @@ void	finding_set_id(struct finding *f);
 /* JSON of f (caller owns); with event "new"/"resolved" for the feed. */
 json_t	*finding_to_json(const struct finding *f, const char *event);
 void	finding_time(uint64_t ns, char *buf, size_t len);	/* RFC 3339 */
+struct finding *finding_dup(const struct finding *f);
+void	finding_free(struct finding *f);
 
 /* correlate.c: the fleet as the correlation engine sees it, and findings. */
 struct correlate_config {

@@ -126,7 +126,14 @@ cr_after_work(uv_work_t *w, int status)
 	    (unsigned long long)ds.rejected, (unsigned long long)cr->ls.files,
 	    (unsigned long long)cr->ls.failed_items,
 	    osv_db_digest(cr->loaded));
-	correlate_set_feed(cr->cor, cr->loaded, now_ns());
+	if (cr->ls.failed_items > 0 && correlate_feed(cr->cor) != NULL) {
+		/* A feed that failed would resolve every finding it holds:
+		 * keep judging by the last complete one. */
+		log_warnx("correlate: %llu feed item(s) failed to load; keeping "
+		    "the previous feed", (unsigned long long)cr->ls.failed_items);
+		osv_db_free(cr->loaded);
+	} else
+		correlate_set_feed(cr->cor, cr->loaded, now_ns());
 	cr->loaded = NULL;
 	if (cr->pending != NULL) {
 		char *list = cr->pending;

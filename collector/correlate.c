@@ -35,6 +35,7 @@
 
 #define COR_SINKS_MAX		4
 #define COR_DRIFT_SAMPLES	8
+#define COR_DRIFT_SEEN_MAX	1024	/* paths remembered per container */
 #define COR_DETAIL_MAX		512
 #define COR_KEY_MAX		1024
 
@@ -84,9 +85,10 @@ struct cor_container {
 	uint64_t		 started_ns, finished_ns, lifetime_ns;
 	struct cor_check_hit	*checks;
 	size_t			 nchecks;
-	const char		*drift[COR_DRIFT_SAMPLES];
+	char			*drift[COR_DRIFT_SAMPLES];	/* owned */
 	size_t			 ndrift;
-	uint64_t		 drift_execs;
+	struct strmap		*drift_seen;	/* exec paths (owned keys) */
+	uint64_t		 drift_execs;	/* distinct exec paths seen */
 	struct cor_finding	**findings;	/* open ones it owns */
 	size_t			 nfindings, capfindings;
 };
@@ -189,9 +191,24 @@ cor_finding_free(struct cor_finding *cf)
 	free(cf);
 }
 
+static int
+cor_free_key(const char *k, void *v, void *arg)
+{
+	free(v);
+	return 0;
+}
+
 static void
 cor_container_free(struct cor_container *c)
 {
+	size_t i;
+
+	for (i = 0; i < c->ndrift; i++)
+		free(c->drift[i]);
+	if (c->drift_seen != NULL) {
+		strmap_each(c->drift_seen, cor_free_key, NULL);
+		strmap_free(c->drift_seen);
+	}
 	free(c->key);
 	free(c->id);
 	free(c->name);
@@ -634,6 +651,10 @@ cor_eval_container(struct correlate *cor, struct cor_container *c,
 		if (i >= c->nfindings || cf->f.mark == cor->gen ||
 		    cf->f.kind == FINDING_SHORT_LIVED)
 			continue;
+		/* No feed loaded yet (start-up): what the store gave back
+		 * stays until there is a feed to judge it by. */
+		if (c->live && cf->f.kind == FINDING_VULN && cor->db == NULL)
+			continue;
 		if (!c->live)
 			why = cor_gone_reason(c);
 		else if (cf->f.kind == FINDING_VULN && cor->db != NULL &&
@@ -854,25 +875,30 @@ cor_on_drift(struct correlate *cor, struct cor_host *h,
 {
 	struct cor_container	*c;
 	char			 key[COR_KEY_MAX];
-	size_t			 i, j;
+	size_t			 i;
 	int			 added = 0;
 
 	snprintf(key, sizeof key, "%s/%s", h->id, d->id);
 	if ((c = strmap_get(cor->containers, key)) == NULL)
 		c = cor_container_get(cor, h, d->id);
 	for (i = 0; i < d->n_files; i++) {
-		const char *path;
+		const char	*path = d->files[i].path;
+		char		*copy;
 
-		if (!cor_is_exec(&d->files[i]) || d->files[i].path == NULL)
+		if (path == NULL || !cor_is_exec(&d->files[i]))
 			continue;
-		path = cor_str(cor, d->files[i].path);
-		for (j = 0; j < c->ndrift; j++)
-			if (c->drift[j] == path)
-				break;
-		if (j < c->ndrift)
+		if (c->drift_seen == NULL)
+			c->drift_seen = strmap_new();
+		if (strmap_get(c->drift_seen, path) != NULL)
 			continue;	/* seen in an earlier drift record */
+		/* Past the bound every exec path counts: an overcount beats
+		 * memory a hostile container could make us spend. */
+		if (strmap_count(c->drift_seen) < COR_DRIFT_SEEN_MAX) {
+			copy = xstrdup(path);
+			strmap_put(c->drift_seen, copy, copy);
+		}
 		if (c->ndrift < COR_DRIFT_SAMPLES)
-			c->drift[c->ndrift++] = path;
+			c->drift[c->ndrift++] = xstrdup(path);
 		c->drift_execs++;
 		added = 1;
 	}

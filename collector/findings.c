@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -146,4 +147,46 @@ finding_to_json(const struct finding *f, const char *event)
 	finding_json_time(o, "resolved_at", f->resolved_ns);
 	finding_json_str(o, "resolved_reason", f->reason);
 	return o;
+}
+
+/* A deep copy of f (every string its own); free with finding_free. */
+struct finding *
+finding_dup(const struct finding *f)
+{
+	struct finding	*d = xcalloc(1, sizeof *d);
+
+#define FD(m) d->m = f->m != NULL ? xstrdup(f->m) : NULL
+	*d = *f;
+	FD(key); FD(host); FD(container); FD(container_name); FD(image);
+	FD(image_ref); FD(package); FD(source); FD(installed); FD(fixed);
+	FD(advisory); FD(aliases); FD(check); FD(title); FD(detail);
+	FD(reason);
+#undef FD
+	return d;
+}
+
+/* Free a copy made by finding_dup (or filled by a store with owned
+ * strings). */
+void
+finding_free(struct finding *f)
+{
+	if (f == NULL)
+		return;
+	free((char *)(uintptr_t)f->key);
+	free((char *)(uintptr_t)f->host);
+	free((char *)(uintptr_t)f->container);
+	free((char *)(uintptr_t)f->container_name);
+	free((char *)(uintptr_t)f->image);
+	free((char *)(uintptr_t)f->image_ref);
+	free((char *)(uintptr_t)f->package);
+	free((char *)(uintptr_t)f->source);
+	free((char *)(uintptr_t)f->installed);
+	free((char *)(uintptr_t)f->fixed);
+	free((char *)(uintptr_t)f->advisory);
+	free((char *)(uintptr_t)f->aliases);
+	free((char *)(uintptr_t)f->check);
+	free((char *)(uintptr_t)f->title);
+	free(f->detail);
+	free((char *)(uintptr_t)f->reason);
+	free(f);
 }

@@ -116,3 +116,11 @@ tests_gen_scenario_SOURCES = tests/gen-scenario.c
 tests_gen_scenario_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS) $(JANSSON_CFLAGS) \
 	$(RDKAFKA_CFLAGS)
 tests_gen_scenario_LDADD = $(SCHEMA_LIBS) $(COMMON_LIBS) $(RDKAFKA_LIBS)
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-strmap
+TESTS += tests/unit/test-strmap
+tests_unit_test_strmap_SOURCES = tests/unit/test-strmap.c
+tests_unit_test_strmap_CFLAGS = $(CORRELATE_TEST_CFLAGS)
+tests_unit_test_strmap_LDADD = $(CORRELATE_TEST_LIBS)
+endif
+EXTRA_DIST += tests/integ/findings-feed.sh

@@ -616,7 +616,9 @@ osv_db_finish(struct osv_db *db)
 	if (db->finished)
 		return;
 	db->finished = 1;
-	qsort(db->withdrawn, db->nwithdrawn, sizeof(char *), osv_strp_cmp);
+	if (db->nwithdrawn > 0)
+		qsort(db->withdrawn, db->nwithdrawn, sizeof(char *),
+		    osv_strp_cmp);
 	if (db->nvulns > 0)
 		qsort(db->vulns, db->nvulns, sizeof *db->vulns,
 		    osv_vuln_id_cmp);

@@ -468,6 +468,43 @@ test_rootfs_fifo_dir_and_size_rejected_without_blocking(void **state)
 
 
 static void
+test_rootfs_layers_symlinks_resolve_in_merged_root(void **state)
+{
+	const char	*layers[2];
+	char		 l0[128], l1[128], p[256], *buf;
+	size_t		 len;
+	struct rootfs	*rf;
+
+	/* lower: the real database under /usr/lib/sysimage; upper: the
+	 * compatibility link, and links that try to leave. */
+	mkpath("b/usr/lib/sysimage/rpm/rpmdb.sqlite", "lowerdb");
+	mkpath("b/etc/passwd", "container-passwd");
+	mkpath("a/var/lib/x", "");
+	snprintf(p, sizeof(p), "%s/a/var/lib/rpm", tmproot);
+	assert_int_equal(symlink("../../usr/lib/sysimage/rpm", p), 0);
+	snprintf(p, sizeof(p), "%s/a/var/lib/abs", tmproot);
+	assert_int_equal(symlink("/etc/passwd", p), 0);
+	snprintf(p, sizeof(p), "%s/a/var/lib/up", tmproot);
+	assert_int_equal(symlink("../../../../../../../../../../etc/passwd", p), 0);
+	snprintf(l0, sizeof(l0), "%s/a", tmproot);
+	snprintf(l1, sizeof(l1), "%s/b", tmproot);
+	layers[0] = l0;
+	layers[1] = l1;
+	rf = rootfs_open_layers(layers, 2);
+	assert_int_equal(rootfs_read(rf, "/var/lib/rpm/rpmdb.sqlite", 100, &buf, &len), 0);
+	assert_string_equal(buf, "lowerdb");	/* link in upper, target in lower */
+	free(buf);
+	assert_int_equal(rootfs_read(rf, "/var/lib/abs", 100, &buf, &len), 0);
+	assert_string_equal(buf, "container-passwd");
+	free(buf);
+	assert_int_equal(rootfs_read(rf, "/var/lib/up", 100, &buf, &len), 0);
+	assert_string_equal(buf, "container-passwd");
+	free(buf);
+	assert_int_equal(rootfs_errors(rf), 0);
+	rootfs_free(rf);
+}
+
+static void
 test_image_json_round_trip(void **state)
 {
 	struct fixture	*f = *state;
@@ -611,6 +648,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rootfs_overlay_whiteouts_and_opaque, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_rootfs_symlinks_stay_inside, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_rootfs_fifo_dir_and_size_rejected_without_blocking, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_rootfs_layers_symlinks_resolve_in_merged_root, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_image_json_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_image_json_refuses_wrong_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drift_added_modified_deleted_once, setup_tmp, teardown_tmp),
