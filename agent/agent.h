@@ -188,6 +188,21 @@ typedef int (*rpm_ndb_blob_cb)(const void *blob, size_t len, void *arg);
 int	rpm_ndb_blobs(const void *buf, size_t len, rpm_ndb_blob_cb cb, void *arg,
 	    uint64_t *errors);
 
+/* inventory-layers.c: overlay layers from what the runtimes report. */
+struct inventory_layers {
+	char	*upper;			/* image: top layer; container: writable */
+	char	**lowers;		/* the rest, upper first */
+	size_t	 n_lowers;
+};
+/* Docker image or container inspect JSON (GraphDriver, overlay2 only). */
+int	inventory_layers_docker(json_t *inspect, struct inventory_layers *l);
+/* containerd: an overlay mount's options (lowerdir=, upperdir=). */
+int	inventory_layers_overlay(const char *const *options, size_t n,
+	    struct inventory_layers *l);
+/* upper then lowers, borrowed pointers; the caller frees the array. */
+const char **inventory_layers_all(const struct inventory_layers *l, size_t *n);
+void	inventory_layers_free(struct inventory_layers *l);
+
 /* inventory-cache.c: one scan per image, shared by its containers. */
 struct image_source {
 	const char	*key;		/* image id ("sha256:..."), or NULL: the

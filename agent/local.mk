@@ -34,6 +34,7 @@ agent_libinventory_a_SOURCES = \
 	agent/inventory-rpm.c \
 	agent/inventory-rpm-ndb.c \
 	agent/inventory-cache.c \
+	agent/inventory-layers.c \
 	agent/drift.c \
 	agent/cmd-scan.c
 agent_libinventory_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
