@@ -249,7 +249,9 @@ int	drift_check(struct drift *d, struct tm_drift *out);
 void	drift_record_free(struct tm_drift *dr);
 typedef void (*drift_done_cb)(struct agent *a, int nfiles, void *arg);
 /* Run drift_check on the thread pool and emit a TM_KIND_DRIFT record when
- * anything is found; d must live until done is called.  Returns 0 or -1. */
+ * anything is found (counted here in a->stats.drift_records: callers do
+ * not count it again); d must live until done is called.  One check at a
+ * time per d: -1 while one runs.  Returns 0 or -1. */
 int	drift_request(struct agent *a, struct drift *d, const char *runtime,
 	    const char *ns, const char *id, const char *image_key,
 	    const char *when, drift_done_cb done, void *arg);

@@ -69,7 +69,8 @@ INVENTORY_INTEG = \
 	tests/integ/inventory-rpm.sh \
 	tests/integ/inventory-dpkg.sh \
 	tests/integ/inventory-hostile.sh \
-	tests/integ/inventory-docker.sh
+	tests/integ/inventory-docker.sh \
+	tests/integ/inventory-run.sh
 TESTS += $(INVENTORY_INTEG)
 EXTRA_DIST += $(INVENTORY_INTEG) tests/fixtures/rpmdb/README.md \
 	tests/fixtures/rpmdb/sle15-bci/Packages.db \
