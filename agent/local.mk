@@ -122,7 +122,8 @@ TESTS += \
 	tests/integ/spool-bound.sh \
 	tests/integ/agent-kill.sh \
 	tests/integ/kafka-outage.sh \
-	tests/integ/kafka-outage-containers.sh
+	tests/integ/kafka-outage-containers.sh \
+	tests/integ/agent-kill-run.sh
 EXTRA_DIST += \
 	tests/lib/transport.sh \
 	tests/integ/decode-json.sh \
@@ -131,6 +132,7 @@ EXTRA_DIST += \
 	tests/integ/agent-kill.sh \
 	tests/integ/kafka-outage.sh \
 	tests/integ/kafka-outage-containers.sh \
+	tests/integ/agent-kill-run.sh \
 	bench/produce.sh
 
 # Watchers, registry, snapshot (issue 3), as a library so the unit tests link
