@@ -628,8 +628,13 @@ struct ctr_rec {
 	bool			 ev_sent[CTR_ACT_MAX];
 	bool			 created_sent, start_sent, exit_sent;
 	char			**execs;	/* exec ids seen (this run) */
+	bool			*exec_pid;	/* ...whose pid is known */
 	size_t			 n_execs;
-	unsigned		 exec_pending;
+	unsigned		 exec_pending;	/* exec snapshots due */
+	unsigned		 exec_waiting;	/* execs waiting for their pid */
+	uv_timer_t		*later;		/* a rescan soon */
+	bool			 rescan_soon;	/* caught runc init: look again */
+	unsigned		 rescans;
 	uv_timer_t		*grace;		/* waiting for Docker's metadata */
 	bool			 grace_over;
 };
