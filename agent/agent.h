@@ -647,7 +647,7 @@ void	snapshot_build(struct agent *a, const struct ctr_rec *c, const char *why,
 void	snapshot_free(struct tm_container *out);
 /* Ask the inventory for c's image (once per container) and set
  * c->image_key. */
-void	snapshot_image(struct agent *a, struct ctr_rec *c);
+bool	snapshot_image(struct agent *a, struct ctr_rec *c);
 /* Check c's writable layer for drift (when: start exec exit), on the
  * thread pool; a record is emitted when something changed. */
 void	snapshot_drift(struct agent *a, struct ctr_rec *c, const char *when);

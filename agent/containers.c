@@ -536,10 +536,8 @@ ctr_ready(struct containers *r, struct ctr_rec *c)
 static void
 ctr_image(struct containers *r, struct ctr_rec *c)
 {
-	if (c->image_requested)
-		return;
-	c->image_requested = true;
-	snapshot_image(r->a, c);
+	if (!c->image_requested)
+		c->image_requested = snapshot_image(r->a, c);
 }
 
 /* Send whatever record c is due, if it is ready. */
