@@ -198,6 +198,7 @@ endif
 # Watchers against real daemons (tests/lib/harness.sh), TAP scripts.
 WATCH_INTEG = \
 	tests/integ/watch-docker.sh \
-	tests/integ/watch-containerd.sh
+	tests/integ/watch-containerd.sh \
+	tests/integ/watch-short-lived.sh
 TESTS += $(WATCH_INTEG)
 EXTRA_DIST += tests/lib/watch.sh tests/lib/runc-capfilter.sh $(WATCH_INTEG)
