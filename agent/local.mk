@@ -34,6 +34,7 @@ agent_libinventory_a_SOURCES = \
 	agent/inventory-rpm.c \
 	agent/inventory-rpm-ndb.c \
 	agent/inventory-cache.c \
+	agent/inventory-layers.c \
 	agent/drift.c \
 	agent/cmd-scan.c
 agent_libinventory_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
@@ -68,7 +69,8 @@ INVENTORY_INTEG = \
 	tests/integ/inventory-rpm.sh \
 	tests/integ/inventory-dpkg.sh \
 	tests/integ/inventory-hostile.sh \
-	tests/integ/inventory-docker.sh
+	tests/integ/inventory-docker.sh \
+	tests/integ/inventory-run.sh
 TESTS += $(INVENTORY_INTEG)
 EXTRA_DIST += $(INVENTORY_INTEG) tests/fixtures/rpmdb/README.md \
 	tests/fixtures/rpmdb/sle15-bci/Packages.db \
@@ -119,7 +121,8 @@ TESTS += \
 	tests/integ/spool-bound.sh \
 	tests/integ/agent-kill.sh \
 	tests/integ/kafka-outage.sh \
-	tests/integ/kafka-outage-containers.sh
+	tests/integ/kafka-outage-containers.sh \
+	tests/integ/agent-kill-run.sh
 EXTRA_DIST += \
 	tests/lib/transport.sh \
 	tests/integ/decode-json.sh \
@@ -128,6 +131,7 @@ EXTRA_DIST += \
 	tests/integ/agent-kill.sh \
 	tests/integ/kafka-outage.sh \
 	tests/integ/kafka-outage-containers.sh \
+	tests/integ/agent-kill-run.sh \
 	bench/produce.sh
 
 # Watchers, registry, snapshot (issue 3), as a library so the unit tests link
