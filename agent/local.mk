@@ -199,3 +199,12 @@ tests_unit_test_containers_CFLAGS = $(WATCH_TEST_CFLAGS)
 tests_unit_test_containers_LDADD = $(WATCH_LIBS) $(INVENTORY_LIBS) \
 	$(SCHEMA_LIBS) $(COMMON_LIBS) $(CMOCKA_LIBS)
 endif
+
+# Watchers against real daemons (tests/lib/harness.sh), TAP scripts.
+WATCH_INTEG = \
+	tests/integ/watch-docker.sh \
+	tests/integ/watch-containerd.sh \
+	tests/integ/watch-short-lived.sh \
+	tests/integ/watch-restart.sh
+TESTS += $(WATCH_INTEG)
+EXTRA_DIST += tests/lib/watch.sh tests/lib/runc-capfilter.sh $(WATCH_INTEG)
