@@ -66,6 +66,7 @@ dpkg pkg-a 1:a.0-1 src-a 2.0
 dpkg pkg-c 1:c.0-1 src-c 2.0
 dpkg pkg-e 5 pkg-e 5"
 img=$("$AGENT" scan --image tm-inv-layers:1 --docker-socket "$TM_DOCKER_SOCK" --json 2>"$TM_TMP/scan-image.err")
+tap_is "$?" 0 "scan --image exits 0" || tap_diag "$(tail -20 "$TM_TMP/scan-image.err")"
 tap_is "$(jq -r "$fmt" <<<"$img")" "$expect" \
     "scan --image (overlay layers): whiteout and opaque folder applied as the kernel does"
 tap_is "$(jq -r '.os.pretty_name' <<<"$img")" "Tallyman Test 1" "scan --image reads os-release through the layers"
@@ -90,6 +91,8 @@ if tap_check "the 4-layer image imports into containerd namespace tm-inv" \
 	cimg=$("$AGENT" scan --image docker.io/library/tm-inv-layers:1 --runtime containerd \
 	    --containerd-socket "$TM_CONTAINERD_SOCK" --namespace tm-inv --json \
 	    2>"$TM_TMP/scan-ctrd.err")
+	tap_is "$?" 0 "scan --image --runtime containerd exits 0" ||
+	    tap_diag "$(tail -20 "$TM_TMP/scan-ctrd.err")"
 	tap_is "$(jq -r "$fmt" <<<"$cimg")" "$expect" \
 	    "scan --image --runtime containerd (snapshot view of the layers): the same inventory" ||
 	    tap_diag "$(cat "$TM_TMP/scan-ctrd.err")"
