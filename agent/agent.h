@@ -582,6 +582,7 @@ struct proc_scan {
 	uint32_t	 pids[16];	/* pids known to be in the container */
 	size_t		 n_pids;
 	uint64_t	 max_exe;	/* bound on an executable to hash */
+	uint64_t	 queued_ns;	/* mono_ns() when asked (for the log) */
 	/* out */
 	struct tm_process *procs;
 	size_t		 n_procs;

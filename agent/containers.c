@@ -412,6 +412,7 @@ ctr_scan(struct containers *r, struct ctr_rec *c, uint32_t pid)
 	memcpy(ps->pids, c->scan_pids, c->n_scan_pids * sizeof(ps->pids[0]));
 	ps->n_pids = c->n_scan_pids;
 	ps->max_exe = r->a->cfg.inventory_max_file;
+	ps->queued_ns = mono_ns();
 	c->scan_busy = true;
 	c->scan_again = false;
 	r->scans++;
@@ -430,14 +431,14 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 {
 	struct containers *r = a->containers;
 	struct tm_process *p, *q;
-	size_t i, j;
+	size_t i, j, k;
 
 	r->scans--;
 	c->scan_busy = false;
 	c->procs_tried = true;
-	log_debug("containers: %s/%.12s: scan found %zu processes (cgroup %s)",
-	    c->ns, c->id, ps->n_procs, ps->cgroup_dir != NULL ?
-	    ps->cgroup_dir : "unknown");
+	log_debug("containers: %s/%.12s: scan found %zu processes (cgroup %s) "
+	    "in %.1f ms", c->ns, c->id, ps->n_procs, ps->cgroup_dir != NULL ?
+	    ps->cgroup_dir : "unknown", (double)(mono_ns() - ps->queued_ns) / 1e6);
 	if (ps->cgroup_dir != NULL && c->cgroup_dir == NULL) {
 		c->cgroup_dir = ps->cgroup_dir;
 		ps->cgroup_dir = NULL;
@@ -462,12 +463,30 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 			    sizeof(*c->procs));
 			c->n_procs++;
 		} else {
-			/* the same process, maybe after an execve: newest wins */
+			/*
+			 * The same process read again: newer values win (an
+			 * execve since), but a reading taken as it exited, or
+			 * inside execve before its arguments are set up, has
+			 * lost fields the earlier one had: keep those.
+			 */
 			q = &c->procs[j];
+			if (p->n_args == 0 && q->n_args > 0) {
+				p->args = q->args;
+				p->n_args = q->n_args;
+				q->args = NULL;
+				q->n_args = 0;
+			}
+			if (p->exe == NULL && q->exe != NULL) {
+				p->exe = q->exe;
+				q->exe = NULL;
+				free(p->sha256);
+				p->sha256 = q->sha256;
+				q->sha256 = NULL;
+			}
 			free(q->comm);
 			free(q->exe);
 			free(q->sha256);
-			for (size_t k = 0; k < q->n_args; k++)
+			for (k = 0; k < q->n_args; k++)
 				free(q->args[k]);
 			free(q->args);
 		}
@@ -475,10 +494,12 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 		memset(p, 0, sizeof(*p));
 	}
 	/* A process caught between runc's fork and its execve shows as
-	 * runc init: look again in a moment (a few times at most). */
+	 * runc init, and one caught inside execve has no arguments yet: look
+	 * again in a moment (a few times at most). */
 	for (i = 0; i < c->n_procs; i++)
-		if (c->procs[i].comm != NULL &&
-		    strncmp(c->procs[i].comm, "runc:[", 6) == 0)
+		if ((c->procs[i].comm != NULL &&
+		    strncmp(c->procs[i].comm, "runc:[", 6) == 0) ||
+		    c->procs[i].n_args == 0)
 			break;
 	if (i < c->n_procs && c->rescans < 5 && c->state == CTR_ST_RUNNING &&
 	    !r->closing) {
@@ -654,6 +675,9 @@ ctr_on_start(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 	}
 	if (o->pid != 0 && c->pid == 0) {
 		c->pid = o->pid;
+		log_debug("containers: %s/%.12s: pid %u from %s%s", c->ns, c->id,
+		    o->pid, s == CTR_SRC_DOCKER ? "docker" : "containerd",
+		    o->from_meta ? " metadata" : "");
 		/* Read /proc at once: a short-lived container is gone soon. */
 		ctr_scan(r, c, o->pid);
 	}
