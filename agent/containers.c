@@ -37,6 +37,7 @@
 #define CTR_GRACE_MS		2000u		/* wait for Docker's view */
 #define CTR_PROCS_MAX		1024u
 #define CTR_EXECS_MAX		1024u
+#define CTR_RESCANS		10u		/* 20 ms apart */
 
 struct containers {
 	struct agent	*a;
@@ -313,7 +314,7 @@ ctr_snapshot(struct containers *r, struct ctr_rec *c, const char *why)
 	if (agent_emit(r->a, TM_KIND_CONTAINER, &tc) == -1)
 		log_warnx("containers: %s/%.12s: snapshot not emitted", c->ns,
 		    c->id);
-	snapshot_free(&tc);
+	snapshot_free(c, &tc);
 }
 
 /* A new run of c (a restart): forget the last run's processes and records. */
@@ -361,7 +362,7 @@ ctr_later_fire(uv_timer_t *t)
 		c->exec_waiting = 0;
 	}
 	c->rescan_soon = false;
-	if (c->state == CTR_ST_RUNNING)
+	if (c->state == CTR_ST_RUNNING || c->state == CTR_ST_CREATED)
 		ctr_scan(r, c, 0);
 	ctr_progress(r, c);
 }
@@ -432,6 +433,7 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 	struct containers *r = a->containers;
 	struct tm_process *p, *q;
 	size_t i, j, k;
+	bool unsettled = false, same;
 
 	r->scans--;
 	c->scan_busy = false;
@@ -444,6 +446,30 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 		ps->cgroup_dir = NULL;
 	}
 	a->stats.parse_errors += ps->errors;
+	/* Caught between runc's fork and its execve (runc init), or inside
+	 * execve before its arguments are set up: look again in a moment. */
+	for (i = 0; i < ps->n_procs; i++)
+		if ((ps->procs[i].comm != NULL &&
+		    strncmp(ps->procs[i].comm, "runc:[", 6) == 0) ||
+		    ps->procs[i].n_args == 0)
+			unsettled = true;
+	/* runc's init is gone (it became the process, or died): forget it */
+	for (j = 0; j < c->n_procs; ) {
+		q = &c->procs[j];
+		for (i = 0; i < ps->n_procs && ps->procs[i].pid != q->pid; i++)
+			;
+		if (i == ps->n_procs && q->comm != NULL &&
+		    strncmp(q->comm, "runc:[", 6) == 0) {
+			free(q->comm);
+			free(q->exe);
+			free(q->sha256);
+			for (k = 0; k < q->n_args; k++)
+				free(q->args[k]);
+			free(q->args);
+			c->procs[j] = c->procs[--c->n_procs];
+		} else
+			j++;
+	}
 	for (i = 0; i < ps->n_procs; i++) {
 		p = &ps->procs[i];
 		/* The same process: same pid, same start (boot time is
@@ -470,13 +496,15 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 			 * lost fields the earlier one had: keep those.
 			 */
 			q = &c->procs[j];
-			if (p->n_args == 0 && q->n_args > 0) {
+			same = p->comm != NULL && q->comm != NULL &&
+			    strcmp(p->comm, q->comm) == 0;
+			if (same && p->n_args == 0 && q->n_args > 0) {
 				p->args = q->args;
 				p->n_args = q->n_args;
 				q->args = NULL;
 				q->n_args = 0;
 			}
-			if (p->exe == NULL && q->exe != NULL) {
+			if (same && p->exe == NULL && q->exe != NULL) {
 				p->exe = q->exe;
 				q->exe = NULL;
 				free(p->sha256);
@@ -493,15 +521,8 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 		c->procs[j] = *p;
 		memset(p, 0, sizeof(*p));
 	}
-	/* A process caught between runc's fork and its execve shows as
-	 * runc init, and one caught inside execve has no arguments yet: look
-	 * again in a moment (a few times at most). */
-	for (i = 0; i < c->n_procs; i++)
-		if ((c->procs[i].comm != NULL &&
-		    strncmp(c->procs[i].comm, "runc:[", 6) == 0) ||
-		    c->procs[i].n_args == 0)
-			break;
-	if (i < c->n_procs && c->rescans < 5 && c->state == CTR_ST_RUNNING &&
+	if (unsettled && c->rescans < CTR_RESCANS &&
+	    (c->state == CTR_ST_RUNNING || c->state == CTR_ST_CREATED) &&
 	    !r->closing) {
 		c->rescans++;
 		c->rescan_soon = true;
@@ -662,6 +683,10 @@ ctr_on_start(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 	c->src_started[s] = true;
 	if (c->state < CTR_ST_RUNNING) {
 		ctr_set_state(r, c, CTR_ST_RUNNING);
+		/* a fresh budget of follow-up reads for the running process */
+		c->rescans = 0;
+		if (c->n_procs > 0 && !c->scan_busy && !c->rescan_soon)
+			ctr_scan(r, c, 0);
 		if (c->first_why == NULL)
 			c->first_why = o->listed ?
 			    (r->reconcile[s] ? "reconcile" : "list") : "start";
@@ -840,6 +865,31 @@ containers_observe(struct agent *a, const struct ctr_obs *o)
 		break;
 	}
 	ctr_progress(r, c);
+}
+
+/*
+ * containerd created the task: its init process (pid) exists, in the
+ * container's cgroup, waiting for the start.  Reading it now finds the
+ * cgroup, and the follow-up reads catch the process as soon as it runs,
+ * even when the start event itself comes late (a loaded host can publish
+ * it after a short-lived container is gone).
+ */
+void
+containers_task_created(struct agent *a, const char *ns, const char *id,
+    uint32_t pid)
+{
+	struct containers *r = a->containers;
+	struct ctr_rec *c;
+
+	if (r == NULL || r->closing || pid == 0 ||
+	    (c = ctr_get(r, ns, id, true)) == NULL)
+		return;
+	if (c->state == CTR_ST_NONE)
+		ctr_set_state(r, c, CTR_ST_CREATED);
+	if (c->state != CTR_ST_CREATED || c->pid != 0)
+		return;
+	c->rescans = 0;
+	ctr_scan(r, c, pid);
 }
 
 void
@@ -1100,6 +1150,6 @@ containers_foreach(struct agent *a,
 		memset(&tc, 0, sizeof(tc));
 		snapshot_build(a, c, "list", &tc);
 		fn(a, &tc, arg);
-		snapshot_free(&tc);
+		snapshot_free(c, &tc);
 	}
 }

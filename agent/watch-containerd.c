@@ -445,6 +445,7 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 			goto bad;
 		msg = &tc->base;
 		ctrd_rootfs(d, ns, tc);
+		containers_task_created(d->w->a, ns, tc->container_id, tc->pid);
 	} else if (strcmp(topic, "/tasks/start") == 0) {
 		if ((ts = UNPACK(Tallyman__Ctrd__TaskStart,
 		    tallyman__ctrd__task_start__descriptor)) == NULL)
