@@ -204,6 +204,9 @@ tap_is "$(curl -s -o /dev/null -w '%{http_code}' "$API/api/v1/vulnerabilities/CV
 tap_is "$(curl -s -o /dev/null -w '%{http_code}' "$API/api/v1/findings?kind=nonsense")" 400 \
     "a bad filter is a 400"
 
+tap_like "$(curl -sf "$API/metrics" | grep '^tallyman_feed_advisories ')" \
+    '^tallyman_feed_advisories 3$' "/metrics counts the feed's advisories"
+
 # The container exits: its findings resolve (reason: container exited).
 echo "event host-r ctr-rocky exit" >"$D/exit.scn"
 tap_check "exit of ctr-rocky produced" produce "$D/exit.scn" 100
