@@ -10,7 +10,8 @@
 #     without any record from an agent;
 #   - rpm epoch and Alpine -rN cases through the whole path;
 #   - every CIS check: one container fails it, another passes;
-#   - the advisory withdrawn (SIGHUP): its findings resolve; a container
+#   - the advisory withdrawn (picked up by feeds.interval): its findings
+#     resolve, once; a container
 #     exits: its findings resolve;
 #   - /api/v1/findings filters and /api/v1/vulnerabilities/{id}.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -65,7 +66,7 @@ store.path = $D/state/collector.db
 api.listen = 127.0.0.1:$PORT
 api.auth = none
 feeds.osv = $D/feed
-feeds.interval = 1h
+feeds.interval = 2s
 findings.topic = tallyman.findings
 findings.webhook = http://127.0.0.1:$(cat "$D/hook.port")/hook
 CONF
@@ -151,7 +152,7 @@ tap_is "$(jq -r '[.findings[] | select(.container == "cis-pass")] | length' <<<"
 # No feed yet: no vulnerability.  Then the feed arrives (SIGHUP).
 tap_is "$(api '/api/v1/findings?kind=vulnerability' | jq -r .total)" 0 \
     "no feed loaded: no vulnerability finding"
-cat >"$D/feed/DSA-2896-1.json" <<'JSON'
+cat >"$D/DSA-2896-1.json" <<'JSON'
 {"id": "DSA-2896-1", "modified": "2014-04-07T00:00:00Z",
  "aliases": ["CVE-2014-0160"], "summary": "openssl security update",
  "severity": [{"type": "CVSS_V3",
@@ -160,7 +161,7 @@ cat >"$D/feed/DSA-2896-1.json" <<'JSON'
    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"},
      {"fixed": "1.0.1e-2+deb7u5"}]}]}]}
 JSON
-cat >"$D/feed/RLSA-EPOCH.json" <<'JSON'
+cat >"$D/RLSA-EPOCH.json" <<'JSON'
 {"id": "RLSA-2024:0001", "modified": "2024-01-01T00:00:00Z",
  "affected": [{"package": {"ecosystem": "Rocky Linux:9", "name": "openssl"},
    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"},
@@ -169,7 +170,7 @@ cat >"$D/feed/RLSA-EPOCH.json" <<'JSON'
    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"},
      {"fixed": "4.9-8.el9"}]}]}]}
 JSON
-cat >"$D/feed/ALPINE-R.json" <<'JSON'
+cat >"$D/ALPINE-R.json" <<'JSON'
 {"id": "ALPINE-CVE-2099-1", "modified": "2024-01-01T00:00:00Z",
  "affected": [{"package": {"ecosystem": "Alpine:v3.19", "name": "openssl"},
    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"},
@@ -178,6 +179,8 @@ cat >"$D/feed/ALPINE-R.json" <<'JSON'
    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"},
      {"fixed": "1.2.4-r9"}]}]}]}
 JSON
+# Files appear whole (renamed in), as a feed folder should be updated.
+mv "$D/DSA-2896-1.json" "$D/RLSA-EPOCH.json" "$D/ALPINE-R.json" "$D/feed/"
 kill -HUP "$COLLECTOR_PID"
 wait_total "kind=vulnerability" 3 ||
     tap_diag "$(api '/api/v1/findings?kind=vulnerability' | jq -c .)"
@@ -216,8 +219,9 @@ tap_is "$(api '/api/v1/findings?host=host-r&state=resolved&kind=vulnerability' |
 
 # The advisory withdrawn: its findings resolve.
 echo '{"id": "DSA-2896-1", "modified": "2014-05-01T00:00:00Z", "withdrawn": "2014-05-01T00:00:00Z"}' \
-    >"$D/feed/DSA-2896-1.json"
-kill -HUP "$COLLECTOR_PID"
+    >"$D/withdrawn.json"
+mv "$D/withdrawn.json" "$D/feed/DSA-2896-1.json"
+# No SIGHUP this time: feeds.interval (2 s) reloads the folder.
 wait_total "advisory=DSA-2896-1&state=resolved" 1
 tap_is "$(api '/api/v1/findings?advisory=DSA-2896-1&state=all' | jq -r '[.total, .findings[0].state, .findings[0].resolved_reason] | @tsv')" \
     "1	resolved	advisory withdrawn" "the withdrawn advisory's finding is resolved"
