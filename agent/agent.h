@@ -52,6 +52,7 @@ struct output;
 struct watchers;
 struct containers;
 struct inventory_cache;
+struct host;
 
 /* The agent: one per process, passed everywhere (no mutable globals). */
 struct agent {
@@ -67,6 +68,7 @@ struct agent {
 	struct watchers		*watchers;
 	struct containers	*containers;
 	struct inventory_cache	*icache;
+	struct host		*host;		/* host.c: last host record */
 	uv_signal_t		 sig_term, sig_int, sig_hup;
 	bool			 stopping;
 };
@@ -186,6 +188,21 @@ typedef int (*rpm_ndb_blob_cb)(const void *blob, size_t len, void *arg);
 int	rpm_ndb_blobs(const void *buf, size_t len, rpm_ndb_blob_cb cb, void *arg,
 	    uint64_t *errors);
 
+/* inventory-layers.c: overlay layers from what the runtimes report. */
+struct inventory_layers {
+	char	*upper;			/* image: top layer; container: writable */
+	char	**lowers;		/* the rest, upper first */
+	size_t	 n_lowers;
+};
+/* Docker image or container inspect JSON (GraphDriver, overlay2 only). */
+int	inventory_layers_docker(json_t *inspect, struct inventory_layers *l);
+/* containerd: an overlay mount's options (lowerdir=, upperdir=). */
+int	inventory_layers_overlay(const char *const *options, size_t n,
+	    struct inventory_layers *l);
+/* upper then lowers, borrowed pointers; the caller frees the array. */
+const char **inventory_layers_all(const struct inventory_layers *l, size_t *n);
+void	inventory_layers_free(struct inventory_layers *l);
+
 /* inventory-cache.c: one scan per image, shared by its containers. */
 struct image_source {
 	const char	*key;		/* image id ("sha256:..."), or NULL: the
@@ -232,13 +249,23 @@ int	drift_check(struct drift *d, struct tm_drift *out);
 void	drift_record_free(struct tm_drift *dr);
 typedef void (*drift_done_cb)(struct agent *a, int nfiles, void *arg);
 /* Run drift_check on the thread pool and emit a TM_KIND_DRIFT record when
- * anything is found; d must live until done is called.  Returns 0 or -1. */
+ * anything is found (counted here in a->stats.drift_records: callers do
+ * not count it again); d must live until done is called.  One check at a
+ * time per d: -1 while one runs.  Returns 0 or -1. */
 int	drift_request(struct agent *a, struct drift *d, const char *runtime,
 	    const char *ns, const char *id, const char *image_key,
 	    const char *when, drift_done_cb done, void *arg);
 
+/* cmd-run.c, cmd-snapshot.c (helper `watch`) */
+extern const struct agent_cmd agent_cmd_run;
+extern const struct agent_cmd agent_cmd_snapshot;
+
 /* cmd-scan.c: `tallyman-agent scan --rootfs DIR | --image REF [--json]`. */
 int	cmd_scan(int argc, char **argv);
+/* scan-containerd.c: a containerd image's layers (top first) through the
+ * Images, Content and Snapshots services; *id is its target digest. */
+int	scan_containerd_layers(const char *sock, const char *ns, const char *ref,
+	    char ***layers, size_t *n, char **id);
 
 /* output.c: every record leaves the agent through agent_emit. */
 /*
@@ -321,5 +348,346 @@ int	heartbeat_emit(struct agent *a);
 void	heartbeat_stop(struct heartbeat *hb);
 /* output.c: spool and producer figures for the heartbeat. */
 void	output_fill_heartbeat(struct agent *a, struct tm_heartbeat *hb);
+
+/* ---- watchers, registry, snapshot (helper `watch`, issue 3) ---- */
+
+/* grpc.c: gRPC over HTTP/2 (prior knowledge) on a unix socket, for
+ * containerd.  Messages are protobuf-c; the 5-byte framing is ours. */
+struct ProtobufCMessage;
+struct ProtobufCMessageDescriptor;
+struct grpc_framer {		/* reassembles length-prefixed messages */
+	uint8_t	*buf;
+	size_t	 len, cap, max;
+	uint32_t msglen;
+	uint64_t nmsgs;
+	int	 failed;
+};
+void	grpc_framer_init(struct grpc_framer *f, size_t max);
+void	grpc_framer_free(struct grpc_framer *f);
+int	grpc_framer_feed(struct grpc_framer *f, const void *data, size_t len,
+	    int (*cb)(const uint8_t *msg, size_t len, void *arg), void *arg);
+int	grpc_framer_idle(const struct grpc_framer *f);
+uint8_t	*grpc_frame_encode(const struct ProtobufCMessage *msg, size_t *outlen);
+void	grpc_message_decode(const char *in, size_t inlen, char *out, size_t outlen);
+struct grpc_call;
+typedef int (*grpc_msg_cb)(struct grpc_call *c, const uint8_t *msg, size_t len,
+	    void *arg);
+typedef void (*grpc_done_cb)(struct grpc_call *c, int status, const char *why,
+	    void *arg);
+struct grpc_call *grpc_call_start(struct curluv *cu, const char *sockpath,
+	    const char *method, const char *ns, const struct ProtobufCMessage *req,
+	    size_t max_msg, long timeout_ms, grpc_msg_cb on_msg,
+	    grpc_done_cb on_done, void *arg);
+void	grpc_call_cancel(struct grpc_call *c);
+
+/* watch.c: the runtime watchers, a table of const structs. */
+enum watch_mode {
+	WATCH_STREAM,		/* run: follow events until stopped */
+	WATCH_ONCE,		/* snapshot: list once, then stop */
+};
+struct watch;
+struct watcher {
+	const char	*name;		/* "docker" */
+	/* Connect, subscribe, then list (watch_listed); 0, or -1 to retry
+	 * later (watch_lost is then not needed). */
+	int		(*start)(struct watch *w);
+	/* Drop every connection and free the watcher's state (w->priv). */
+	void		(*stop)(struct watch *w);
+};
+extern const struct watcher watcher_docker;
+extern const struct watcher watcher_containerd;
+struct watch {
+	struct agent		*a;
+	const struct watcher	*ops;
+	const char		*socket;	/* from the configuration */
+	enum watch_mode		 mode;
+	void			*priv;		/* the watcher's own state */
+	struct curluv		*curl;		/* its own: libcurl 7.88 mixes up
+						   connections to different unix
+						   sockets in one multi handle */
+	bool			 up;		/* connected and subscribed */
+	bool			 connecting;	/* start() called, not up yet */
+	unsigned		 holds;		/* transfers in flight */
+	bool			 listed;	/* first listing done */
+	bool			 done;		/* WATCH_ONCE: finished (or skipped) */
+	bool			 stopping;
+	unsigned		 generation;	/* connections so far */
+	char			 version[64];	/* runtime version, "" unknown */
+	uint64_t		 backoff_ms;
+	uint64_t		 events;	/* runtime events handled */
+	uint64_t		 rejects;	/* malformed messages rejected */
+	uv_timer_t		 retry;
+	uv_fs_event_t		 dirwatch;
+	bool			 dirwatching;
+	bool			 absent_logged;
+	bool			 settled;	/* first attempt has an outcome */
+};
+/* Start every watcher (a->watchers).  Returns 0 or -1. */
+int	watchers_start(struct agent *a, enum watch_mode mode);
+/* Stop them; done(a) once every uv handle is closed. */
+void	watchers_stop(struct agent *a, void (*done)(struct agent *));
+/* Is the watcher NAME connected now? */
+bool	watchers_up(struct agent *a, const char *name);
+/* WATCH_ONCE: has every watcher finished its listing (or been skipped)? */
+bool	watchers_done(struct agent *a);
+/* For watchers: connected; the connection was lost (retry with backoff);
+ * the first listing on this connection is complete. */
+void	watch_up(struct watch *w);
+void	watch_lost(struct watch *w, const char *why);
+void	watch_listed(struct watch *w);
+/* A transfer of the watcher is in flight / has ended: the watchers are
+ * freed (after watchers_stop) only when none is. */
+void	watch_hold(struct watch *w);
+void	watch_release(struct watch *w);
+/* A GET on the runtime's unix socket, body bounded by max (curl-uv). */
+typedef void (*watch_http_cb)(struct watch *w, long status, const char *body,
+	    size_t len, void *arg);
+int	watch_http_get(struct watch *w, const char *path, size_t max,
+	    watch_http_cb cb, void *arg);
+
+/* containers.c: one record per container, whichever watcher saw it. */
+enum ctr_src {
+	CTR_SRC_DOCKER = 0,
+	CTR_SRC_CONTAINERD,
+	CTR_SRC_MAX
+};
+enum ctr_act {
+	CTR_ACT_CREATE = 0,
+	CTR_ACT_START,
+	CTR_ACT_EXEC,
+	CTR_ACT_EXIT,
+	CTR_ACT_OOM,
+	CTR_ACT_DELETE,
+	CTR_ACT_PAUSE,
+	CTR_ACT_UNPAUSE,
+	CTR_ACT_MAX
+};
+/* One thing a watcher saw happen (or found while listing). */
+struct ctr_obs {
+	enum ctr_src	 src;
+	const char	*ns;		/* containerd namespace; Docker: "moby" */
+	const char	*id;
+	enum ctr_act	 act;
+	uint64_t	 time_ns;	/* the runtime's time; 0 = unknown */
+	uint32_t	 pid;		/* start, exec */
+	const char	*exec_id;	/* exec */
+	bool		 has_exit;
+	int64_t		 exit_code;	/* exit */
+	const char	*name;		/* hints carried by the event, or NULL */
+	const char	*image;
+	bool		 listed;	/* from a list, not an event */
+	bool		 from_meta;	/* derived from an inspect or spec */
+};
+#define CTR_DOCKER_NS	"moby"
+int	containers_open(struct agent *a);
+void	containers_close(struct agent *a);
+void	containers_observe(struct agent *a, const struct ctr_obs *o);
+/* A metadata fetch for (ns, id) from src has started: hold the snapshot. */
+void	containers_meta_wait(struct agent *a, enum ctr_src src, const char *ns,
+	    const char *id);
+/* Its result: meta (members moved into the registry, *meta zeroed), or
+ * NULL when the fetch failed (container gone).  listed: fetched for a
+ * listing (its lifecycle is news, not an echo of events). */
+void	containers_meta_done(struct agent *a, enum ctr_src src, const char *ns,
+	    const char *id, struct tm_container *meta, bool listed);
+/* The root's overlay layers (TaskCreate's rootfs, Docker's GraphDriver):
+ * upper (writable) first when upper is true.  Takes layers and its strings. */
+void	containers_set_rootfs(struct agent *a, const char *ns, const char *id,
+	    char **layers, size_t n_layers, bool upper);
+/* A listing by src starts (reconcile: after a reconnection); each
+ * container in it is reported with containers_listed; at the end
+ * (every namespace answered), containers src showed before that were not
+ * listed are gone. */
+void	containers_list_begin(struct agent *a, enum ctr_src src, bool reconcile);
+void	containers_listed(struct agent *a, enum ctr_src src, const char *ns,
+	    const char *id);
+void	containers_list_end(struct agent *a, enum ctr_src src);
+/* WATCH_ONCE: no records until containers_emit_all. */
+void	containers_set_once(struct agent *a, bool once);
+/* Nothing in flight (metadata, process scans, images): snapshot can exit. */
+bool	containers_idle(struct agent *a);
+/* WATCH_ONCE: fn for every container's snapshot (why "list"). */
+void	containers_foreach(struct agent *a,
+	    void (*fn)(struct agent *, const struct tm_container *, void *),
+	    void *arg);
+uint64_t containers_count(struct agent *a);
+
+/* inspect-docker.c: Docker's GET /containers/{id}/json as a snapshot. */
+/* Fill out (zeroed by the caller; free with tm_struct_free) from inspect,
+ * untrusted JSON.  daemon_userns: the daemon remaps users.  0 or -1. */
+int	inspect_docker_parse(json_t *inspect, bool daemon_userns,
+	    struct tm_container *out);
+int	inspect_docker_time(const char *rfc3339, uint64_t *ns);
+/* GraphDriver's overlay layers, upper first: count, *layers caller-owned. */
+size_t	inspect_docker_layers(json_t *inspect, char ***layers);
+
+/* spec-oci.c: an OCI runtime spec (containerd's container spec), untrusted
+ * JSON, as command, user and risks in out (zeroed by the caller). */
+int	spec_oci_parse(json_t *spec, struct tm_container *out);
+
+/* risks.c: runtime-independent pieces of the configuration risks. */
+bool	risk_path_sensitive(const char *hostpath);
+bool	risk_path_runtime_socket(const char *path);
+extern const char *const risk_default_caps[];	/* Docker's = containerd's */
+extern const size_t risk_default_caps_len;
+extern const char *const risk_all_caps[];
+extern const size_t risk_all_caps_len;
+/* "cap_sys_admin" -> "SYS_ADMIN" (new string), "ALL", or NULL if unknown. */
+char	*risk_cap_name(const char *name);
+/* caps = the given effective set; cap_add/cap_drop = its difference from
+ * the default set. */
+void	risk_caps_from_set(struct tm_risks *r, char **caps, size_t n);
+/* caps from Docker's privileged flag, cap_add and cap_drop. */
+void	risk_caps_docker(struct tm_risks *r, bool privileged);
+void	risk_strlist_free(char ***list, size_t *n);
+
+/* proc.c: a container's processes from /proc (blocking: thread pool). */
+struct proc_cg_line {		/* one line of /proc/PID/cgroup */
+	unsigned	 hid;
+	char		*controllers;	/* "cpu,cpuacct", "name=systemd", "" (v2) */
+	char		*path;
+};
+struct proc_cg_mount {		/* one cgroup mount from mountinfo */
+	char		*root;		/* the mount's root inside the hierarchy */
+	char		*mountpoint;
+	char		*controllers;	/* super options' controllers; "" for v2 */
+	bool		 v2;
+};
+int	proc_cgroup_parse(const char *buf, size_t len, struct proc_cg_line **out,
+	    size_t *n);
+int	proc_mountinfo_parse(const char *buf, size_t len,
+	    struct proc_cg_mount **out, size_t *n);
+void	proc_cg_lines_free(struct proc_cg_line *l, size_t n);
+void	proc_cg_mounts_free(struct proc_cg_mount *m, size_t n);
+/* The host folder of the container's cgroup, or NULL: v2 when the process
+ * sits in a non-root v2 group, else v1 pids, memory, cpu, name=systemd. */
+char	*proc_cgroup_resolve(const struct proc_cg_line *l, size_t nl,
+	    const struct proc_cg_mount *m, size_t nm);
+struct proc_idmap {
+	struct { uint64_t inside, outside, count; } e[64];
+	size_t	 n;
+};
+int	proc_idmap_parse(const char *buf, size_t len, struct proc_idmap *m);
+/* Host id -> id inside the namespace; (uint64_t)-1 when unmapped. */
+uint64_t proc_idmap_inside(const struct proc_idmap *m, uint64_t host);
+struct proc_stat {
+	uint64_t pid, ppid, starttime;	/* starttime in clock ticks */
+	char	 comm[64];
+	char	 state;
+};
+int	proc_stat_parse(const char *buf, size_t len, struct proc_stat *st);
+/* Split a NUL-separated cmdline into at most max_args bounded strings. */
+int	proc_cmdline_split(const char *buf, size_t len, char ***args,
+	    size_t *n);
+struct proc_scan {
+	/* in */
+	const char	*proc_root;	/* "/proc" */
+	char		*cgroup_dir;	/* known cgroup folder, or NULL (out too) */
+	uint32_t	 pids[16];	/* pids known to be in the container */
+	size_t		 n_pids;
+	uint64_t	 max_exe;	/* bound on an executable to hash */
+	/* out */
+	struct tm_process *procs;
+	size_t		 n_procs;
+	uint64_t	 errors;
+};
+/* Read every process of the container.  Returns the number found or -1. */
+int	proc_scan_run(struct proc_scan *ps);
+void	proc_scan_free(struct proc_scan *ps);
+uint64_t proc_boot_ns(void);
+
+/* One container in the registry (containers.c), across runs and watchers. */
+struct ctr_drift;
+enum ctr_state {
+	CTR_ST_NONE = 0,	/* only heard of (a metadata fetch) */
+	CTR_ST_CREATED,
+	CTR_ST_RUNNING,
+	CTR_ST_EXITED,
+	CTR_ST_REMOVED,
+};
+#define CTR_SCAN_PIDS	16
+struct ctr_rec {
+	struct ctr_rec		*hnext, *prev, *next;
+	struct containers	*reg;
+	char			*ns, *id;
+	bool			 docker;	/* Docker's (namespace moby) */
+	/* what each watcher's API says about it */
+	struct tm_container	 meta[CTR_SRC_MAX];
+	bool			 have_meta[CTR_SRC_MAX];
+	unsigned		 meta_wait[CTR_SRC_MAX];
+	bool			 seen_by[CTR_SRC_MAX];
+	uint64_t		 list_gen[CTR_SRC_MAX];
+	char			*hint_name, *hint_image;
+	/* the current run, merged from every source */
+	enum ctr_state		 state;
+	bool			 src_started[CTR_SRC_MAX];
+	bool			 src_exited[CTR_SRC_MAX];
+	uint64_t		 src_exit_ns[CTR_SRC_MAX];
+	uint64_t		 created_ns, started_ns, finished_ns;
+	bool			 has_exit;
+	int64_t			 exit_code;
+	bool			 oom;
+	uint32_t		 pid;
+	uint64_t		 removed_mono;
+	/* processes seen in this run */
+	struct tm_process	*procs;
+	size_t			 n_procs;
+	uint64_t		 procs_dropped;
+	char			*cgroup_dir;
+	uint32_t		 scan_pids[CTR_SCAN_PIDS];
+	size_t			 n_scan_pids;
+	bool			 scan_busy, scan_again, procs_tried;
+	/* the root's overlay layers, upper first (TaskCreate, GraphDriver) */
+	char			**layers;
+	size_t			 n_layers;
+	bool			 layers_upper;	/* layers[0] is the writable one */
+	struct ctr_drift	*drift;		/* snapshot.c's drift state */
+	bool			 image_requested;
+	char			 image_key[80];
+	/* records sent for this run */
+	const char		*first_why;	/* "start", "list", "reconcile" */
+	bool			 ev_sent[CTR_ACT_MAX];
+	bool			 created_sent, start_sent, exit_sent;
+	char			**execs;	/* exec ids seen (this run) */
+	bool			*exec_pid;	/* ...whose pid is known */
+	size_t			 n_execs;
+	unsigned		 exec_pending;	/* exec snapshots due */
+	unsigned		 exec_waiting;	/* execs waiting for their pid */
+	uv_timer_t		*later;		/* a rescan soon */
+	bool			 rescan_soon;	/* caught runc init: look again */
+	unsigned		 rescans;
+	uv_timer_t		*grace;		/* waiting for Docker's metadata */
+	bool			 grace_over;
+};
+
+/* snapshot.c: one normalised container record, and the thread-pool work. */
+/* Build the record of c (why: its trigger) into out (zeroed by the caller;
+ * free with snapshot_free: it borrows c's strings). */
+void	snapshot_build(struct agent *a, const struct ctr_rec *c, const char *why,
+	    struct tm_container *out);
+void	snapshot_free(struct tm_container *out);
+/* Ask the inventory for c's image (once per container) and set
+ * c->image_key. */
+bool	snapshot_image(struct agent *a, struct ctr_rec *c);
+/* Check c's writable layer for drift (when: start exec exit), on the
+ * thread pool; a record is emitted when something changed. */
+void	snapshot_drift(struct agent *a, struct ctr_rec *c, const char *when);
+/* c is going away: its drift state goes too (now, or when its check ends). */
+void	snapshot_drift_release(struct ctr_rec *c);
+/* Queue a process scan of c on the thread pool; containers_scan_done() is
+ * called on the loop with the result.  Returns 0 or -1. */
+int	snapshot_scan(struct agent *a, struct ctr_rec *c, struct proc_scan *ps);
+void	containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps);
+/* pod name, pod namespace and container name from the CRI labels. */
+void	snapshot_k8s_labels(struct tm_container *c);
+
+/* host.c: the host record, at start and on change. */
+/* Emit the host record if any fact changed since the last one (gathered on
+ * the thread pool, or at once with now). */
+int	host_emit(struct agent *a, bool now);
+void	host_close(struct agent *a);
+/* A runtime's version became known (or changed). */
+void	host_runtime_version(struct agent *a, const char *runtime,
+	    const char *version);
 
 #endif /* TALLYMAN_AGENT_H */

@@ -23,6 +23,7 @@
 #include "agent/agent.h"
 
 #define SCAN_DOCKER_SOCKET	"/var/run/docker.sock"
+#define SCAN_CTRD_SOCKET	"/run/containerd/containerd.sock"
 #define SCAN_HTTP_MAX		(4u * 1024 * 1024)
 
 static void
@@ -30,17 +31,21 @@ scan_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: tallyman-agent scan (--rootfs DIR | --layers UPPER:LOWER... |\n"
-	    "                            --image REF) [--json] [--docker-socket PATH]\n"
-	    "                            [--max-file BYTES]\n"
+	    "                            --image REF) [--json] [--max-file BYTES]\n"
+	    "                            [--runtime docker|containerd] [--docker-socket PATH]\n"
+	    "                            [--containerd-socket PATH] [--namespace NS]\n"
 	    "  Print the OS and the packages (dpkg, apk, rpm) installed in a root:\n"
 	    "  --rootfs DIR     a folder holding an unpacked image or root file system\n"
 	    "  --layers L1:L2   overlay layers, upper first (whiteouts and opaque\n"
 	    "                   folders applied as the kernel would)\n"
-	    "  --image REF      a local Docker image (overlay2 storage driver)\n"
+	    "  --image REF      a local image: Docker's (overlay2 storage driver) or,\n"
+	    "                   with --runtime containerd, containerd's (overlayfs\n"
+	    "                   snapshotter) in --namespace (default \"default\")\n"
 	    "  --json           JSON instead of a table\n"
 	    "  --docker-socket  Docker's API socket (default %s)\n"
+	    "  --containerd-socket  containerd's socket (default %s)\n"
 	    "  --max-file       largest package database read (default %u MiB)\n",
-	    SCAN_DOCKER_SOCKET, INVENTORY_MAX_FILE / (1024 * 1024));
+	    SCAN_DOCKER_SOCKET, SCAN_CTRD_SOCKET, INVENTORY_MAX_FILE / (1024 * 1024));
 }
 
 struct scan_buf {
@@ -77,10 +82,11 @@ scan_docker_layers(const char *sock, const char *ref, char ***layers,
 	struct scan_buf	 b = { NULL, 0 };
 	long		 code = 0;
 	CURLcode	 rc;
-	json_t		*root, *gd, *data, *v;
+	json_t		*root, *j;
 	json_error_t	 jerr;
-	const char	*driver, *upper, *lower, *p;
-	size_t		 cap = 0;
+	struct inventory_layers l;
+	const char	**v;
+	size_t		 i;
 	int		 r = -1;
 
 	*layers = NULL;
@@ -119,42 +125,18 @@ scan_docker_layers(const char *sock, const char *ref, char ***layers,
 		log_warnx("scan: docker: bad JSON: %s", jerr.text);
 		return -1;
 	}
-	gd = json_object_get(root, "GraphDriver");
-	data = json_object_get(gd, "Data");
-	driver = json_string_value(json_object_get(gd, "Name"));
-	if (driver == NULL || strcmp(driver, "overlay2") != 0 ||
-	    !json_is_object(data)) {
-		log_warnx("scan: docker: image %s: storage driver %s is not "
-		    "supported (overlay2 only)", ref, driver ? driver : "?");
+	if (inventory_layers_docker(root, &l) == -1) {
+		log_warnx("scan: docker: image %s: no overlay layers", ref);
 		goto out;
 	}
-	upper = json_string_value(json_object_get(data, "UpperDir"));
-	lower = json_string_value(json_object_get(data, "LowerDir"));
-	if (upper == NULL) {
-		log_warnx("scan: docker: image %s has no UpperDir", ref);
-		goto out;
-	}
-	cap = 8;
-	*layers = xcalloc(cap, sizeof(char *));
-	(*layers)[(*n)++] = xstrdup(upper);
-	for (p = lower; p != NULL && *p != '\0';) {
-		size_t len = strcspn(p, ":");
-
-		if (*n >= ROOTFS_LAYERS_MAX) {
-			log_warnx("scan: docker: image %s: too many layers", ref);
-			goto out;
-		}
-		if (*n == cap) {
-			cap *= 2;
-			*layers = xreallocarray(*layers, cap, sizeof(char *));
-		}
-		(*layers)[(*n)++] = xstrndup(p, len);
-		p += len;
-		if (*p == ':')
-			p++;
-	}
-	if ((v = json_object_get(root, "Id")) != NULL && json_is_string(v))
-		*id = xstrdup(json_string_value(v));
+	v = inventory_layers_all(&l, n);
+	*layers = xcalloc(*n + 1, sizeof(char *));
+	for (i = 0; i < *n; i++)
+		(*layers)[i] = xstrdup(v[i]);
+	free(v);
+	inventory_layers_free(&l);
+	if ((j = json_object_get(root, "Id")) != NULL && json_is_string(j))
+		*id = xstrdup(json_string_value(j));
 	r = 0;
 out:
 	json_decref(root);
@@ -207,11 +189,15 @@ cmd_scan(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "docker-socket", required_argument, NULL, 's' },
 		{ "max-file", required_argument, NULL, 'm' },
+		{ "runtime", required_argument, NULL, 'R' },
+		{ "containerd-socket", required_argument, NULL, 'C' },
+		{ "namespace", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char	*rootdir = NULL, *layerspec = NULL, *image = NULL;
-	const char	*sock = SCAN_DOCKER_SOCKET;
+	const char	*sock = SCAN_DOCKER_SOCKET, *csock = SCAN_CTRD_SOCKET;
+	const char	*runtime = "docker", *ns = "default";
 	char		**layers = NULL, *id = NULL, *spec = NULL, *tok, *save;
 	size_t		 nlayers = 0, i;
 	uint64_t	 max_file = INVENTORY_MAX_FILE;
@@ -221,13 +207,16 @@ cmd_scan(int argc, char **argv)
 	json_t		*o;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "r:l:i:js:m:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "r:l:i:js:m:hR:C:n:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': rootdir = optarg; break;
 		case 'l': layerspec = optarg; break;
 		case 'i': image = optarg; break;
 		case 'j': json = 1; break;
 		case 's': sock = optarg; break;
+		case 'R': runtime = optarg; break;
+		case 'C': csock = optarg; break;
+		case 'n': ns = optarg; break;
 		case 'm':
 			if (cfg_parse_size(optarg, &max_file) == -1 || max_file == 0) {
 				fprintf(stderr, "scan: bad --max-file %s\n", optarg);
@@ -239,7 +228,8 @@ cmd_scan(int argc, char **argv)
 		}
 	}
 	modes = (rootdir != NULL) + (layerspec != NULL) + (image != NULL);
-	if (modes != 1 || optind != argc) {
+	if (modes != 1 || optind != argc || (strcmp(runtime, "docker") != 0 &&
+	    strcmp(runtime, "containerd") != 0)) {
 		scan_usage(stderr);
 		return 1;
 	}
@@ -253,6 +243,10 @@ cmd_scan(int argc, char **argv)
 			    nlayers < ROOTFS_LAYERS_MAX;
 			    tok = strtok_r(NULL, ":", &save))
 				layers[nlayers++] = xstrdup(tok);
+		} else if (strcmp(runtime, "containerd") == 0) {
+			if (scan_containerd_layers(csock, ns, image, &layers,
+			    &nlayers, &id) == -1)
+				goto out;
 		} else if (scan_docker_layers(sock, image, &layers, &nlayers,
 		    &id) == -1)
 			goto out;

@@ -35,10 +35,8 @@ static const struct agent_cmd agent_cmd_scan = {
 
 /* The first entry is the default command. */
 static const struct agent_cmd *const agent_cmds[] = {
-	AGENT_CMD_NOT_BUILT("run", "[--output kafka|json]",
-	    "watch the container runtimes and publish inventory (default)", 3),
-	AGENT_CMD_NOT_BUILT("snapshot", "[--json]",
-	    "snapshot every container on this host once and print it", 3),
+	&agent_cmd_run,
+	&agent_cmd_snapshot,
 	&agent_cmd_scan,
 };
 

@@ -390,10 +390,11 @@ output_close(struct agent *a, void (*done)(struct agent *))
 	if (o->closing)
 		return;
 	o->done = done;
+	/* No heartbeat configured (the snapshot command): no final one. */
+	if (o->hb != NULL && heartbeat_emit(a) == -1)
+		log_warnx("output: final heartbeat not emitted");
 	heartbeat_stop(o->hb);
 	o->hb = NULL;
-	if (heartbeat_emit(a) == -1)
-		log_warnx("output: final heartbeat not emitted");
 	o->closing = true;
 	if (o->pub != NULL)
 		publish_close(o->pub, OUTPUT_DRAIN_MS, output_publish_closed, o);

@@ -85,4 +85,5 @@ printf '%-6s %9s %18s %14s %8s %20s\n' dpkg "$ndpkg" "$ours" "$theirs" \
     "$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')" "$sdpkg"
 printf '%-6s %9s %18s %14s %8s %20s\n' rpm "$nrpm" "$rours" "$rtheirs" \
     "$(awk -v a="$rours" -v b="$rtheirs" 'BEGIN { printf "%.2f", a / b }')" "$srpm"
+echo "tallyman-agent --version alone (process start-up): $(mean_ms "$AGENT" --version) ms/run"
 echo "runs per command: $RUNS (one process each, wall time, page cache warm)"
