@@ -188,6 +188,21 @@ typedef int (*rpm_ndb_blob_cb)(const void *blob, size_t len, void *arg);
 int	rpm_ndb_blobs(const void *buf, size_t len, rpm_ndb_blob_cb cb, void *arg,
 	    uint64_t *errors);
 
+/* inventory-layers.c: overlay layers from what the runtimes report. */
+struct inventory_layers {
+	char	*upper;			/* image: top layer; container: writable */
+	char	**lowers;		/* the rest, upper first */
+	size_t	 n_lowers;
+};
+/* Docker image or container inspect JSON (GraphDriver, overlay2 only). */
+int	inventory_layers_docker(json_t *inspect, struct inventory_layers *l);
+/* containerd: an overlay mount's options (lowerdir=, upperdir=). */
+int	inventory_layers_overlay(const char *const *options, size_t n,
+	    struct inventory_layers *l);
+/* upper then lowers, borrowed pointers; the caller frees the array. */
+const char **inventory_layers_all(const struct inventory_layers *l, size_t *n);
+void	inventory_layers_free(struct inventory_layers *l);
+
 /* inventory-cache.c: one scan per image, shared by its containers. */
 struct image_source {
 	const char	*key;		/* image id ("sha256:..."), or NULL: the
@@ -234,7 +249,9 @@ int	drift_check(struct drift *d, struct tm_drift *out);
 void	drift_record_free(struct tm_drift *dr);
 typedef void (*drift_done_cb)(struct agent *a, int nfiles, void *arg);
 /* Run drift_check on the thread pool and emit a TM_KIND_DRIFT record when
- * anything is found; d must live until done is called.  Returns 0 or -1. */
+ * anything is found (counted here in a->stats.drift_records: callers do
+ * not count it again); d must live until done is called.  One check at a
+ * time per d: -1 while one runs.  Returns 0 or -1. */
 int	drift_request(struct agent *a, struct drift *d, const char *runtime,
 	    const char *ns, const char *id, const char *image_key,
 	    const char *when, drift_done_cb done, void *arg);

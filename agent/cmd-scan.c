@@ -77,10 +77,11 @@ scan_docker_layers(const char *sock, const char *ref, char ***layers,
 	struct scan_buf	 b = { NULL, 0 };
 	long		 code = 0;
 	CURLcode	 rc;
-	json_t		*root, *gd, *data, *v;
+	json_t		*root, *j;
 	json_error_t	 jerr;
-	const char	*driver, *upper, *lower, *p;
-	size_t		 cap = 0;
+	struct inventory_layers l;
+	const char	**v;
+	size_t		 i;
 	int		 r = -1;
 
 	*layers = NULL;
@@ -119,42 +120,18 @@ scan_docker_layers(const char *sock, const char *ref, char ***layers,
 		log_warnx("scan: docker: bad JSON: %s", jerr.text);
 		return -1;
 	}
-	gd = json_object_get(root, "GraphDriver");
-	data = json_object_get(gd, "Data");
-	driver = json_string_value(json_object_get(gd, "Name"));
-	if (driver == NULL || strcmp(driver, "overlay2") != 0 ||
-	    !json_is_object(data)) {
-		log_warnx("scan: docker: image %s: storage driver %s is not "
-		    "supported (overlay2 only)", ref, driver ? driver : "?");
+	if (inventory_layers_docker(root, &l) == -1) {
+		log_warnx("scan: docker: image %s: no overlay layers", ref);
 		goto out;
 	}
-	upper = json_string_value(json_object_get(data, "UpperDir"));
-	lower = json_string_value(json_object_get(data, "LowerDir"));
-	if (upper == NULL) {
-		log_warnx("scan: docker: image %s has no UpperDir", ref);
-		goto out;
-	}
-	cap = 8;
-	*layers = xcalloc(cap, sizeof(char *));
-	(*layers)[(*n)++] = xstrdup(upper);
-	for (p = lower; p != NULL && *p != '\0';) {
-		size_t len = strcspn(p, ":");
-
-		if (*n >= ROOTFS_LAYERS_MAX) {
-			log_warnx("scan: docker: image %s: too many layers", ref);
-			goto out;
-		}
-		if (*n == cap) {
-			cap *= 2;
-			*layers = xreallocarray(*layers, cap, sizeof(char *));
-		}
-		(*layers)[(*n)++] = xstrndup(p, len);
-		p += len;
-		if (*p == ':')
-			p++;
-	}
-	if ((v = json_object_get(root, "Id")) != NULL && json_is_string(v))
-		*id = xstrdup(json_string_value(v));
+	v = inventory_layers_all(&l, n);
+	*layers = xcalloc(*n + 1, sizeof(char *));
+	for (i = 0; i < *n; i++)
+		(*layers)[i] = xstrdup(v[i]);
+	free(v);
+	inventory_layers_free(&l);
+	if ((j = json_object_get(root, "Id")) != NULL && json_is_string(j))
+		*id = xstrdup(json_string_value(j));
 	r = 0;
 out:
 	json_decref(root);

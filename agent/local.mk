@@ -34,6 +34,7 @@ agent_libinventory_a_SOURCES = \
 	agent/inventory-rpm.c \
 	agent/inventory-rpm-ndb.c \
 	agent/inventory-cache.c \
+	agent/inventory-layers.c \
 	agent/drift.c \
 	agent/cmd-scan.c
 agent_libinventory_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
@@ -68,7 +69,8 @@ INVENTORY_INTEG = \
 	tests/integ/inventory-rpm.sh \
 	tests/integ/inventory-dpkg.sh \
 	tests/integ/inventory-hostile.sh \
-	tests/integ/inventory-docker.sh
+	tests/integ/inventory-docker.sh \
+	tests/integ/inventory-run.sh
 TESTS += $(INVENTORY_INTEG)
 EXTRA_DIST += $(INVENTORY_INTEG) tests/fixtures/rpmdb/README.md \
 	tests/fixtures/rpmdb/sle15-bci/Packages.db \

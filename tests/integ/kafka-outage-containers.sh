@@ -46,10 +46,14 @@ read -r n distinct max gaps disorder <<<"$(tr_seq_report "$TM_TMP/got.json")"
 tap_diag "consumer: $n messages, $distinct distinct, max $max, $gaps gaps, $disorder out of order"
 tap_is "$gaps" 0 "the host's sequence has no gap"
 tap_is "$disorder" 0 "the host's records arrive in sequence order"
+jq -r 'select(.k == "event" or .k == "container") | .b.id' "$TM_TMP/got.json" |
+    sort -u >"$TM_TMP/seen.ids"
 missing=0
 for id in "${ids[@]}"; do
-	jq -e --arg id "$id" 'select(.b.id == $id)' "$TM_TMP/got.json" >/dev/null ||
-	    missing=$((missing + 1))
+	grep -qx "$id" "$TM_TMP/seen.ids" || missing=$((missing + 1))
 done
 tap_is "$missing" 0 "every container that ran during the outage is on the topic"
+starts=$(jq -r 'select(.k == "event" and .b.act == "start") | .b.id' "$TM_TMP/got.json" | sort -u |
+    grep -cxF -f <(printf '%s\n' "${ids[@]}"))
+tap_is "$starts" "${#ids[@]}" "each of them with its start event"
 tap_done

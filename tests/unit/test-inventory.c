@@ -505,6 +505,69 @@ test_rootfs_layers_symlinks_resolve_in_merged_root(void **state)
 }
 
 static void
+test_layers_from_docker_inspect(void **state)
+{
+	json_error_t		 jerr;
+	json_t			*o;
+	struct inventory_layers	 l;
+	const char		**v;
+	size_t			 n;
+
+	o = json_loads("{\"Id\": \"sha256:1\", \"GraphDriver\": {\"Name\": \"overlay2\","
+	    " \"Data\": {\"UpperDir\": \"/d/c/diff\", \"LowerDir\": \"/d/c-init/diff:/d/b/diff:/d/a/diff\","
+	    " \"MergedDir\": \"/d/c/merged\"}}}", 0, &jerr);
+	assert_int_equal(inventory_layers_docker(o, &l), 0);
+	assert_string_equal(l.upper, "/d/c/diff");
+	assert_int_equal(l.n_lowers, 3);
+	assert_string_equal(l.lowers[2], "/d/a/diff");
+	v = inventory_layers_all(&l, &n);
+	assert_int_equal(n, 4);
+	assert_string_equal(v[0], "/d/c/diff");
+	assert_string_equal(v[3], "/d/a/diff");
+	free(v);
+	inventory_layers_free(&l);
+	json_decref(o);
+	/* Single-layer image: no LowerDir. */
+	o = json_loads("{\"GraphDriver\": {\"Name\": \"overlay2\", \"Data\": {\"UpperDir\": \"/d/a/diff\"}}}", 0, &jerr);
+	assert_int_equal(inventory_layers_docker(o, &l), 0);
+	assert_int_equal(l.n_lowers, 0);
+	inventory_layers_free(&l);
+	json_decref(o);
+	/* Other drivers, relative or ".." paths: refused. */
+	o = json_loads("{\"GraphDriver\": {\"Name\": \"btrfs\", \"Data\": {}}}", 0, &jerr);
+	assert_int_equal(inventory_layers_docker(o, &l), -1);
+	json_decref(o);
+	o = json_loads("{\"GraphDriver\": {\"Name\": \"overlay2\", \"Data\": {\"UpperDir\": \"/d/a\", \"LowerDir\": \"/d/../etc\"}}}", 0, &jerr);
+	assert_int_equal(inventory_layers_docker(o, &l), -1);
+	json_decref(o);
+	o = json_loads("{\"GraphDriver\": {\"Name\": \"overlay2\", \"Data\": {\"UpperDir\": \"l/ABC\"}}}", 0, &jerr);
+	assert_int_equal(inventory_layers_docker(o, &l), -1);
+	json_decref(o);
+}
+
+static void
+test_layers_from_overlay_mount_options(void **state)
+{
+	const char *opts[] = { "index=off", "workdir=/s/3/work",
+	    "upperdir=/s/3/fs", "lowerdir=/s/2/fs:/s/1/fs" };
+	const char *view[] = { "lowerdir=/s/2/fs:/s/1/fs" };
+	const char *bad[] = { "upperdir=/s/3/fs", "upperdir=/s/4/fs" };
+	struct inventory_layers	l;
+
+	assert_int_equal(inventory_layers_overlay(opts, 4, &l), 0);
+	assert_string_equal(l.upper, "/s/3/fs");
+	assert_int_equal(l.n_lowers, 2);
+	assert_string_equal(l.lowers[0], "/s/2/fs");
+	inventory_layers_free(&l);
+	assert_int_equal(inventory_layers_overlay(view, 1, &l), 0);
+	assert_null(l.upper);
+	assert_int_equal(l.n_lowers, 2);
+	inventory_layers_free(&l);
+	assert_int_equal(inventory_layers_overlay(bad, 2, &l), -1);
+	assert_int_equal(inventory_layers_overlay(opts, 2, &l), -1);
+}
+
+static void
 test_image_json_round_trip(void **state)
 {
 	struct fixture	*f = *state;
@@ -650,6 +713,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rootfs_fifo_dir_and_size_rejected_without_blocking, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_rootfs_layers_symlinks_resolve_in_merged_root, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_image_json_round_trip, setup, teardown),
+		cmocka_unit_test(test_layers_from_docker_inspect),
+		cmocka_unit_test(test_layers_from_overlay_mount_options),
 		cmocka_unit_test_setup_teardown(test_image_json_refuses_wrong_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drift_added_modified_deleted_once, setup_tmp, teardown_tmp),
 	};
