@@ -95,3 +95,14 @@ else
 	@echo "make fuzz: configure with --enable-fuzzing CC=clang (doc/fuzzing.md)" >&2; exit 1
 endif
 .PHONY: fuzz
+
+# Every crash a fuzzer found, replayed in every build (cmocka).
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-fuzz-regressions
+TESTS += tests/unit/test-fuzz-regressions
+tests_unit_test_fuzz_regressions_SOURCES = tests/unit/test-fuzz-regressions.c
+tests_unit_test_fuzz_regressions_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) \
+	$(UV_CFLAGS) $(MSGPACK_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_fuzz_regressions_LDADD = $(INVENTORY_LIBS) $(SCHEMA_LIBS) \
+	$(COMMON_LIBS) $(CMOCKA_LIBS)
+endif
