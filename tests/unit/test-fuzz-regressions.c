@@ -96,11 +96,36 @@ test_dpkg_source_on_last_line_is_read_within_the_buffer(void **state)
 	guarded_free(&g);
 }
 
+/*
+ * fuzz-docker and fuzz-containerd: a creation time in year 9999 (Docker's
+ * RFC 3339 text, containerd's Timestamp seconds) overflowed the 64-bit
+ * nanoseconds; the record then held a time the schema refuses (over
+ * 2^63 - 1), so the container's records could never be encoded.  Times
+ * past 2262 are now unknown (0), like times before 1970.
+ */
+static void
+test_docker_time_beyond_int64_nanoseconds_is_unknown(void **state)
+{
+	uint64_t	ns = 1;
+
+	assert_int_equal(inspect_docker_time("9999-12-31T23:59:59.999999999Z",
+	    &ns), 0);
+	assert_int_equal(ns, 0);
+	assert_int_equal(inspect_docker_time("2262-04-12T00:00:00Z", &ns), 0);
+	assert_int_equal(ns, 0);
+	/* the last representable second still is */
+	assert_int_equal(inspect_docker_time("2262-04-11T23:47:15Z", &ns), 0);
+	assert_true(ns > 0 && ns <= (uint64_t)INT64_MAX);
+	assert_int_equal(inspect_docker_time("2024-01-02T03:04:05.5Z", &ns), 0);
+	assert_int_equal(ns, 1704164645500000000ull);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dpkg_source_on_last_line_is_read_within_the_buffer),
+		cmocka_unit_test(test_docker_time_beyond_int64_nanoseconds_is_unknown),
 	};
 
 	log_init("test-fuzz-regressions", LOG_LEVEL_ERROR);
