@@ -262,6 +262,10 @@ extern const struct agent_cmd agent_cmd_snapshot;
 
 /* cmd-scan.c: `tallyman-agent scan --rootfs DIR | --image REF [--json]`. */
 int	cmd_scan(int argc, char **argv);
+/* scan-containerd.c: a containerd image's layers (top first) through the
+ * Images, Content and Snapshots services; *id is its target digest. */
+int	scan_containerd_layers(const char *sock, const char *ns, const char *ref,
+	    char ***layers, size_t *n, char **id);
 
 /* output.c: every record leaves the agent through agent_emit. */
 /*
@@ -645,8 +649,13 @@ struct ctr_rec {
 	bool			 ev_sent[CTR_ACT_MAX];
 	bool			 created_sent, start_sent, exit_sent;
 	char			**execs;	/* exec ids seen (this run) */
+	bool			*exec_pid;	/* ...whose pid is known */
 	size_t			 n_execs;
-	unsigned		 exec_pending;
+	unsigned		 exec_pending;	/* exec snapshots due */
+	unsigned		 exec_waiting;	/* execs waiting for their pid */
+	uv_timer_t		*later;		/* a rescan soon */
+	bool			 rescan_soon;	/* caught runc init: look again */
+	unsigned		 rescans;
 	uv_timer_t		*grace;		/* waiting for Docker's metadata */
 	bool			 grace_over;
 };
@@ -659,7 +668,7 @@ void	snapshot_build(struct agent *a, const struct ctr_rec *c, const char *why,
 void	snapshot_free(struct tm_container *out);
 /* Ask the inventory for c's image (once per container) and set
  * c->image_key. */
-void	snapshot_image(struct agent *a, struct ctr_rec *c);
+bool	snapshot_image(struct agent *a, struct ctr_rec *c);
 /* Check c's writable layer for drift (when: start exec exit), on the
  * thread pool; a record is emitted when something changed. */
 void	snapshot_drift(struct agent *a, struct ctr_rec *c, const char *when);

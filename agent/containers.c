@@ -164,9 +164,14 @@ ctr_free(struct containers *r, struct ctr_rec *c)
 	snapshot_drift_release(c);
 	ctr_strs_free(&c->layers, &c->n_layers);
 	ctr_strs_free(&c->execs, &c->n_execs);
+	free(c->exec_pid);
 	if (c->grace != NULL) {
 		uv_timer_stop(c->grace);
 		uv_close((uv_handle_t *)c->grace, ctr_grace_closed);
+	}
+	if (c->later != NULL) {
+		uv_timer_stop(c->later);
+		uv_close((uv_handle_t *)c->later, ctr_grace_closed);
 	}
 	free(c->hint_name);
 	free(c->hint_image);
@@ -334,8 +339,45 @@ ctr_new_run(struct containers *r, struct ctr_rec *c)
 	c->ev_sent[CTR_ACT_START] = c->ev_sent[CTR_ACT_EXIT] = false;
 	c->ev_sent[CTR_ACT_OOM] = false;
 	ctr_strs_free(&c->execs, &c->n_execs);
-	c->exec_pending = 0;
+	free(c->exec_pid);
+	c->exec_pid = NULL;
+	c->exec_pending = c->exec_waiting = 0;
+	c->rescans = 0;
 	c->first_why = "start";
+}
+
+static void	ctr_scan(struct containers *, struct ctr_rec *, uint32_t);
+
+/* The timer for "look again soon": execs whose pid never came, runc. */
+static void
+ctr_later_fire(uv_timer_t *t)
+{
+	struct ctr_rec *c = t->data;
+	struct containers *r = c->reg;
+
+	if (c->exec_waiting > 0) {
+		/* no pid will come: scan the cgroup for the exec instead */
+		c->exec_pending += c->exec_waiting;
+		c->exec_waiting = 0;
+	}
+	c->rescan_soon = false;
+	if (c->state == CTR_ST_RUNNING)
+		ctr_scan(r, c, 0);
+	ctr_progress(r, c);
+}
+
+static void
+ctr_later(struct containers *r, struct ctr_rec *c, uint64_t ms)
+{
+	if (c->later == NULL) {
+		c->later = xmalloc(sizeof(*c->later));
+		uv_timer_init(r->a->loop, c->later);
+		c->later->data = c;
+	}
+	if (uv_is_active((uv_handle_t *)c->later) &&
+	    uv_timer_get_due_in(c->later) <= ms)
+		return;
+	uv_timer_start(c->later, ctr_later_fire, ms, 0);
 }
 
 /* Read the container's processes (thread pool), with pid as a hint. */
@@ -393,6 +435,9 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 	r->scans--;
 	c->scan_busy = false;
 	c->procs_tried = true;
+	log_debug("containers: %s/%.12s: scan found %zu processes (cgroup %s)",
+	    c->ns, c->id, ps->n_procs, ps->cgroup_dir != NULL ?
+	    ps->cgroup_dir : "unknown");
 	if (ps->cgroup_dir != NULL && c->cgroup_dir == NULL) {
 		c->cgroup_dir = ps->cgroup_dir;
 		ps->cgroup_dir = NULL;
@@ -400,9 +445,13 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 	a->stats.parse_errors += ps->errors;
 	for (i = 0; i < ps->n_procs; i++) {
 		p = &ps->procs[i];
+		/* The same process: same pid, same start (boot time is
+		 * recomputed per scan, so allow for its jitter). */
 		for (j = 0; j < c->n_procs; j++)
 			if (c->procs[j].pid == p->pid &&
-			    c->procs[j].start_ns == p->start_ns)
+			    (c->procs[j].start_ns > p->start_ns ?
+			    c->procs[j].start_ns - p->start_ns :
+			    p->start_ns - c->procs[j].start_ns) < 1000000000ull)
 				break;
 		if (j == c->n_procs) {
 			if (c->n_procs >= CTR_PROCS_MAX) {
@@ -424,6 +473,18 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 		}
 		c->procs[j] = *p;
 		memset(p, 0, sizeof(*p));
+	}
+	/* A process caught between runc's fork and its execve shows as
+	 * runc init: look again in a moment (a few times at most). */
+	for (i = 0; i < c->n_procs; i++)
+		if (c->procs[i].comm != NULL &&
+		    strncmp(c->procs[i].comm, "runc:[", 6) == 0)
+			break;
+	if (i < c->n_procs && c->rescans < 5 && c->state == CTR_ST_RUNNING &&
+	    !r->closing) {
+		c->rescans++;
+		c->rescan_soon = true;
+		ctr_later(r, c, 20);
 	}
 	proc_scan_free(ps);
 	free(ps);
@@ -450,7 +511,7 @@ ctr_ready(struct containers *r, struct ctr_rec *c)
 	for (s = 0; s < CTR_SRC_MAX; s++)
 		if (c->meta_wait[s] > 0)
 			return false;
-	if (c->scan_busy)
+	if (c->scan_busy || c->rescan_soon)
 		return false;
 	if (c->state == CTR_ST_RUNNING && c->pid != 0 && !c->procs_tried)
 		return false;
@@ -475,10 +536,8 @@ ctr_ready(struct containers *r, struct ctr_rec *c)
 static void
 ctr_image(struct containers *r, struct ctr_rec *c)
 {
-	if (c->image_requested)
-		return;
-	c->image_requested = true;
-	snapshot_image(r->a, c);
+	if (!c->image_requested)
+		c->image_requested = snapshot_image(r->a, c);
 }
 
 /* Send whatever record c is due, if it is ready. */
@@ -658,32 +717,51 @@ ctr_on_delete(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 	}
 }
 
+/*
+ * An exec.  containerd reports it with the new process's pid, once the
+ * process runs; Docker reports it (exec_start) just before asking
+ * containerd, without a pid.  The exec snapshot follows a scan that can see
+ * the new process: at containerd's report, or, without one, a moment after
+ * Docker's.
+ */
 static void
 ctr_on_exec(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 {
 	size_t i;
 
-	if (o->exec_id == NULL || strlen(o->exec_id) > TM_STR_SHORT ||
-	    c->state != CTR_ST_RUNNING)
+	if (o->exec_id == NULL || o->exec_id[0] == '\0' ||
+	    strlen(o->exec_id) > TM_STR_SHORT || c->state != CTR_ST_RUNNING)
 		return;
 	for (i = 0; i < c->n_execs; i++) {
-		if (strcmp(c->execs[i], o->exec_id) == 0) {
-			/* seen: the other watcher may know its pid */
-			if (o->pid != 0)
-				ctr_scan(r, c, o->pid);
-			return;
+		if (strcmp(c->execs[i], o->exec_id) != 0)
+			continue;
+		if (o->pid != 0 && !c->exec_pid[i]) {
+			c->exec_pid[i] = true;
+			if (c->exec_waiting > 0) {
+				c->exec_waiting--;
+				c->exec_pending++;
+			}
+			ctr_scan(r, c, o->pid);
 		}
+		return;
 	}
 	if (c->n_execs < CTR_EXECS_MAX) {
 		c->execs = xreallocarray(c->execs, c->n_execs + 1,
 		    sizeof(*c->execs));
+		c->exec_pid = xreallocarray(c->exec_pid, c->n_execs + 1,
+		    sizeof(*c->exec_pid));
+		c->exec_pid[c->n_execs] = o->pid != 0;
 		c->execs[c->n_execs++] = xstrdup(o->exec_id);
 	}
 	ctr_event(r, c, CTR_ACT_EXEC, o->time_ns, o->exec_id);
-	c->exec_pending++;
-	ctr_scan(r, c, o->pid);
-	if (o->pid == 0 && !c->scan_busy)
-		ctr_scan(r, c, c->pid);
+	if (o->pid != 0) {
+		c->exec_pending++;
+		ctr_scan(r, c, o->pid);
+		return;
+	}
+	c->exec_waiting++;
+	ctr_later(r, c, c->docker && watchers_up(r->a, "containerd") ?
+	    CTR_GRACE_MS : 100);
 }
 
 /*

@@ -36,9 +36,10 @@ agent_libinventory_a_SOURCES = \
 	agent/inventory-cache.c \
 	agent/inventory-layers.c \
 	agent/drift.c \
-	agent/cmd-scan.c
+	agent/cmd-scan.c \
+	agent/scan-containerd.c
 agent_libinventory_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
-	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(RPM_CFLAGS)
+	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(RPM_CFLAGS) $(PROTOBUFC_CFLAGS)
 INVENTORY_LIBS = agent/libinventory.a $(RPM_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) -lpthread
 
 # Inventory tests: cmocka unit tests and integration scripts.
@@ -121,7 +122,8 @@ TESTS += \
 	tests/integ/spool-bound.sh \
 	tests/integ/agent-kill.sh \
 	tests/integ/kafka-outage.sh \
-	tests/integ/kafka-outage-containers.sh
+	tests/integ/kafka-outage-containers.sh \
+	tests/integ/agent-kill-run.sh
 EXTRA_DIST += \
 	tests/lib/transport.sh \
 	tests/integ/decode-json.sh \
@@ -130,6 +132,7 @@ EXTRA_DIST += \
 	tests/integ/agent-kill.sh \
 	tests/integ/kafka-outage.sh \
 	tests/integ/kafka-outage-containers.sh \
+	tests/integ/agent-kill-run.sh \
 	bench/produce.sh
 
 # Watchers, registry, snapshot (issue 3), as a library so the unit tests link
@@ -196,3 +199,12 @@ tests_unit_test_containers_CFLAGS = $(WATCH_TEST_CFLAGS)
 tests_unit_test_containers_LDADD = $(WATCH_LIBS) $(INVENTORY_LIBS) \
 	$(SCHEMA_LIBS) $(COMMON_LIBS) $(CMOCKA_LIBS)
 endif
+
+# Watchers against real daemons (tests/lib/harness.sh), TAP scripts.
+WATCH_INTEG = \
+	tests/integ/watch-docker.sh \
+	tests/integ/watch-containerd.sh \
+	tests/integ/watch-short-lived.sh \
+	tests/integ/watch-restart.sh
+TESTS += $(WATCH_INTEG)
+EXTRA_DIST += tests/lib/watch.sh tests/lib/runc-capfilter.sh $(WATCH_INTEG)

@@ -229,9 +229,10 @@ snapshot_image_done(struct agent *a, const char *key, const struct tm_image *img
  * Ask the inventory for c's image, once: through its image layers when the
  * root's overlay layers are known (TaskCreate, GraphDriver), else through
  * the live root /proc/PID/root.  c->image_key names the image record either
- * way; in snapshot mode (no image cache) only the key is computed.
+ * way; in snapshot mode (no image cache) only the key is computed.  Returns
+ * false when there is nothing to read the image from (yet).
  */
-void
+bool
 snapshot_image(struct agent *a, struct ctr_rec *c)
 {
 	struct image_source src;
@@ -260,11 +261,12 @@ snapshot_image(struct agent *a, struct ctr_rec *c)
 		src.rootdir = root;
 		src.key = src.image_id;
 	} else
-		return;		/* nothing left to read it from */
+		return false;	/* nothing (yet, or left) to read it from */
 	inventory_image_key(&src, c->image_key);
 	if (a->icache != NULL &&
 	    inventory_image_request(a, &src, snapshot_image_done, NULL) == -1)
 		log_debug("snapshot: %s/%.12s: no image inventory", c->ns, c->id);
+	return true;
 }
 
 struct ctr_drift {

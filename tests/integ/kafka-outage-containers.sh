@@ -2,8 +2,9 @@
 # kafka-outage-containers.sh: the real agent (`tallyman-agent run`, watching
 # the test's dockerd and containerd) while every Kafka broker is down for
 # 30 s and containers start and stop.  Once the brokers are back every
-# record arrives: the host's sequence complete and in order, and every
-# container that ran during the outage is on the topic.
+# record arrives: the host's sequence complete and in order, every
+# container that ran during the outage is on the topic, and what is on the
+# topic equals what the agent printed with --output kafka,json.
 
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/transport.sh"
@@ -18,7 +19,7 @@ kafka_start -t tallyman.inventory:3
 harness_image tm-outage:1 || tap_bail "no image"
 host=outage-ctr-$TM_ID
 tr_conf "$TM_TMP/agent.conf" "host.id=$host" "state.dir=$TM_TMP/state" \
-    "output=kafka" "kafka.brokers=$TM_KAFKA" "heartbeat.interval=2s" \
+    "output=kafka,json" "kafka.brokers=$TM_KAFKA" "heartbeat.interval=2s" \
     "docker.socket=$TM_DOCKER_SOCK" "containerd.socket=$TM_CONTAINERD_SOCK"
 
 "$AGENT" -c "$TM_TMP/agent.conf" run >"$TM_LOGS/agent.out" 2>"$TM_LOGS/agent.log" </dev/null &
@@ -56,4 +57,12 @@ tap_is "$missing" 0 "every container that ran during the outage is on the topic"
 starts=$(jq -r 'select(.k == "event" and .b.act == "start") | .b.id' "$TM_TMP/got.json" | sort -u |
     grep -cxF -f <(printf '%s\n' "${ids[@]}"))
 tap_is "$starts" "${#ids[@]}" "each of them with its start event"
+jq -S -c . "$TM_LOGS/agent.out" | sort >"$TM_TMP/a"
+jq -S -c . "$TM_TMP/got.json" | sort -u >"$TM_TMP/b"
+if [ -s "$TM_TMP/a" ] && cmp -s "$TM_TMP/a" "$TM_TMP/b"; then
+	tap_ok "kcat | tallyman-decode equals the agent's --output json ($(wc -l <"$TM_TMP/a") records)"
+else
+	tap_fail "kcat | tallyman-decode equals the agent's --output json" \
+	    "$(diff "$TM_TMP/a" "$TM_TMP/b" | cut -c1-300 | head -n 10)"
+fi
 tap_done
