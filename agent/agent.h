@@ -262,6 +262,10 @@ extern const struct agent_cmd agent_cmd_snapshot;
 
 /* cmd-scan.c: `tallyman-agent scan --rootfs DIR | --image REF [--json]`. */
 int	cmd_scan(int argc, char **argv);
+/* scan-containerd.c: a containerd image's layers (top first) through the
+ * Images, Content and Snapshots services; *id is its target digest. */
+int	scan_containerd_layers(const char *sock, const char *ns, const char *ref,
+	    char ***layers, size_t *n, char **id);
 
 /* output.c: every record leaves the agent through agent_emit. */
 /*

@@ -23,6 +23,7 @@
 #include "agent/agent.h"
 
 #define SCAN_DOCKER_SOCKET	"/var/run/docker.sock"
+#define SCAN_CTRD_SOCKET	"/run/containerd/containerd.sock"
 #define SCAN_HTTP_MAX		(4u * 1024 * 1024)
 
 static void
@@ -30,17 +31,21 @@ scan_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: tallyman-agent scan (--rootfs DIR | --layers UPPER:LOWER... |\n"
-	    "                            --image REF) [--json] [--docker-socket PATH]\n"
-	    "                            [--max-file BYTES]\n"
+	    "                            --image REF) [--json] [--max-file BYTES]\n"
+	    "                            [--runtime docker|containerd] [--docker-socket PATH]\n"
+	    "                            [--containerd-socket PATH] [--namespace NS]\n"
 	    "  Print the OS and the packages (dpkg, apk, rpm) installed in a root:\n"
 	    "  --rootfs DIR     a folder holding an unpacked image or root file system\n"
 	    "  --layers L1:L2   overlay layers, upper first (whiteouts and opaque\n"
 	    "                   folders applied as the kernel would)\n"
-	    "  --image REF      a local Docker image (overlay2 storage driver)\n"
+	    "  --image REF      a local image: Docker's (overlay2 storage driver) or,\n"
+	    "                   with --runtime containerd, containerd's (overlayfs\n"
+	    "                   snapshotter) in --namespace (default \"default\")\n"
 	    "  --json           JSON instead of a table\n"
 	    "  --docker-socket  Docker's API socket (default %s)\n"
+	    "  --containerd-socket  containerd's socket (default %s)\n"
 	    "  --max-file       largest package database read (default %u MiB)\n",
-	    SCAN_DOCKER_SOCKET, INVENTORY_MAX_FILE / (1024 * 1024));
+	    SCAN_DOCKER_SOCKET, SCAN_CTRD_SOCKET, INVENTORY_MAX_FILE / (1024 * 1024));
 }
 
 struct scan_buf {
@@ -184,11 +189,15 @@ cmd_scan(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "docker-socket", required_argument, NULL, 's' },
 		{ "max-file", required_argument, NULL, 'm' },
+		{ "runtime", required_argument, NULL, 'R' },
+		{ "containerd-socket", required_argument, NULL, 'C' },
+		{ "namespace", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char	*rootdir = NULL, *layerspec = NULL, *image = NULL;
-	const char	*sock = SCAN_DOCKER_SOCKET;
+	const char	*sock = SCAN_DOCKER_SOCKET, *csock = SCAN_CTRD_SOCKET;
+	const char	*runtime = "docker", *ns = "default";
 	char		**layers = NULL, *id = NULL, *spec = NULL, *tok, *save;
 	size_t		 nlayers = 0, i;
 	uint64_t	 max_file = INVENTORY_MAX_FILE;
@@ -198,13 +207,16 @@ cmd_scan(int argc, char **argv)
 	json_t		*o;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "r:l:i:js:m:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "r:l:i:js:m:hR:C:n:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': rootdir = optarg; break;
 		case 'l': layerspec = optarg; break;
 		case 'i': image = optarg; break;
 		case 'j': json = 1; break;
 		case 's': sock = optarg; break;
+		case 'R': runtime = optarg; break;
+		case 'C': csock = optarg; break;
+		case 'n': ns = optarg; break;
 		case 'm':
 			if (cfg_parse_size(optarg, &max_file) == -1 || max_file == 0) {
 				fprintf(stderr, "scan: bad --max-file %s\n", optarg);
@@ -216,7 +228,8 @@ cmd_scan(int argc, char **argv)
 		}
 	}
 	modes = (rootdir != NULL) + (layerspec != NULL) + (image != NULL);
-	if (modes != 1 || optind != argc) {
+	if (modes != 1 || optind != argc || (strcmp(runtime, "docker") != 0 &&
+	    strcmp(runtime, "containerd") != 0)) {
 		scan_usage(stderr);
 		return 1;
 	}
@@ -230,6 +243,10 @@ cmd_scan(int argc, char **argv)
 			    nlayers < ROOTFS_LAYERS_MAX;
 			    tok = strtok_r(NULL, ":", &save))
 				layers[nlayers++] = xstrdup(tok);
+		} else if (strcmp(runtime, "containerd") == 0) {
+			if (scan_containerd_layers(csock, ns, image, &layers,
+			    &nlayers, &id) == -1)
+				goto out;
 		} else if (scan_docker_layers(sock, image, &layers, &nlayers,
 		    &id) == -1)
 			goto out;

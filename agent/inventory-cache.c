@@ -25,7 +25,7 @@
 #include "agent/agent.h"
 
 #define ICACHE_FILE_MAX		(64u * 1024 * 1024)
-#define ICACHE_ENTRIES_MAX	100000u
+#define ICACHE_ENTRIES_MAX	10000u	/* images remembered; oldest forgotten */
 
 struct icache_waiter {
 	inventory_done_cb	 done;
@@ -145,11 +145,37 @@ icache_find(struct inventory_cache *c, const char *key)
 	return NULL;
 }
 
+static void icache_remove(struct inventory_cache *, struct icache_entry *);
+
+/* Bound the cache: drop the oldest finished entry (memory and file). */
+static void
+icache_evict(struct inventory_cache *c)
+{
+	struct icache_entry	*e, *last = NULL;
+	char			*path;
+
+	for (e = c->head; e != NULL; e = e->next)
+		if (!e->scanning)
+			last = e;
+	if (last == NULL)
+		return;
+	log_info("inventory-cache: over %u images, forgetting %s",
+	    ICACHE_ENTRIES_MAX, last->key);
+	if (c->dir != NULL) {
+		path = icache_path(c, last->key, "");
+		unlink(path);
+		free(path);
+	}
+	icache_remove(c, last);
+}
+
 static struct icache_entry *
 icache_insert(struct inventory_cache *c, const char *key)
 {
 	struct icache_entry	*e;
 
+	if (c->n >= ICACHE_ENTRIES_MAX)
+		icache_evict(c);
 	e = xcalloc(1, sizeof(*e));
 	snprintf(e->key, sizeof(e->key), "%s", key);
 	e->next = c->head;

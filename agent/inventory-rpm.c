@@ -302,9 +302,26 @@ static int
 rpm_blob_cb(const void *blob, size_t len, void *arg)
 {
 	struct inventory_scan	*s = arg;
+	const uint8_t		*b = blob;
+	uint64_t		 il, dl;
 	Header			 h;
 	int			 r;
 
+	/* The on-disk header: be32 index count, be32 data length, 16 bytes
+	 * per index entry, the data.  Checked here before librpm sees it (a
+	 * size of 0 would make headerImport trust the counts). */
+	if (len < 8) {
+		inventory_error(s, "Packages.db", "header blob of %zu bytes", len);
+		return -1;
+	}
+	il = (uint64_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+	dl = (uint64_t)b[4] << 24 | b[5] << 16 | b[6] << 8 | b[7];
+	if (il == 0 || il > 0xffff || 8 + il * 16 + dl != len) {
+		inventory_error(s, "Packages.db", "header blob sizes do not add "
+		    "up (%llu entries, %llu data bytes, %zu bytes)",
+		    (unsigned long long)il, (unsigned long long)dl, len);
+		return -1;
+	}
 	h = headerImport((void *)blob, (unsigned)len, HEADERIMPORT_COPY);
 	if (h == NULL) {
 		inventory_error(s, "Packages.db", "header blob refused by librpm");

@@ -36,9 +36,10 @@ agent_libinventory_a_SOURCES = \
 	agent/inventory-cache.c \
 	agent/inventory-layers.c \
 	agent/drift.c \
-	agent/cmd-scan.c
+	agent/cmd-scan.c \
+	agent/scan-containerd.c
 agent_libinventory_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
-	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(RPM_CFLAGS)
+	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(RPM_CFLAGS) $(PROTOBUFC_CFLAGS)
 INVENTORY_LIBS = agent/libinventory.a $(RPM_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) -lpthread
 
 # Inventory tests: cmocka unit tests and integration scripts.

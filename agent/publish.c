@@ -434,8 +434,9 @@ publish_producer_new(struct publish *p)
 	size_t			 i;
 
 	conf = rd_kafka_conf_new();
+	/* Statistics feed the heartbeat: none without one. */
 	stats_ms = cfg->heartbeat_interval / 1000000;
-	if (stats_ms < 1000)
+	if (stats_ms > 0 && stats_ms < 1000)
 		stats_ms = 1000;
 	if (stats_ms > 86400000)
 		stats_ms = 86400000;

@@ -66,6 +66,7 @@ dpkg pkg-a 1:a.0-1 src-a 2.0
 dpkg pkg-c 1:c.0-1 src-c 2.0
 dpkg pkg-e 5 pkg-e 5"
 img=$("$AGENT" scan --image tm-inv-layers:1 --docker-socket "$TM_DOCKER_SOCK" --json 2>"$TM_TMP/scan-image.err")
+tap_is "$?" 0 "scan --image exits 0" || tap_diag "$(tail -20 "$TM_TMP/scan-image.err")"
 tap_is "$(jq -r "$fmt" <<<"$img")" "$expect" \
     "scan --image (overlay layers): whiteout and opaque folder applied as the kernel does"
 tap_is "$(jq -r '.os.pretty_name' <<<"$img")" "Tallyman Test 1" "scan --image reads os-release through the layers"
@@ -82,6 +83,26 @@ tap_like "$("$AGENT" scan --image tm-inv-layers:1 --docker-socket "$TM_DOCKER_SO
     "the human table: OS line, then ecosystem/name/version/arch/source columns"
 tap_like "$("$AGENT" scan --image no-such-image:0 --docker-socket "$TM_DOCKER_SOCK" 2>&1; echo "rc=$?")" \
     'HTTP 404.*rc=1$' "scan --image of an unknown image fails with Docker's 404"
+
+# --- the same image in containerd (docker save | ctr image import) ---------
+harness_docker save tm-inv-layers:1 >"$TM_TMP/layers.tar"
+if tap_check "the 4-layer image imports into containerd namespace tm-inv" \
+    harness_ctr -n tm-inv image import "$TM_TMP/layers.tar"; then
+	cimg=$("$AGENT" scan --image docker.io/library/tm-inv-layers:1 --runtime containerd \
+	    --containerd-socket "$TM_CONTAINERD_SOCK" --namespace tm-inv --json \
+	    2>"$TM_TMP/scan-ctrd.err")
+	tap_is "$?" 0 "scan --image --runtime containerd exits 0" ||
+	    tap_diag "$(tail -20 "$TM_TMP/scan-ctrd.err")"
+	tap_is "$(jq -r "$fmt" <<<"$cimg")" "$expect" \
+	    "scan --image --runtime containerd (snapshot view of the layers): the same inventory" ||
+	    tap_diag "$(cat "$TM_TMP/scan-ctrd.err")"
+	snaps=$(harness_ctr -n tm-inv snapshots ls 2>&1)
+	tap_is "$(grep -c tallyman-scan <<<"$snaps")/$(grep -c Committed <<<"$snaps")" "0/4" \
+	    "the scan's view snapshot is removed, the 4 layers stay"
+else
+	tap_skip "scan --image --runtime containerd" "import failed"
+	tap_skip "the scan's view snapshot is removed, the 4 layers stay" "import failed"
+fi
 
 # --- 20 containers of one image: one scan ----------------------------------
 iid=$(harness_docker image inspect -f '{{.Id}}' tm-inv-layers:1)

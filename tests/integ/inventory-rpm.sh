@@ -104,6 +104,17 @@ out=$("$AGENT" scan --rootfs "$T/root-ndb-bad" --json 2>/dev/null)
 tap_is "$(jq '[.packages[] | select(.ecosystem == "rpm")] | length' <<<"$out")" 3 \
     "NDB blob with a bad checksum is dropped, the 3 others are read ($size bytes)"
 
+# Framed correctly but hostile inside (huge index counts, offsets past the
+# data, random bytes, empty): librpm refuses each header, counted, no crash.
+H=$T/root-ndb-hostile
+mkdir -p "$H/usr/lib/sysimage/rpm"
+"$FIXTURE" ndb-hostile - "$H/usr/lib/sysimage/rpm/Packages.db"
+out=$("$AGENT" scan --rootfs "$H" --json 2>"$T/hostile.err")
+rc=$?
+tap_is "$rc/$(jq '.packages | length' <<<"$out")/$(jq '.errors' <<<"$out")" "0/0/6" \
+    "NDB blobs hostile to librpm: none read, 6 counted errors, exit 0" ||
+    tap_diag "$(tail -5 "$T/hostile.err")"
+
 # --- real databases from public images (tests/fixtures/rpmdb/README.md) -----
 FX=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/fixtures/rpmdb
 X=$T/root-sle15

@@ -9,6 +9,7 @@
  *                                 host-order u32, value = header blob; key 0
  *                                 holds the next free number, as rpm's BDB
  *                                 backend kept it
+ *   rpmdb-fixture ndb-hostile - OUT  the same framing around hostile blobs
  *   rpmdb-fixture ndb SQLITE OUT  write an NDB Packages.db (the layout of
  *                                 rpm's lib/backend/ndb/rpmpkg.c: 32-byte
  *                                 header, 16-byte slots in 4 KiB slot pages,
@@ -21,6 +22,8 @@
 #include <string.h>
 
 #include <sqlite3.h>
+
+#define TM_NHOSTILE	6
 
 struct blob {
 	uint32_t	 hnum;
@@ -56,6 +59,52 @@ load(const char *path, size_t *n)
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+	return b;
+}
+
+/*
+ * Correctly framed NDB blobs whose content is hostile for librpm: an index
+ * count of 16 million, a data length past the blob, index entries pointing
+ * outside the data, random bytes, an empty blob.
+ */
+static struct blob *
+hostile(size_t *n)
+{
+	static const uint32_t heads[][4] = {	/* il, dl, then one entry */
+		{ 0x00ffffff, 16, 0, 0 },
+		{ 1, 0x7fffffff, 0, 0 },
+		{ 1, 16, 1000, 6 },		/* tag 1000 (name), type 6 */
+	};
+	struct blob	*b;
+	size_t		 i, k;
+	uint32_t	 seed = 12345;
+
+	*n = TM_NHOSTILE;
+	b = calloc(*n, sizeof(*b));
+	for (i = 0; i < *n; i++) {
+		b[i].hnum = (uint32_t)i + 1;
+		b[i].len = i == *n - 1 ? 0 : 96;
+		b[i].p = calloc(1, 96);
+		if (i < 3) {
+			for (k = 0; k < 4; k++) {
+				uint32_t v = heads[i][k];
+				b[i].p[k * 4] = v >> 24;
+				b[i].p[k * 4 + 1] = v >> 16;
+				b[i].p[k * 4 + 2] = v >> 8;
+				b[i].p[k * 4 + 3] = v;
+			}
+			if (i == 2) {	/* offset 0x7ffffff0, count 1 */
+				b[i].p[16] = 0x7f; b[i].p[17] = 0xff;
+				b[i].p[18] = 0xff; b[i].p[19] = 0xf0;
+				b[i].p[23] = 1;
+			}
+		} else if (b[i].len > 0) {
+			for (k = 0; k < b[i].len; k++) {
+				seed = seed * 1103515245 + 12345;
+				b[i].p[k] = seed >> 16;
+			}
+		}
+	}
 	return b;
 }
 
@@ -123,12 +172,16 @@ main(int argc, char **argv)
 		unload(b, n);
 		return 0;
 	}
-	if (argc == 4 && strcmp(argv[1], "ndb") == 0) {
+	if (argc == 4 && (strcmp(argv[1], "ndb") == 0 ||
+	    strcmp(argv[1], "ndb-hostile") == 0)) {
 		unsigned char	*f;
 		size_t		 npages, size, off, slot;
 		FILE		*fp;
 
-		b = load(argv[2], &n);
+		if (strcmp(argv[1], "ndb") == 0)
+			b = load(argv[2], &n);
+		else
+			b = hostile(&n);
 		npages = (n + 2) / 256 + 1;
 		size = npages * 4096;
 		for (i = 0; i < n; i++)
