@@ -482,6 +482,9 @@ struct ctr_obs {
 int	containers_open(struct agent *a);
 void	containers_close(struct agent *a);
 void	containers_observe(struct agent *a, const struct ctr_obs *o);
+/* containerd's TaskCreate: the init process exists (pid), not started. */
+void	containers_task_created(struct agent *a, const char *ns, const char *id,
+	    uint32_t pid);
 /* A metadata fetch for (ns, id) from src has started: hold the snapshot. */
 void	containers_meta_wait(struct agent *a, enum ctr_src src, const char *ns,
 	    const char *id);
@@ -586,6 +589,7 @@ struct proc_scan {
 	uint32_t	 pids[16];	/* pids known to be in the container */
 	size_t		 n_pids;
 	uint64_t	 max_exe;	/* bound on an executable to hash */
+	uint64_t	 queued_ns;	/* mono_ns() when asked (for the log) */
 	/* out */
 	struct tm_process *procs;
 	size_t		 n_procs;
@@ -665,7 +669,7 @@ struct ctr_rec {
  * free with snapshot_free: it borrows c's strings). */
 void	snapshot_build(struct agent *a, const struct ctr_rec *c, const char *why,
 	    struct tm_container *out);
-void	snapshot_free(struct tm_container *out);
+void	snapshot_free(const struct ctr_rec *c, struct tm_container *out);
 /* Ask the inventory for c's image (once per container) and set
  * c->image_key. */
 bool	snapshot_image(struct agent *a, struct ctr_rec *c);

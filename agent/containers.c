@@ -37,6 +37,7 @@
 #define CTR_GRACE_MS		2000u		/* wait for Docker's view */
 #define CTR_PROCS_MAX		1024u
 #define CTR_EXECS_MAX		1024u
+#define CTR_RESCANS		10u		/* 20 ms apart */
 
 struct containers {
 	struct agent	*a;
@@ -313,7 +314,7 @@ ctr_snapshot(struct containers *r, struct ctr_rec *c, const char *why)
 	if (agent_emit(r->a, TM_KIND_CONTAINER, &tc) == -1)
 		log_warnx("containers: %s/%.12s: snapshot not emitted", c->ns,
 		    c->id);
-	snapshot_free(&tc);
+	snapshot_free(c, &tc);
 }
 
 /* A new run of c (a restart): forget the last run's processes and records. */
@@ -361,7 +362,7 @@ ctr_later_fire(uv_timer_t *t)
 		c->exec_waiting = 0;
 	}
 	c->rescan_soon = false;
-	if (c->state == CTR_ST_RUNNING)
+	if (c->state == CTR_ST_RUNNING || c->state == CTR_ST_CREATED)
 		ctr_scan(r, c, 0);
 	ctr_progress(r, c);
 }
@@ -412,6 +413,7 @@ ctr_scan(struct containers *r, struct ctr_rec *c, uint32_t pid)
 	memcpy(ps->pids, c->scan_pids, c->n_scan_pids * sizeof(ps->pids[0]));
 	ps->n_pids = c->n_scan_pids;
 	ps->max_exe = r->a->cfg.inventory_max_file;
+	ps->queued_ns = mono_ns();
 	c->scan_busy = true;
 	c->scan_again = false;
 	r->scans++;
@@ -430,19 +432,44 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 {
 	struct containers *r = a->containers;
 	struct tm_process *p, *q;
-	size_t i, j;
+	size_t i, j, k;
+	bool unsettled = false, same;
 
 	r->scans--;
 	c->scan_busy = false;
 	c->procs_tried = true;
-	log_debug("containers: %s/%.12s: scan found %zu processes (cgroup %s)",
-	    c->ns, c->id, ps->n_procs, ps->cgroup_dir != NULL ?
-	    ps->cgroup_dir : "unknown");
+	log_debug("containers: %s/%.12s: scan found %zu processes (cgroup %s) "
+	    "in %.1f ms", c->ns, c->id, ps->n_procs, ps->cgroup_dir != NULL ?
+	    ps->cgroup_dir : "unknown", (double)(mono_ns() - ps->queued_ns) / 1e6);
 	if (ps->cgroup_dir != NULL && c->cgroup_dir == NULL) {
 		c->cgroup_dir = ps->cgroup_dir;
 		ps->cgroup_dir = NULL;
 	}
 	a->stats.parse_errors += ps->errors;
+	/* Caught between runc's fork and its execve (runc init), or inside
+	 * execve before its arguments are set up: look again in a moment. */
+	for (i = 0; i < ps->n_procs; i++)
+		if ((ps->procs[i].comm != NULL &&
+		    strncmp(ps->procs[i].comm, "runc:[", 6) == 0) ||
+		    ps->procs[i].n_args == 0)
+			unsettled = true;
+	/* runc's init is gone (it became the process, or died): forget it */
+	for (j = 0; j < c->n_procs; ) {
+		q = &c->procs[j];
+		for (i = 0; i < ps->n_procs && ps->procs[i].pid != q->pid; i++)
+			;
+		if (i == ps->n_procs && q->comm != NULL &&
+		    strncmp(q->comm, "runc:[", 6) == 0) {
+			free(q->comm);
+			free(q->exe);
+			free(q->sha256);
+			for (k = 0; k < q->n_args; k++)
+				free(q->args[k]);
+			free(q->args);
+			c->procs[j] = c->procs[--c->n_procs];
+		} else
+			j++;
+	}
 	for (i = 0; i < ps->n_procs; i++) {
 		p = &ps->procs[i];
 		/* The same process: same pid, same start (boot time is
@@ -462,25 +489,40 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 			    sizeof(*c->procs));
 			c->n_procs++;
 		} else {
-			/* the same process, maybe after an execve: newest wins */
+			/*
+			 * The same process read again: newer values win (an
+			 * execve since), but a reading taken as it exited, or
+			 * inside execve before its arguments are set up, has
+			 * lost fields the earlier one had: keep those.
+			 */
 			q = &c->procs[j];
+			same = p->comm != NULL && q->comm != NULL &&
+			    strcmp(p->comm, q->comm) == 0;
+			if (same && p->n_args == 0 && q->n_args > 0) {
+				p->args = q->args;
+				p->n_args = q->n_args;
+				q->args = NULL;
+				q->n_args = 0;
+			}
+			if (same && p->exe == NULL && q->exe != NULL) {
+				p->exe = q->exe;
+				q->exe = NULL;
+				free(p->sha256);
+				p->sha256 = q->sha256;
+				q->sha256 = NULL;
+			}
 			free(q->comm);
 			free(q->exe);
 			free(q->sha256);
-			for (size_t k = 0; k < q->n_args; k++)
+			for (k = 0; k < q->n_args; k++)
 				free(q->args[k]);
 			free(q->args);
 		}
 		c->procs[j] = *p;
 		memset(p, 0, sizeof(*p));
 	}
-	/* A process caught between runc's fork and its execve shows as
-	 * runc init: look again in a moment (a few times at most). */
-	for (i = 0; i < c->n_procs; i++)
-		if (c->procs[i].comm != NULL &&
-		    strncmp(c->procs[i].comm, "runc:[", 6) == 0)
-			break;
-	if (i < c->n_procs && c->rescans < 5 && c->state == CTR_ST_RUNNING &&
+	if (unsettled && c->rescans < CTR_RESCANS &&
+	    (c->state == CTR_ST_RUNNING || c->state == CTR_ST_CREATED) &&
 	    !r->closing) {
 		c->rescans++;
 		c->rescan_soon = true;
@@ -641,6 +683,10 @@ ctr_on_start(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 	c->src_started[s] = true;
 	if (c->state < CTR_ST_RUNNING) {
 		ctr_set_state(r, c, CTR_ST_RUNNING);
+		/* a fresh budget of follow-up reads for the running process */
+		c->rescans = 0;
+		if (c->n_procs > 0 && !c->scan_busy && !c->rescan_soon)
+			ctr_scan(r, c, 0);
 		if (c->first_why == NULL)
 			c->first_why = o->listed ?
 			    (r->reconcile[s] ? "reconcile" : "list") : "start";
@@ -654,6 +700,9 @@ ctr_on_start(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 	}
 	if (o->pid != 0 && c->pid == 0) {
 		c->pid = o->pid;
+		log_debug("containers: %s/%.12s: pid %u from %s%s", c->ns, c->id,
+		    o->pid, s == CTR_SRC_DOCKER ? "docker" : "containerd",
+		    o->from_meta ? " metadata" : "");
 		/* Read /proc at once: a short-lived container is gone soon. */
 		ctr_scan(r, c, o->pid);
 	}
@@ -816,6 +865,31 @@ containers_observe(struct agent *a, const struct ctr_obs *o)
 		break;
 	}
 	ctr_progress(r, c);
+}
+
+/*
+ * containerd created the task: its init process (pid) exists, in the
+ * container's cgroup, waiting for the start.  Reading it now finds the
+ * cgroup, and the follow-up reads catch the process as soon as it runs,
+ * even when the start event itself comes late (a loaded host can publish
+ * it after a short-lived container is gone).
+ */
+void
+containers_task_created(struct agent *a, const char *ns, const char *id,
+    uint32_t pid)
+{
+	struct containers *r = a->containers;
+	struct ctr_rec *c;
+
+	if (r == NULL || r->closing || pid == 0 ||
+	    (c = ctr_get(r, ns, id, true)) == NULL)
+		return;
+	if (c->state == CTR_ST_NONE)
+		ctr_set_state(r, c, CTR_ST_CREATED);
+	if (c->state != CTR_ST_CREATED || c->pid != 0)
+		return;
+	c->rescans = 0;
+	ctr_scan(r, c, pid);
 }
 
 void
@@ -1076,6 +1150,6 @@ containers_foreach(struct agent *a,
 		memset(&tc, 0, sizeof(tc));
 		snapshot_build(a, c, "list", &tc);
 		fn(a, &tc, arg);
-		snapshot_free(&tc);
+		snapshot_free(c, &tc);
 	}
 }

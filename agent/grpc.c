@@ -141,6 +141,14 @@ grpc_frame_encode(const ProtobufCMessage *msg, size_t *outlen)
 	return buf;
 }
 
+static unsigned
+grpc_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return (unsigned)(c - '0');
+	return (unsigned)(tolower((unsigned char)c) - 'a' + 10);
+}
+
 /* grpc-message is percent-encoded; decode it into out (bounded, printable). */
 void
 grpc_message_decode(const char *in, size_t inlen, char *out, size_t outlen)
@@ -153,10 +161,11 @@ grpc_message_decode(const char *in, size_t inlen, char *out, size_t outlen)
 		return;
 	for (i = 0; i < inlen && o + 1 < outlen; i++) {
 		c = in[i];
+		/* in is not NUL-terminated (a libcurl header): no sscanf */
 		if (c == '%' && i + 2 < inlen &&
 		    isxdigit((unsigned char)in[i + 1]) &&
-		    isxdigit((unsigned char)in[i + 2]) &&
-		    sscanf(in + i + 1, "%2x", &v) == 1) {
+		    isxdigit((unsigned char)in[i + 2])) {
+			v = grpc_hexval(in[i + 1]) << 4 | grpc_hexval(in[i + 2]);
 			c = (char)v;
 			i += 2;
 		}
@@ -181,9 +190,12 @@ grpc_header_cb(char *p, size_t size, size_t n, void *arg)
 			v++;
 			vlen--;
 		}
-		if (vlen > 0 && vlen < 4 && isdigit((unsigned char)*v))
-			c->status = atoi(v);
-		else
+		/* p is not NUL-terminated (libcurl's header data): no atoi */
+		if (vlen > 0 && vlen < 4 && isdigit((unsigned char)*v)) {
+			c->status = 0;
+			for (; vlen > 0 && isdigit((unsigned char)*v); v++, vlen--)
+				c->status = c->status * 10 + (*v - '0');
+		} else
 			c->status = 2;	/* UNKNOWN: unparseable */
 	} else if (len > 13 && strncasecmp(p, "grpc-message:", 13) == 0) {
 		v = p + 13;

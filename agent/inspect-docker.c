@@ -102,7 +102,8 @@ inspect_docker_time(const char *s, uint64_t *ns)
 	tm.tm_min = mi;
 	tm.tm_sec = se;
 	secs = (int64_t)timegm(&tm) - off;
-	if (secs < 0)
+	/* before 1970, or after 2262 (ns beyond the record's int64): unknown */
+	if (secs < 0 || secs > (INT64_MAX - 999999999) / 1000000000)
 		return 0;
 	*ns = (uint64_t)secs * 1000000000ull + frac;
 	return 0;

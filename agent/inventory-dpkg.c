@@ -160,9 +160,10 @@ dpkg_stanza_add(struct inventory_scan *s, const struct dpkg_stanza *st,
 	snprintf(sver, sizeof(sver), "%s", ver);
 	if (st->source.p != NULL && st->source.len > 0) {
 		p = st->source.p;
-		n = strcspn(p, " \t(");
-		if (n > st->source.len)
-			n = st->source.len;
+		/* Bounded by the field: buf need not be NUL-terminated. */
+		for (n = 0; n < st->source.len && p[n] != ' ' && p[n] != '\t' &&
+		    p[n] != '('; n++)
+			;
 		if (n == 0 || n >= sizeof(sname)) {
 			inventory_error(s, origin, "package %s: bad Source", name);
 			return -1;

@@ -95,6 +95,13 @@ snapshot_k8s_labels(struct tm_container *c)
 
 #define PICK(f)	(p->f != NULL ? p->f : s->f)
 
+static bool
+snapshot_runc_init(const struct tm_process *p)
+{
+	return p->comm != NULL && strncmp(p->comm, "runc:[", 6) == 0;
+}
+
+
 static const char *
 snapshot_state(const struct ctr_rec *c, const struct tm_container *p)
 {
@@ -114,15 +121,16 @@ snapshot_state(const struct ctr_rec *c, const struct tm_container *p)
 
 /*
  * Build c's record for trigger why into out (zeroed by the caller).  The
- * strings and arrays are borrowed from c: out is valid until c changes, and
- * is released with snapshot_free.
+ * strings and arrays are borrowed from c (the process list may be a
+ * filtered copy): out is valid until c changes, and is released with
+ * snapshot_free.
  */
 void
 snapshot_build(struct agent *a, const struct ctr_rec *c, const char *why,
     struct tm_container *out)
 {
 	const struct tm_container *p, *s;
-	size_t i;
+	size_t i, n;
 
 	/* Docker's description first; containerd's fills the gaps. */
 	if (c->have_meta[CTR_SRC_DOCKER] || !c->have_meta[CTR_SRC_CONTAINERD]) {
@@ -201,17 +209,31 @@ snapshot_build(struct agent *a, const struct ctr_rec *c, const char *why,
 	for (i = 0; out->started_ns == 0 && i < c->n_procs; i++)
 		if (c->pid != 0 && c->procs[i].pid == c->pid)
 			out->started_ns = c->procs[i].start_ns;
-	out->procs = c->procs;
-	out->n_procs = c->n_procs;
-	out->procs_missed = c->n_procs == 0 && out->started_ns != 0;
+	/* runc's own init, caught before it became the container's
+	 * process, is the runtime's, not the container's. */
+	for (i = 0, n = 0; i < c->n_procs; i++)
+		if (!snapshot_runc_init(&c->procs[i]))
+			n++;
+	if (n == c->n_procs) {
+		out->procs = c->procs;
+	} else if (n > 0) {
+		out->procs = xcalloc(n, sizeof(*out->procs));
+		for (i = 0, n = 0; i < c->n_procs; i++)
+			if (!snapshot_runc_init(&c->procs[i]))
+				out->procs[n++] = c->procs[i];
+	}
+	out->n_procs = n;
+	out->procs_missed = n == 0 && out->started_ns != 0;
 }
 
 #undef PICK
 
-/* Release what snapshot_build made (it borrows everything today). */
+/* Release what snapshot_build made: a filtered process array, if any. */
 void
-snapshot_free(struct tm_container *out)
+snapshot_free(const struct ctr_rec *c, struct tm_container *out)
 {
+	if (out->procs != NULL && out->procs != c->procs)
+		free(out->procs);
 	memset(out, 0, sizeof(*out));
 }
 

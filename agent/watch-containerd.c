@@ -101,7 +101,9 @@ static void	ctrd_sync_publish(struct ctrd *);
 static uint64_t
 ctrd_ts(const Tallyman__Ctrd__Timestamp *t)
 {
-	if (t == NULL || t->seconds <= 0 || t->nanos < 0 || t->nanos >= 1000000000)
+	/* beyond 2262 the ns no longer fit the record's int64: unknown */
+	if (t == NULL || t->seconds <= 0 || t->nanos < 0 || t->nanos >= 1000000000 ||
+	    t->seconds > (INT64_MAX - 999999999) / 1000000000)
 		return 0;
 	return (uint64_t)t->seconds * 1000000000ull + (uint64_t)t->nanos;
 }
@@ -445,6 +447,7 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 			goto bad;
 		msg = &tc->base;
 		ctrd_rootfs(d, ns, tc);
+		containers_task_created(d->w->a, ns, tc->container_id, tc->pid);
 	} else if (strcmp(topic, "/tasks/start") == 0) {
 		if ((ts = UNPACK(Tallyman__Ctrd__TaskStart,
 		    tallyman__ctrd__task_start__descriptor)) == NULL)

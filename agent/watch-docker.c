@@ -289,6 +289,12 @@ docker_events_write(char *p, size_t size, size_t n, void *arg)
 			if (d->len == 0) {
 				docker_line(d, p + start, i - start);
 			} else {
+				/* the line's end may not fit what its start
+				 * reserved */
+				if (d->cap < d->len + (i - start)) {
+					d->cap = d->len + (i - start);
+					d->line = xreallocarray(d->line, 1, d->cap);
+				}
 				memcpy(d->line + d->len, p + start, i - start);
 				d->len += i - start;
 				docker_line(d, d->line, d->len);

@@ -18,3 +18,6 @@ noinst_PROGRAMS += bench/reeval
 bench_reeval_SOURCES = bench/reeval.c $(COLLECTOR_VERSION_SOURCES)
 bench_reeval_CFLAGS = $(CORRELATE_TEST_CFLAGS)
 bench_reeval_LDADD = $(CORRELATE_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS)
+
+# watch: short-lived containers captured (bash bench/short-lived.sh [BUILDDIR] [N]).
+EXTRA_DIST += bench/short-lived.sh

@@ -389,6 +389,7 @@ int	correlate_run_add_sink(struct correlate_run *cr, correlate_sink_fn fn,
 void	correlate_run_stats(const struct correlate_run *cr,
 	    struct correlate_run_stats *st);
 void	correlate_run_stop(struct correlate_run *cr);
+char	*correlate_run_metrics(const struct correlate_run *cr, size_t *len);
 
 /* cmd-feeds.c: `feeds`: load feeds.osv once, print counts (and matches). */
 extern const struct collector_cmd collector_cmd_feeds;

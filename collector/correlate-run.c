@@ -287,6 +287,61 @@ correlate_run_stats(const struct correlate_run *cr,
 	}
 }
 
+/*
+ * The correlation's counters in Prometheus' text format, to append to
+ * /metrics.  Caller frees; *len is its length.
+ */
+char *
+correlate_run_metrics(const struct correlate_run *cr, size_t *len)
+{
+	struct correlate_run_stats	 st;
+	char				*out = NULL;
+	int				 n;
+
+	correlate_run_stats(cr, &st);
+	n = xasprintf(&out,
+	    "# HELP tallyman_findings_open Findings open now.\n"
+	    "# TYPE tallyman_findings_open gauge\n"
+	    "tallyman_findings_open %llu\n"
+	    "# HELP tallyman_findings_changes_total Findings opened and resolved.\n"
+	    "# TYPE tallyman_findings_changes_total counter\n"
+	    "tallyman_findings_changes_total{change=\"new\"} %llu\n"
+	    "tallyman_findings_changes_total{change=\"resolved\"} %llu\n"
+	    "# HELP tallyman_findings_published_total Findings feed messages.\n"
+	    "# TYPE tallyman_findings_published_total counter\n"
+	    "tallyman_findings_published_total{result=\"delivered\"} %llu\n"
+	    "tallyman_findings_published_total{result=\"failed\"} %llu\n"
+	    "tallyman_findings_published_total{result=\"webhook_ok\"} %llu\n"
+	    "tallyman_findings_published_total{result=\"webhook_error\"} %llu\n"
+	    "tallyman_findings_published_total{result=\"webhook_dropped\"} %llu\n"
+	    "# HELP tallyman_feed_advisories OSV advisories in the feed in use.\n"
+	    "# TYPE tallyman_feed_advisories gauge\n"
+	    "tallyman_feed_advisories %llu\n"
+	    "# HELP tallyman_feed_loads_total Feed loads finished.\n"
+	    "# TYPE tallyman_feed_loads_total counter\n"
+	    "tallyman_feed_loads_total %llu\n"
+	    "# HELP tallyman_feed_rejected Records or files refused by the last load.\n"
+	    "# TYPE tallyman_feed_rejected gauge\n"
+	    "tallyman_feed_rejected %llu\n"
+	    "# HELP tallyman_reevaluation_seconds The last whole-fleet re-evaluation.\n"
+	    "# TYPE tallyman_reevaluation_seconds gauge\n"
+	    "tallyman_reevaluation_seconds %.3f\n",
+	    (unsigned long long)st.engine.open,
+	    (unsigned long long)st.engine.opened,
+	    (unsigned long long)st.engine.closed,
+	    (unsigned long long)st.feed.delivered,
+	    (unsigned long long)st.feed.failed,
+	    (unsigned long long)st.feed.hook_ok,
+	    (unsigned long long)st.feed.hook_errors,
+	    (unsigned long long)st.feed.hook_dropped,
+	    (unsigned long long)st.db.live,
+	    (unsigned long long)st.loads,
+	    (unsigned long long)st.db.rejected,
+	    (double)st.engine.last_reeval_ns / 1e9);
+	*len = n > 0 ? (size_t)n : 0;
+	return out;
+}
+
 /* Flush the findings feed, stop the timers; freed once the loop closes
  * them (and a running feed load ended). */
 void

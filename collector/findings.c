@@ -64,7 +64,8 @@ finding_set_id(struct finding *f)
 	f->id[16] = '\0';
 }
 
-/* ns since the epoch as RFC 3339 UTC with milliseconds. */
+/* ns since the epoch as RFC 3339 UTC with nanoseconds, as the rest of the
+ * API writes times ("2024-05-01T12:00:00.123456789Z"). */
 void
 finding_time(uint64_t ns, char *buf, size_t len)
 {
@@ -72,9 +73,9 @@ finding_time(uint64_t ns, char *buf, size_t len)
 	struct tm	tm;
 
 	gmtime_r(&t, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09lluZ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (unsigned)(ns / 1000000ULL % 1000));
+	    tm.tm_min, tm.tm_sec, (unsigned long long)(ns % 1000000000ULL));
 }
 
 static void

@@ -239,7 +239,10 @@ osv_named_severity(json_t *obj, struct osv_vuln *v)
 
 	if (!json_is_object(obj) || v->score >= 0.0)
 		return;
+	/* "severity" (GHSA, Alma, Rocky, SUSE), "urgency" (Debian). */
 	sev = json_object_get(obj, "severity");
+	if (!json_is_string(sev))
+		sev = json_object_get(obj, "urgency");
 	if (json_is_string(sev) && json_string_length(sev) < 32 &&
 	    (l = sev_level_parse(json_string_value(sev))) != SEV_UNKNOWN &&
 	    l > v->level)

@@ -174,6 +174,10 @@ curluv_really_free(struct curluv *cu)
 		if (x->added)
 			curl_multi_remove_handle(cu->multi, x->easy);
 		curl_easy_setopt(x->easy, CURLOPT_PRIVATE, NULL);
+		/* curluv_cancel promised done: its owner may have let go of the
+		 * transfer and count on done to free it (grpc.c). */
+		if (x->cancel && !x->removed)
+			x->done(x->easy, CURLE_ABORTED_BY_CALLBACK, x->arg);
 		free(x);
 	}
 	curl_multi_cleanup(cu->multi);
@@ -385,7 +389,9 @@ curluv_cancel(struct curluv *cu, CURL *easy)
 
 /*
  * Abort every transfer (their done callbacks are not called; their owners
- * still free their easy handles) and release the uv handles; the memory goes
+ * still free their easy handles), except those curluv_cancel already
+ * stopped, whose done(easy, CURLE_ABORTED_BY_CALLBACK) runs now as
+ * curluv_cancel promised; and release the uv handles; the memory goes
  * once libuv has closed them.  Safe to call from a done callback.
  */
 void

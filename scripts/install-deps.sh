@@ -41,6 +41,11 @@ add attr
 # them over HTTP on 127.0.0.1 (python3's http.server, in python3).
 add libzip-dev python3
 
+# proof (issue 9): clang with libFuzzer and the ASan/UBSan/LSan runtimes
+# (./configure --enable-fuzzing CC=clang, make fuzz); valgrind for
+# make check-valgrind.
+add clang libclang-rt-14-dev valgrind
+
 missing=""
 for p in $PACKAGES; do
 	# "install ok installed" only: a removed package leaves config-files.

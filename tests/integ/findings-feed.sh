@@ -10,13 +10,12 @@
 #     without any record from an agent;
 #   - rpm epoch and Alpine -rN cases through the whole path;
 #   - every CIS check: one container fails it, another passes;
-#   - the advisory withdrawn (SIGHUP): its findings resolve; a container
+#   - the advisory withdrawn (picked up by feeds.interval): its findings
+#     resolve, once; a container
 #     exits: its findings resolve;
 #   - /api/v1/findings filters and /api/v1/vulnerabilities/{id}.
 . "$(dirname "$0")/../lib/harness.sh"
 
-harness_init
-harness_require_cmd kcat jq curl python3
 COLLECTOR=$top_builddir/collector/tallyman-collector
 GEN=$top_builddir/tests/gen-scenario
 COLLECTOR_PID=
@@ -38,8 +37,15 @@ stop_collector() {
 		COLLECTOR_PID=
 	fi
 }
+# Ours first: the harness's own hook checks that nothing is left running.
 tap_at_done stop_collector
 tap_at_done stop_hook
+harness_init
+# ... and on a crash or a signal too, before the harness's teardown.
+trap 'stop_collector; stop_hook; harness__on_exit' EXIT
+trap 'stop_collector; stop_hook; harness__on_signal INT 130' INT
+trap 'stop_collector; stop_hook; harness__on_signal TERM 143' TERM
+harness_require_cmd kcat jq curl python3
 
 kafka_start -t tallyman.inventory:2 -t tallyman.findings:2
 D=$TM_TMP/c
@@ -60,7 +66,7 @@ store.path = $D/state/collector.db
 api.listen = 127.0.0.1:$PORT
 api.auth = none
 feeds.osv = $D/feed
-feeds.interval = 1h
+feeds.interval = 2s
 findings.topic = tallyman.findings
 findings.webhook = http://127.0.0.1:$(cat "$D/hook.port")/hook
 CONF
@@ -81,10 +87,19 @@ wait_total() {
 COLLECTOR_PID=$!
 harness_wait_for "the collector's API" 60 curl -sf "$API/healthz" ||
     tap_bail "collector did not start: $(tail -n 20 "$TM_LOGS/collector.log")"
+# Records produced before the group has its partitions would be skipped.
+harness_wait_for "the collector's partitions" 60 bash -c \
+    '[ "$(curl -sf "$0/healthz" | jq -r .kafka.partitions_assigned)" -gt 0 ]' \
+    "$API" || tap_bail "the collector never joined its group"
 
 # Every CIS check has a passing twin: "secure" passes all of them.
 SECURE="mem=67108864 cpus=500000000 pids=100 rorootfs nnp health seccomp=default apparmor=docker-default restart=on-failure"
-tap_check "scenario produced to tallyman.inventory" "$GEN" -b "$TM_KAFKA" -t tallyman.inventory <<SCN
+# produce FILE [FIRST-SEQ]: the records of a scenario file, through Kafka.
+produce() {
+	"$GEN" -b "$TM_KAFKA" -t tallyman.inventory -s "${2:-0}" <"$1"
+}
+
+cat >"$D/fleet.scn" <<SCN
 host host-a debian 7
 heartbeat host-a 30
 image host-a img-vuln debian 7 dpkg/libssl1.0.0/1.0.1e-2+deb7u4/openssl/1.0.1e-2+deb7u4 dpkg/bash/4.2+dfsg-0.1
@@ -122,6 +137,7 @@ container host-c cis-5.29 img-none running $SECURE pids=0
 container host-c cis-5.31 img-none running $SECURE hostuserns
 container host-c cis-5.32 img-none running $SECURE mount=/var/run/docker.sock:/var/run/docker.sock:bind
 SCN
+tap_check "the fleet's records produced to tallyman.inventory" produce "$D/fleet.scn"
 
 # CIS: each check fails on its container and nowhere else.
 wait_total "kind=misconfiguration" 22 || tap_diag "$(api '/api/v1/findings?kind=misconfiguration&limit=1000' | jq -c '.findings[] | [.container, .check]')"
@@ -136,7 +152,7 @@ tap_is "$(jq -r '[.findings[] | select(.container == "cis-pass")] | length' <<<"
 # No feed yet: no vulnerability.  Then the feed arrives (SIGHUP).
 tap_is "$(api '/api/v1/findings?kind=vulnerability' | jq -r .total)" 0 \
     "no feed loaded: no vulnerability finding"
-cat >"$D/feed/DSA-2896-1.json" <<'JSON'
+cat >"$D/DSA-2896-1.json" <<'JSON'
 {"id": "DSA-2896-1", "modified": "2014-04-07T00:00:00Z",
  "aliases": ["CVE-2014-0160"], "summary": "openssl security update",
  "severity": [{"type": "CVSS_V3",
@@ -145,7 +161,7 @@ cat >"$D/feed/DSA-2896-1.json" <<'JSON'
    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"},
      {"fixed": "1.0.1e-2+deb7u5"}]}]}]}
 JSON
-cat >"$D/feed/RLSA-EPOCH.json" <<'JSON'
+cat >"$D/RLSA-EPOCH.json" <<'JSON'
 {"id": "RLSA-2024:0001", "modified": "2024-01-01T00:00:00Z",
  "affected": [{"package": {"ecosystem": "Rocky Linux:9", "name": "openssl"},
    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"},
@@ -154,7 +170,7 @@ cat >"$D/feed/RLSA-EPOCH.json" <<'JSON'
    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"},
      {"fixed": "4.9-8.el9"}]}]}]}
 JSON
-cat >"$D/feed/ALPINE-R.json" <<'JSON'
+cat >"$D/ALPINE-R.json" <<'JSON'
 {"id": "ALPINE-CVE-2099-1", "modified": "2024-01-01T00:00:00Z",
  "affected": [{"package": {"ecosystem": "Alpine:v3.19", "name": "openssl"},
    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"},
@@ -163,6 +179,8 @@ cat >"$D/feed/ALPINE-R.json" <<'JSON'
    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"},
      {"fixed": "1.2.4-r9"}]}]}]}
 JSON
+# Files appear whole (renamed in), as a feed folder should be updated.
+mv "$D/DSA-2896-1.json" "$D/RLSA-EPOCH.json" "$D/ALPINE-R.json" "$D/feed/"
 kill -HUP "$COLLECTOR_PID"
 wait_total "kind=vulnerability" 3 ||
     tap_diag "$(api '/api/v1/findings?kind=vulnerability' | jq -c .)"
@@ -189,18 +207,21 @@ tap_is "$(curl -s -o /dev/null -w '%{http_code}' "$API/api/v1/vulnerabilities/CV
 tap_is "$(curl -s -o /dev/null -w '%{http_code}' "$API/api/v1/findings?kind=nonsense")" 400 \
     "a bad filter is a 400"
 
+tap_like "$(curl -sf "$API/metrics" | grep '^tallyman_feed_advisories ')" \
+    '^tallyman_feed_advisories 3$' "/metrics counts the feed's advisories"
+
 # The container exits: its findings resolve (reason: container exited).
-tap_check "exit of ctr-rocky produced" "$GEN" -b "$TM_KAFKA" -t tallyman.inventory -s 100 <<SCN
-event host-r ctr-rocky exit
-SCN
+echo "event host-r ctr-rocky exit" >"$D/exit.scn"
+tap_check "exit of ctr-rocky produced" produce "$D/exit.scn" 100
 wait_total "kind=vulnerability&host=host-r&state=resolved" 1
 tap_is "$(api '/api/v1/findings?host=host-r&state=resolved&kind=vulnerability' | jq -r '.findings[0].resolved_reason')" \
     "container exited" "an exited container's findings resolve"
 
 # The advisory withdrawn: its findings resolve.
 echo '{"id": "DSA-2896-1", "modified": "2014-05-01T00:00:00Z", "withdrawn": "2014-05-01T00:00:00Z"}' \
-    >"$D/feed/DSA-2896-1.json"
-kill -HUP "$COLLECTOR_PID"
+    >"$D/withdrawn.json"
+mv "$D/withdrawn.json" "$D/feed/DSA-2896-1.json"
+# No SIGHUP this time: feeds.interval (2 s) reloads the folder.
 wait_total "advisory=DSA-2896-1&state=resolved" 1
 tap_is "$(api '/api/v1/findings?advisory=DSA-2896-1&state=all' | jq -r '[.total, .findings[0].state, .findings[0].resolved_reason] | @tsv')" \
     "1	resolved	advisory withdrawn" "the withdrawn advisory's finding is resolved"
@@ -238,5 +259,31 @@ tap_is "$(jq -r '[.id, .event] | @tsv' "$D/hook.posts" | sort | uniq -d | wc -l)
 tap_is "$(jq -r '[.id, .event] | @tsv' "$D/hook.posts" | sort | md5sum)" \
     "$(cut -d' ' -f2- "$D/topic.txt" | jq -r '[.id, .event] | @tsv' | sort | md5sum)" \
     "the webhook and the topic carry the same state changes"
+
+# A restart: the findings come back from the store and the fleet is
+# replayed, so nothing is announced again; a later exit still resolves.
+before=$(api '/api/v1/findings?state=all&limit=1000' | jq -c '[.findings[] | [.id, .state]] | sort')
+stop_collector
+"$COLLECTOR" -c "$D/collector.conf" run >>"$TM_LOGS/collector.log" 2>&1 </dev/null &
+COLLECTOR_PID=$!
+harness_wait_for "the restarted collector's partitions" 60 bash -c \
+    '[ "$(curl -sf "$0/healthz" | jq -r .kafka.partitions_assigned)" -gt 0 ]' \
+    "$API" || tap_bail "the collector did not come back"
+harness_wait_for "the feed after the restart" 60 bash -c \
+    '[ "$(curl -sf "$0/api/v1/vulnerabilities/DSA-2896-1" | jq -r .withdrawn)" = true ]' \
+    "$API"
+tap_is "$(api '/api/v1/findings?state=all&limit=1000' | jq -c '[.findings[] | [.id, .state]] | sort')" \
+    "$before" "after a restart: the same findings, same ids, same states"
+echo "event host-l ctr-alpine exit" >"$D/exit2.scn"
+tap_check "exit of ctr-alpine produced" produce "$D/exit2.scn" 200
+wait_total "host=host-l&kind=vulnerability&state=resolved" 1
+harness_wait_for "the last resolution on the topic" 60 bash -c \
+    '[ "$(kcat -C -b "$0" -t tallyman.findings -e -q 2>/dev/null | wc -l)" -ge "$1" ]' \
+    "$TM_KAFKA" $((open + 3))
+sleep 1
+kcat -C -b "$TM_KAFKA" -t tallyman.findings -e -q -f '%k %s\n' >"$D/topic2.txt" 2>/dev/null
+tap_is "$(wc -l <"$D/topic2.txt")/$(cut -d' ' -f2- "$D/topic2.txt" | jq -r '[.id, .event] | @tsv' | sort | uniq -d | wc -l)" \
+    "$((open + 3))/0" \
+    "after the restart the topic got only the new resolution: nothing announced twice"
 
 tap_done

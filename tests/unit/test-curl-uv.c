@@ -596,6 +596,31 @@ test_curluv_free_from_done_callback(void **state)
 	free(h);
 }
 
+/* A transfer cancelled just before curluv_free still gets its done: its
+ * owner may count on it to free what it allocated (agent/grpc.c). */
+static void
+test_curluv_free_reports_cancelled_transfers(void **state)
+{
+	struct fixture *fx = *state;
+	struct xfer *h = xmalloc(sizeof(*h)), *k = xmalloc(sizeof(*k));
+
+	xfer_setup(fx, h, "/hang", 0);
+	xfer_setup(fx, k, "/hang", 1);
+	assert_int_equal(curluv_add(fx->cu, h->easy, xfer_done, h), 0);
+	assert_int_equal(curluv_add(fx->cu, k->easy, xfer_done, k), 0);
+	curluv_cancel(fx->cu, h->easy);
+	assert_int_equal(h->done, 0);
+	curluv_free(fx->cu);
+	fx->cu = NULL;
+	assert_int_equal(h->done, 1);
+	assert_int_equal(h->result, CURLE_ABORTED_BY_CALLBACK);
+	assert_int_equal(k->done, 0);	/* not cancelled: aborted silently */
+	curl_easy_cleanup(h->easy);
+	curl_easy_cleanup(k->easy);
+	free(h);
+	free(k);
+}
+
 int
 main(void)
 {
@@ -609,6 +634,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_curluv_remove_aborts_without_done, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_curluv_cancel_reports_aborted_later, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_curluv_free_from_done_callback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_curluv_free_reports_cancelled_transfers, setup, teardown),
 	};
 
 	log_init("test-curl-uv", LOG_LEVEL_WARN);

@@ -459,6 +459,9 @@ test_severity_from_cvss_and_named_levels(void **state)
 		"\"database_specific\":{\"severity\":\"Important\"}}",
 		"{\"id\":\"S-4\",\"modified\":\"x\",\"severity\":["
 		"{\"type\":\"CVSS_V3\",\"score\":\"CVSS:3.1/AV:Q\"}]}",
+		"{\"id\":\"S-5\",\"modified\":\"x\",\"affected\":[{"
+		"\"package\":{\"ecosystem\":\"Debian:12\",\"name\":\"a\"},"
+		"\"ecosystem_specific\":{\"urgency\":\"unimportant\"}}]}",
 	};
 	struct osv_db *db = db_of(recs, TM_NELEM(recs));
 
@@ -470,6 +473,7 @@ test_severity_from_cvss_and_named_levels(void **state)
 	assert_int_equal(osv_db_find(db, "S-3")->level, SEV_HIGH);
 	assert_int_equal(osv_db_find(db, "S-4")->level, SEV_UNKNOWN);
 	assert_true(osv_db_find(db, "S-4")->bad_severity);
+	assert_int_equal(osv_db_find(db, "S-5")->level, SEV_LOW);
 	osv_db_free(db);
 }
 
