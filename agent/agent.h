@@ -184,9 +184,9 @@ int	inventory_rpm_read_dir(struct inventory_scan *s, const char *dbdir,
 	    const char *backend);
 int	inventory_rpm_read_ndb(struct inventory_scan *s, const char *buf, size_t len);
 /* inventory-rpm-ndb.c: SUSE's NDB Packages.db, with our own bounded reader. */
-typedef int (*rpm_ndb_blob_cb)(const void *blob, size_t len, void *arg);
-int	rpm_ndb_blobs(const void *buf, size_t len, rpm_ndb_blob_cb cb, void *arg,
-	    uint64_t *errors);
+typedef int (*inventory_rpm_ndb_cb)(const void *blob, size_t len, void *arg);
+int	inventory_rpm_ndb_blobs(const void *buf, size_t len,
+	    inventory_rpm_ndb_cb cb, void *arg, uint64_t *errors);
 
 /* inventory-layers.c: overlay layers from what the runtimes report. */
 struct inventory_layers {

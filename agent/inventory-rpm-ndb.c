@@ -69,8 +69,8 @@ ndb_adler32(uint32_t adler, const uint8_t *p, size_t n)
  * handed to cb, or -1 if buf is not an NDB database.
  */
 int
-rpm_ndb_blobs(const void *buf, size_t len, rpm_ndb_blob_cb cb, void *arg,
-    uint64_t *errors)
+inventory_rpm_ndb_blobs(const void *buf, size_t len, inventory_rpm_ndb_cb cb,
+    void *arg, uint64_t *errors)
 {
 	const uint8_t	*b = buf, *sp, *head, *tail;
 	uint32_t	 npages, pkgidx, blkoff, blkcnt, bloblen, adl;

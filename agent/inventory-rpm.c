@@ -389,7 +389,7 @@ inventory_rpm_read_ndb(struct inventory_scan *s, const char *buf, size_t len)
 
 	pthread_mutex_lock(&rpm_lock);
 	if (rpm_init_locked() == 0 &&
-	    rpm_ndb_blobs(buf, len, rpm_blob_cb, s, &s->errors) >= 0)
+	    inventory_rpm_ndb_blobs(buf, len, rpm_blob_cb, s, &s->errors) >= 0)
 		r = 0;
 	pthread_mutex_unlock(&rpm_lock);
 	return r;

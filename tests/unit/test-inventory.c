@@ -262,11 +262,11 @@ test_ndb_refuses_garbage_and_bad_slots(void **state)
 	int		 n = 0;
 
 	memset(buf, 0, sizeof(buf));
-	assert_int_equal(rpm_ndb_blobs(buf, sizeof(buf), count_cb, &n, &errs), -1);
+	assert_int_equal(inventory_rpm_ndb_blobs(buf, sizeof(buf), count_cb, &n, &errs), -1);
 	/* A header claiming more slot pages than the file holds. */
 	memcpy(buf, "RpmP", 4);
 	buf[12] = 9;
-	assert_int_equal(rpm_ndb_blobs(buf, sizeof(buf), count_cb, &n, &errs), -1);
+	assert_int_equal(inventory_rpm_ndb_blobs(buf, sizeof(buf), count_cb, &n, &errs), -1);
 	/* One page, one slot pointing past the end of the file. */
 	buf[12] = 1;
 	for (size_t o = 32; o < 4096; o += 16)
@@ -274,7 +274,7 @@ test_ndb_refuses_garbage_and_bad_slots(void **state)
 	buf[36] = 1;			/* pkgidx 1 */
 	buf[40] = 0; buf[41] = 0x10;	/* blkoff 4096 (byte 65536) */
 	buf[44] = 4;			/* blkcnt */
-	assert_int_equal(rpm_ndb_blobs(buf, sizeof(buf), count_cb, &n, &errs), 0);
+	assert_int_equal(inventory_rpm_ndb_blobs(buf, sizeof(buf), count_cb, &n, &errs), 0);
 	assert_int_equal(errs, 1);
 	assert_int_equal(n, 0);
 }
