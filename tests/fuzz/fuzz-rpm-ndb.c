@@ -69,7 +69,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&s, 0, sizeof(s));
 	s.base = db;
 	s.len = len;
-	n = rpm_ndb_blobs(db, len, blob_cb, &s, &errors);
+	n = inventory_rpm_ndb_blobs(db, len, blob_cb, &s, &errors);
 	if (n < -1 || (n >= 0 && n != s.calls))
 		fuzz_fail("returned %d after %d blobs", n, s.calls);
 #ifdef HAVE_RPM

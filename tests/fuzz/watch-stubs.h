@@ -161,6 +161,18 @@ containers_set_rootfs(struct agent *a, const char *ns, const char *id,
 	reg.rootfs++;
 }
 
+/* TaskCreate's init pid (helper `watch`): a named container, a pid. */
+void
+containers_task_created(struct agent *a, const char *ns, const char *id,
+    uint32_t pid)
+{
+	if (ns == NULL || id == NULL)
+		fuzz_fail("task created without a name");
+	fuzz_touch(ns);
+	fuzz_touch(id);
+	reg.observed++;
+}
+
 void
 containers_list_begin(struct agent *a, enum ctr_src src, bool reconcile)
 {
