@@ -73,10 +73,7 @@ INVENTORY_INTEG = \
 	tests/integ/inventory-docker.sh \
 	tests/integ/inventory-run.sh
 TESTS += $(INVENTORY_INTEG)
-EXTRA_DIST += $(INVENTORY_INTEG) tests/fixtures/rpmdb/README.md \
-	tests/fixtures/rpmdb/sle15-bci/Packages.db \
-	tests/fixtures/rpmdb/sle15-bci/expected.txt \
-	tests/fixtures/rpmdb/libuuid/Packages
+EXTRA_DIST += $(INVENTORY_INTEG)
 
 # Output: agent_emit, sequence, spool, Kafka producer, heartbeat, as a
 # library so the unit tests and tests/agent-produce link the same objects.

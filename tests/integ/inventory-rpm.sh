@@ -115,20 +115,6 @@ tap_is "$rc/$(jq '.packages | length' <<<"$out")/$(jq '.errors' <<<"$out")" "0/0
     "NDB blobs hostile to librpm: none read, 6 counted errors, exit 0" ||
     tap_diag "$(tail -5 "$T/hostile.err")"
 
-# --- real databases from public images (tests/fixtures/rpmdb/README.md) -----
-FX=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/fixtures/rpmdb
-X=$T/root-sle15
-mkdir -p "$X/usr/lib/sysimage/rpm"
-cp "$FX/sle15-bci/Packages.db" "$X/usr/lib/sysimage/rpm/"
-tap_is "$(ours "$X")" "$(cat "$FX/sle15-bci/expected.txt")" \
-    "real SUSE NDB Packages.db (SLE 15 BCI): the 35 packages of go-rpmdb's expected list"
-X=$T/root-ubi8
-mkdir -p "$X/var/lib/rpm"
-cp "$FX/libuuid/Packages" "$X/var/lib/rpm/"
-tap_is "$(ours "$X")" \
-    "$(rpm --root "$X" --dbpath /var/lib/rpm --define '_db_backend bdb_ro' -qa --qf "$qf" 2>/dev/null | sort)" \
-    "real RHEL 8 Berkeley DB Packages: inventory equals rpm -qa (bdb_ro)"
-
 # --- a database path that is a symlink out of the root -----------------------
 S=$T/root-symlink
 mkdir -p "$S/var/lib" "$T/outside/rpm"
