@@ -86,7 +86,8 @@ agent_liboutput_a_SOURCES = \
 	agent/heartbeat.c
 agent_liboutput_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(RDKAFKA_CFLAGS) $(ZSTD_CFLAGS)
-OUTPUT_LIBS = agent/liboutput.a $(RDKAFKA_LIBS) $(JANSSON_LIBS) $(MSGPACK_LIBS)
+OUTPUT_LIBS = agent/liboutput.a schema/libschema.a $(RDKAFKA_LIBS) $(JANSSON_LIBS) \
+	$(MSGPACK_LIBS)
 agent_tallyman_agent_LDADD += $(OUTPUT_LIBS)
 
 # Output tests: spool and sequence (cmocka), the produce aid for the
