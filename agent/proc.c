@@ -437,29 +437,33 @@ proc_boot_ns(void)
 	    ((uint64_t)bt.tv_sec * 1000000000ull + (uint64_t)bt.tv_nsec);
 }
 
-/* Read the host file path, at most max bytes.  0 or -1. */
+/* Read the host file path (relative to dirfd), at most max bytes.  0/-1. */
 static int
-proc_read(const char *path, size_t max, char **buf, size_t *len)
+proc_read(int dirfd, const char *path, size_t max, char **buf, size_t *len)
 {
 	int fd, rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1)
+	if ((fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1)
 		return -1;
 	rc = safe_read_fd(fd, max, buf, len);
 	close(fd);
 	return rc;
 }
 
-/* Read at most max bytes of the host file path; the rest is ignored. */
+/* Read at most max bytes of the host file path (relative to dirfd); the
+ * rest is ignored. */
 static int
-proc_read_prefix(const char *path, size_t max, char **buf, size_t *len)
+proc_read_prefix(int dirfd, const char *path, size_t max, char **buf,
+    size_t *len)
 {
 	ssize_t r;
 	size_t got = 0;
 	char *b;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) == -1)
+	if ((fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1)
 		return -1;
 	b = xmalloc(max + 1);
 	while (got < max && (r = read(fd, b + got, max - got)) != 0) {
@@ -479,41 +483,73 @@ proc_read_prefix(const char *path, size_t max, char **buf, size_t *len)
 	return 0;
 }
 
+/*
+ * Open PROC_ROOT/PID as a directory descriptor.  It stands for that one
+ * process: once it has exited, every file under it is gone (ENOENT), even
+ * if its pid number is given to another process meanwhile.  Reading every
+ * file of a process through it, never by path, is what keeps a recycled
+ * pid (a host process) from being read as the container's.  -1 if gone.
+ */
+static int
+proc_open_pid(const char *proc_root, uint32_t pid)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%u", proc_root, pid);
+	return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* The cgroup mounts of this agent (PROC_ROOT/self/mountinfo).  0 or -1. */
+static int
+proc_read_mounts(const char *proc_root, struct proc_cg_mount **m, size_t *nm)
+{
+	char path[PATH_MAX], *buf = NULL;
+	size_t len;
+
+	*m = NULL;
+	*nm = 0;
+	snprintf(path, sizeof(path), "%s/self/mountinfo", proc_root);
+	if (proc_read(AT_FDCWD, path, PROC_MOUNTINFO_MAX, &buf, &len) == -1)
+		return -1;
+	proc_mountinfo_parse(buf, len, m, nm);
+	free(buf);
+	return 0;
+}
+
+/*
+ * The cgroup folder of the process open at pfd, through the mounts m;
+ * NULL when it has none (or only the root group, which is everyone's and
+ * never a container's).  The caller frees.
+ */
 static char *
-proc_cgroup_dir_of(const char *proc_root, uint32_t pid)
+proc_cgroup_dir_at(int pfd, const struct proc_cg_mount *m, size_t nm)
 {
 	struct proc_cg_line *l = NULL;
-	struct proc_cg_mount *m = NULL;
-	size_t nl = 0, nm = 0, len;
-	char path[PATH_MAX], *buf = NULL, *dir = NULL;
+	size_t nl = 0, len, i;
+	char *buf = NULL, *dir = NULL;
 
-	snprintf(path, sizeof(path), "%s/%u/cgroup", proc_root, pid);
-	if (proc_read(path, PROC_FILE_MAX, &buf, &len) == -1)
+	if (proc_read(pfd, "cgroup", PROC_FILE_MAX, &buf, &len) == -1)
 		return NULL;
-	if (proc_cgroup_parse(buf, len, &l, &nl) == -1)
-		goto out;
-	free(buf);
-	buf = NULL;
-	snprintf(path, sizeof(path), "%s/self/mountinfo", proc_root);
-	if (proc_read(path, PROC_MOUNTINFO_MAX, &buf, &len) == -1)
-		goto out;
-	proc_mountinfo_parse(buf, len, &m, &nm);
-	dir = proc_cgroup_resolve(l, nl, m, nm);
-	/* The root group is everyone's: never take it for a container. */
-	if (dir != NULL) {
-		for (len = 0; len < nm; len++) {
-			if (strcmp(dir, m[len].mountpoint) == 0) {
-				free(dir);
-				dir = NULL;
-				break;
-			}
-		}
-	}
-out:
+	if (proc_cgroup_parse(buf, len, &l, &nl) == 0)
+		dir = proc_cgroup_resolve(l, nl, m, nm);
 	free(buf);
 	proc_cg_lines_free(l, nl);
-	proc_cg_mounts_free(m, nm);
+	for (i = 0; dir != NULL && i < nm; i++) {
+		if (strcmp(dir, m[i].mountpoint) == 0) {
+			free(dir);
+			dir = NULL;
+		}
+	}
 	return dir;
+}
+
+/* Whether cgroup folder dir is top or a folder below it. */
+static bool
+proc_cgroup_within(const char *dir, const char *top)
+{
+	size_t n = strlen(top);
+
+	return strncmp(dir, top, n) == 0 && (dir[n] == '\0' || dir[n] == '/');
 }
 
 static void
@@ -545,7 +581,7 @@ proc_cg_collect(const char *dir, unsigned depth, unsigned *visited,
 		return;
 	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= (int)sizeof(path))
 		return;
-	if (proc_read(path, 1024 * 1024, &buf, &len) == 0) {
+	if (proc_read(AT_FDCWD, path, 1024 * 1024, &buf, &len) == 0) {
 		for (p = buf; p < buf + len; p = eol + 1) {
 			if ((eol = memchr(p, '\n', (size_t)(buf + len - p))) == NULL)
 				eol = buf + len;
@@ -590,25 +626,25 @@ struct proc_hash {		/* executables hashed in this scan */
 };
 
 /*
- * SHA-256 of the file path, opened inside the process's root with
- * safe_openat (so the path resolves as the container sees it, and no link
- * leaves it).  At most max bytes; the same inode is hashed once per scan.
+ * SHA-256 of the file exe, opened inside the root of the process open at
+ * pfd with safe_openat (so the path resolves as the container sees it, and
+ * no link leaves it).  At most max bytes; the same inode is hashed once per
+ * scan.
  */
 static char *
-proc_hash_exe(const char *proc_root, uint32_t pid, const char *exe,
-    uint64_t max, struct proc_hash **cache, size_t *ncache)
+proc_hash_exe(int pfd, const char *exe, uint64_t max, struct proc_hash **cache,
+    size_t *ncache)
 {
 	struct sha256_ctx ctx;
 	struct stat st;
 	uint8_t digest[32], *chunk;
-	char root[PATH_MAX], hex[65];
+	char hex[65];
 	uint64_t total = 0;
 	ssize_t r;
 	size_t i;
 	int rootfd, fd;
 
-	snprintf(root, sizeof(root), "%s/%u/root", proc_root, pid);
-	if ((rootfd = safe_root_open(root)) == -1)
+	if ((rootfd = safe_root_openat(pfd, "root")) == -1)
 		return NULL;
 	fd = safe_openat(rootfd, exe, O_RDONLY);
 	close(rootfd);
@@ -647,21 +683,24 @@ proc_hash_exe(const char *proc_root, uint32_t pid, const char *exe,
 	return xstrdup(hex);
 }
 
-/* Read one process into out.  Returns 0, or -1 if it is gone or malformed. */
+/*
+ * Read the process open at pfd into out (its files by pfd only, see
+ * proc_open_pid).  Returns 0, or -1 if it is gone or malformed.
+ */
 static int
-proc_read_one(const struct proc_scan *ps, uint32_t pid, uint64_t boot_ns,
-    long hz, struct tm_process *out, struct proc_hash **cache, size_t *ncache)
+proc_read_one(const struct proc_scan *ps, int pfd, uint32_t pid,
+    uint64_t boot_ns, long hz, struct tm_process *out, struct proc_hash **cache,
+    size_t *ncache)
 {
 	struct proc_stat st;
 	struct proc_idmap map;
-	char path[PATH_MAX], link[PATH_MAX], *buf = NULL;
+	char link[PATH_MAX], *buf = NULL;
 	size_t len;
 	ssize_t ll;
 	uint64_t v;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(path, sizeof(path), "%s/%u/stat", ps->proc_root, pid);
-	if (proc_read(path, PROC_FILE_MAX, &buf, &len) == -1)
+	if (proc_read(pfd, "stat", PROC_FILE_MAX, &buf, &len) == -1)
 		return -1;
 	if (proc_stat_parse(buf, len, &st) == -1 || st.pid != pid) {
 		free(buf);
@@ -674,8 +713,7 @@ proc_read_one(const struct proc_scan *ps, uint32_t pid, uint64_t boot_ns,
 	out->comm = xstrdup(st.comm);
 	out->start_ns = boot_ns + st.starttime * (1000000000ull / (uint64_t)hz);
 
-	snprintf(path, sizeof(path), "%s/%u/status", ps->proc_root, pid);
-	if (proc_read(path, PROC_FILE_MAX, &buf, &len) == 0) {
+	if (proc_read(pfd, "status", PROC_FILE_MAX, &buf, &len) == 0) {
 		if (proc_status_ids(buf, "\nUid:", &v) == 0)
 			out->host_uid = out->uid = v;
 		if (proc_status_ids(buf, "\nGid:", &v) == 0)
@@ -683,14 +721,12 @@ proc_read_one(const struct proc_scan *ps, uint32_t pid, uint64_t boot_ns,
 		free(buf);
 	}
 	/* In-container ids: the host ids through the user namespace's maps. */
-	snprintf(path, sizeof(path), "%s/%u/uid_map", ps->proc_root, pid);
-	if (proc_read(path, PROC_FILE_MAX, &buf, &len) == 0) {
+	if (proc_read(pfd, "uid_map", PROC_FILE_MAX, &buf, &len) == 0) {
 		if (proc_idmap_parse(buf, len, &map) == 0)
 			out->uid = proc_idmap_inside(&map, out->host_uid);
 		free(buf);
 	}
-	snprintf(path, sizeof(path), "%s/%u/gid_map", ps->proc_root, pid);
-	if (proc_read(path, PROC_FILE_MAX, &buf, &len) == 0) {
+	if (proc_read(pfd, "gid_map", PROC_FILE_MAX, &buf, &len) == 0) {
 		if (proc_idmap_parse(buf, len, &map) == 0)
 			out->gid = proc_idmap_inside(&map, out->host_gid);
 		free(buf);
@@ -700,22 +736,20 @@ proc_read_one(const struct proc_scan *ps, uint32_t pid, uint64_t boot_ns,
 	if (out->gid == (uint64_t)-1)
 		out->gid = 65534;
 
-	snprintf(path, sizeof(path), "%s/%u/cmdline", ps->proc_root, pid);
-	if (proc_read_prefix(path, PROC_CMDLINE_MAX, &buf, &len) == 0) {
+	if (proc_read_prefix(pfd, "cmdline", PROC_CMDLINE_MAX, &buf, &len) == 0) {
 		proc_cmdline_split(buf, len, &out->args, &out->n_args);
 		free(buf);
 	}
 
-	snprintf(path, sizeof(path), "%s/%u/exe", ps->proc_root, pid);
-	if ((ll = readlink(path, link, sizeof(link) - 1)) > 0) {
+	if ((ll = readlinkat(pfd, "exe", link, sizeof(link) - 1)) > 0) {
 		link[ll] = '\0';
 		if (ll > 10 && strcmp(link + ll - 10, " (deleted)") == 0)
 			link[ll - 10] = '\0';
 		if (strlen(link) < TM_STR_MAX)
 			out->exe = xstrdup(link);
 		if (out->exe != NULL && out->exe[0] == '/')
-			out->sha256 = proc_hash_exe(ps->proc_root, pid, out->exe,
-			    ps->max_exe, cache, ncache);
+			out->sha256 = proc_hash_exe(pfd, out->exe, ps->max_exe,
+			    cache, ncache);
 	}
 	return 0;
 }
@@ -759,33 +793,64 @@ int
 proc_scan_run(struct proc_scan *ps)
 {
 	struct proc_hash *cache = NULL;
+	struct proc_cg_mount *m = NULL;
 	uint32_t *pids = NULL;
-	size_t npids = 0, i, ncache = 0;
+	size_t npids = 0, i, ncache = 0, nm = 0;
 	unsigned visited = 0;
 	uint64_t boot = proc_boot_ns();
 	long hz = sysconf(_SC_CLK_TCK);
+	bool listed = false;
+	char *dir;
+	int pfd, rc;
 
 	if (hz <= 0)
 		hz = 100;
 	if (ps->max_exe == 0)
 		ps->max_exe = INVENTORY_MAX_FILE;
-	for (i = 0; ps->cgroup_dir == NULL && i < ps->n_pids; i++)
-		ps->cgroup_dir = proc_cgroup_dir_of(ps->proc_root, ps->pids[i]);
+	(void)proc_read_mounts(ps->proc_root, &m, &nm);
+	for (i = 0; ps->cgroup_dir == NULL && i < ps->n_pids; i++) {
+		if ((pfd = proc_open_pid(ps->proc_root, ps->pids[i])) == -1)
+			continue;
+		ps->cgroup_dir = proc_cgroup_dir_at(pfd, m, nm);
+		close(pfd);
+	}
 	if (ps->cgroup_dir != NULL)
 		proc_cg_collect(ps->cgroup_dir, 0, &visited, &pids, &npids);
+	listed = npids > 0;
 	if (npids == 0)
 		for (i = 0; i < ps->n_pids; i++)
 			proc_add_pid(&pids, &npids, ps->pids[i]);
 	for (i = 0; i < npids; i++) {
+		if ((pfd = proc_open_pid(ps->proc_root, pids[i])) == -1) {
+			if (errno != ENOENT && errno != ESRCH)
+				ps->errors++;
+			continue;
+		}
+		/*
+		 * A pid read from cgroup.procs may have exited and been given
+		 * to another process (the host's) before we opened it: only
+		 * a process that is in the container's group now is read.
+		 */
+		if (listed) {
+			dir = proc_cgroup_dir_at(pfd, m, nm);
+			rc = dir != NULL && proc_cgroup_within(dir, ps->cgroup_dir);
+			free(dir);
+			if (!rc) {
+				close(pfd);
+				continue;	/* gone from the container */
+			}
+		}
 		ps->procs = xreallocarray(ps->procs, ps->n_procs + 1,
 		    sizeof(*ps->procs));
-		if (proc_read_one(ps, pids[i], boot, hz,
+		if (proc_read_one(ps, pfd, pids[i], boot, hz,
 		    &ps->procs[ps->n_procs], &cache, &ncache) == 0)
 			ps->n_procs++;
 		else if (errno != ENOENT && errno != ESRCH)
 			ps->errors++;
+		close(pfd);
 	}
 	free(pids);
 	free(cache);
+	proc_cg_mounts_free(m, nm);
 	return ps->n_procs > 0 || npids == 0 ? (int)ps->n_procs : -1;
 }

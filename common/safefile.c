@@ -73,17 +73,17 @@ safe_openat2(int dirfd, const char *path, int flags)
 }
 
 /*
- * Open root (a host path we trust, e.g. "/proc/123/root" or a layer folder)
- * as an O_PATH directory descriptor, and check that the kernel can resolve
- * paths inside it safely.  Returns the fd (caller closes) or -1 with errno
- * set (ENOSYS: no openat2).
+ * Open root (a host path we trust, e.g. "/proc/123/root" or a layer folder;
+ * relative paths from dirfd, AT_FDCWD for none) as an O_PATH directory
+ * descriptor, and check that the kernel can resolve paths inside it safely.
+ * Returns the fd (caller closes) or -1 with errno set (ENOSYS: no openat2).
  */
 int
-safe_root_open(const char *root)
+safe_root_openat(int dirfd, const char *root)
 {
 	int	fd, probe, saved;
 
-	if ((fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((fd = openat(dirfd, root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
 	if ((probe = safe_openat2(fd, ".", O_PATH | O_CLOEXEC)) == -1) {
 		saved = errno;
@@ -93,6 +93,12 @@ safe_root_open(const char *root)
 	}
 	close(probe);
 	return fd;
+}
+
+int
+safe_root_open(const char *root)
+{
+	return safe_root_openat(AT_FDCWD, root);
 }
 
 /*

@@ -305,7 +305,11 @@ setup_fake(void **state)
 	fake_proc(11, 10, "worker", 101000, "/bin/app");
 	fake_proc(12, 10, "escapee", 100000, "/bin/escape");
 	/* a pid listed in the cgroup that is gone (exited meanwhile): 13 */
-	put("cg/ctr/one/nested/more/cgroup.procs", "13\n", 3);
+	/* a pid listed in the cgroup that exited and was given to a host
+	 * process before the scan opened it: 14, now in the host's group */
+	put("cg/ctr/one/nested/more/cgroup.procs", "13\n14\n", 6);
+	fake_proc(14, 1, "sshd", 0, "/usr/sbin/sshd");
+	put("proc/14/cgroup", "0::/system.slice/ssh.service\n", 29);
 	/* a huge cmdline is cut, not refused */
 	memset(big, 'x', sizeof(big));
 	put("proc/12/cmdline", big, sizeof(big));
@@ -388,6 +392,30 @@ test_scan_reads_every_process_of_the_cgroup(void **state)
 	proc_scan_free(&ps);
 }
 
+/*
+ * cgroup.procs is read before each /proc/PID: a pid in it may belong to
+ * another process by then.  Its own cgroup file (read through the same
+ * /proc/PID descriptor as everything else of it) says it left: it is not
+ * reported, not its command line, not its executable.
+ */
+static void
+test_scan_skips_a_recycled_pid_now_outside_the_group(void **state)
+{
+	struct proc_scan ps;
+	char proc_root[PATH_MAX];
+
+	snprintf(proc_root, sizeof(proc_root), "%s/proc", tmpdir);
+	memset(&ps, 0, sizeof(ps));
+	ps.proc_root = proc_root;
+	ps.pids[0] = 10;
+	ps.n_pids = 1;
+	assert_int_equal(proc_scan_run(&ps), 3);
+	assert_non_null(find_pid(&ps, 10));
+	assert_null(find_pid(&ps, 14));
+	assert_int_equal(ps.errors, 0);
+	proc_scan_free(&ps);
+}
+
 static void
 test_scan_without_cgroup_reads_given_pids(void **state)
 {
@@ -455,6 +483,8 @@ main(void)
 		cmocka_unit_test(test_stat_parse_survives_hostile_comm),
 		cmocka_unit_test(test_cmdline_split_bounds_arguments),
 		cmocka_unit_test_setup_teardown(test_scan_reads_every_process_of_the_cgroup,
+		    setup_fake, teardown_fake),
+		cmocka_unit_test_setup_teardown(test_scan_skips_a_recycled_pid_now_outside_the_group,
 		    setup_fake, teardown_fake),
 		cmocka_unit_test_setup_teardown(test_scan_without_cgroup_reads_given_pids,
 		    setup_fake, teardown_fake),
