@@ -594,6 +594,7 @@ struct proc_scan {
 	struct tm_process *procs;
 	size_t		 n_procs;
 	uint64_t	 errors;
+	uint64_t	 dropped;	/* pids over the bound, not read */
 };
 /* Read every process of the container.  Returns the number found or -1. */
 int	proc_scan_run(struct proc_scan *ps);
@@ -636,7 +637,7 @@ struct ctr_rec {
 	/* processes seen in this run */
 	struct tm_process	*procs;
 	size_t			 n_procs;
-	uint64_t		 procs_dropped;
+	uint64_t		 procs_dropped;	/* most left out by a scan */
 	char			*cgroup_dir;
 	uint32_t		 scan_pids[CTR_SCAN_PIDS];
 	size_t			 n_scan_pids;
