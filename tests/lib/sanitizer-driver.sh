@@ -7,7 +7,10 @@
 #   tests/local.mk's AM_TESTS_ENVIRONMENT points ASan, UBSan and LSan
 #   (ASAN_OPTIONS, UBSAN_OPTIONS log_path) of every program a test starts,
 #   directly or through scripts and daemons, at
-#   $TM_SAN_DIR/<test>.<pid> (TM_SAN_PREFIX = $TM_SAN_DIR/<test>).
+#   $TM_SAN_DIR/<test>.<pid> (TM_SAN_PREFIX = $TM_SAN_DIR/<test>);
+#   `make check-valgrind` has valgrind write there too
+#   (tests/lib/valgrind.sh: <test>.valgrind-<pid>; one without an error
+#   line, "==PID==", is a clean run and is removed).
 #
 # A report is appended to the test's .log (so test-suite.log and
 # scripts/test.sh print it), adds ":test-result: FAIL" to its .trs (so
@@ -16,6 +19,8 @@
 # was written after its test ended (scripts/test.sh fails on it).  Reports
 # of an earlier run of the same test are removed first.  In a build without sanitizers no
 # report is ever written and this only runs tap-driver.sh.
+#
+# It also appends "# test-duration: N s" to the test's .log.
 #
 # Settings (environment): TM_TAP_DRIVER (build-aux/tap-driver.sh),
 # TM_SAN_PREFIX (set by AM_TESTS_ENVIRONMENT; unset: no check).
@@ -39,13 +44,27 @@ if [ -n "$prefix" ]; then
 	rm -f "$prefix".* "$counted/${prefix##*/}".* 2>/dev/null
 fi
 
+t0=$(date +%s)
 ${SHELL:-/bin/sh} "${TM_TAP_DRIVER:?TM_TAP_DRIVER is not set}" "$@"
 rc=$?
+# How long it took, for scripts/test.sh's list of the slowest tests.
+[ -n "$log_file" ] && [ -f "$log_file" ] &&
+    echo "# test-duration: $(($(date +%s) - t0)) s" >>"$log_file"
 
 [ -n "$prefix" ] && [ -n "$log_file" ] && [ -n "$trs_file" ] || exit "$rc"
 n=0
 for report in "$prefix".*; do
 	[ -f "$report" ] || continue
+	case $report in
+	*.valgrind-*)
+		# valgrind --quiet writes nothing on a clean run but its own
+		# "--PID--" warnings (an unhandled syscall: openat2); errors
+		# and leaks are "==PID==" lines.
+		if ! grep -q '^==[0-9]*==' "$report"; then
+			rm -f "$report"
+			continue
+		fi ;;
+	esac
 	n=$((n + 1))
 	{
 		echo "not ok - sanitizer report $n of $test_name: $report"
