@@ -114,7 +114,7 @@ tests_agent_produce_SOURCES = tests/agent-produce.c agent/config.c
 tests_agent_produce_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(RDKAFKA_CFLAGS)
 tests_agent_produce_LDADD = $(OUTPUT_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS)
-TESTS += \
+OUTPUT_INTEG = \
 	tests/integ/decode-json.sh \
 	tests/integ/spool-torn.sh \
 	tests/integ/spool-bound.sh \
@@ -122,15 +122,10 @@ TESTS += \
 	tests/integ/kafka-outage.sh \
 	tests/integ/kafka-outage-containers.sh \
 	tests/integ/agent-kill-run.sh
+TESTS += $(OUTPUT_INTEG)
 EXTRA_DIST += \
 	tests/lib/transport.sh \
-	tests/integ/decode-json.sh \
-	tests/integ/spool-torn.sh \
-	tests/integ/spool-bound.sh \
-	tests/integ/agent-kill.sh \
-	tests/integ/kafka-outage.sh \
-	tests/integ/kafka-outage-containers.sh \
-	tests/integ/agent-kill-run.sh \
+	$(OUTPUT_INTEG) \
 	bench/produce.sh
 
 # Watchers, registry, snapshot (issue 3), as a library so the unit tests link
@@ -206,3 +201,4 @@ WATCH_INTEG = \
 	tests/integ/watch-restart.sh
 TESTS += $(WATCH_INTEG)
 EXTRA_DIST += tests/lib/watch.sh tests/lib/runc-capfilter.sh $(WATCH_INTEG)
+
