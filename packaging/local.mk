@@ -76,3 +76,10 @@ AM_TESTS_ENVIRONMENT += \
 # The units as generated: systemd-analyze verify and security, hardening.
 TESTS += tests/integ/units-verify.sh
 EXTRA_DIST += tests/integ/units-verify.sh
+
+# Debian and RPM packaging (packaging/README.md), and their tests: each
+# builds its packages once (a few minutes), then checks them.
+EXTRA_DIST += packaging/debian packaging/rpm/tallyman.spec
+TESTS += tests/integ/package-deb.sh tests/integ/package-rpm.sh
+EXTRA_DIST += tests/integ/package-deb.sh tests/integ/package-rpm.sh \
+	tests/lib/package.sh
