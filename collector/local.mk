@@ -141,4 +141,5 @@ tests_unit_test_strmap_SOURCES = tests/unit/test-strmap.c
 tests_unit_test_strmap_CFLAGS = $(CORRELATE_TEST_CFLAGS)
 tests_unit_test_strmap_LDADD = $(CORRELATE_TEST_LIBS)
 endif
+TESTS += tests/integ/findings-feed.sh
 EXTRA_DIST += tests/integ/findings-feed.sh
