@@ -417,7 +417,11 @@ struct watch {
 	uint64_t		 events;	/* runtime events handled */
 	uint64_t		 rejects;	/* malformed messages rejected */
 	uv_timer_t		 retry;
-	uv_fs_event_t		 dirwatch;
+	uv_fs_event_t		 dirwatch;	/* while not connected: inotify on */
+	char			 watchdir[PATH_MAX];	/* the socket's folder or
+						   its nearest existing parent */
+	dev_t			 watchdev;
+	ino_t			 watchino;
 	bool			 dirwatching;
 	bool			 absent_logged;
 	bool			 settled;	/* first attempt has an outcome */
