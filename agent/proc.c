@@ -703,9 +703,13 @@ proc_cg_collect(const char *dir, unsigned depth, unsigned *visited,
 	closedir(d);
 }
 
-/* Parse "Uid:\t1000\t1000\t1000\t1000" style lines of status. */
+/*
+ * The real id of a "Uid:\t1000\t1000\t1000\t1000" style line of status
+ * (real, effective, saved, filesystem): the wire format's uid and gid are
+ * the real ones (schema/README.md, process).
+ */
 static int
-proc_status_ids(const char *buf, const char *key, uint64_t *effective)
+proc_status_ids(const char *buf, const char *key, uint64_t *real)
 {
 	const char *p;
 	unsigned long long r, e;
@@ -714,7 +718,7 @@ proc_status_ids(const char *buf, const char *key, uint64_t *effective)
 		return -1;
 	if (sscanf(p + strlen(key), "%llu %llu", &r, &e) != 2)
 		return -1;
-	*effective = e;
+	*real = r;
 	return 0;
 }
 

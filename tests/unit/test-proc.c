@@ -273,8 +273,10 @@ fake_proc(int pid, int ppid, const char *comm, unsigned huid, const char *exe)
 	    pid, comm, ppid, pid, pid, 1000 + pid);
 	put(rel, buf, strlen(buf));
 	snprintf(rel, sizeof(rel), "proc/%d/status", pid);
+	/* effective and saved ids differ from the real ones (setuid): the
+	 * record carries the real ones */
 	snprintf(buf, sizeof(buf), "Name:\t%s\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\n",
-	    comm, huid, huid, huid, huid, huid, huid, huid, huid);
+	    comm, huid, huid + 7, huid + 7, huid, huid, huid + 9, huid + 9, huid);
 	put(rel, buf, strlen(buf));
 	snprintf(rel, sizeof(rel), "proc/%d/uid_map", pid);
 	put(rel, "0 100000 65536\n", 15);
@@ -496,25 +498,33 @@ reuse_hook(void *arg, uint32_t pid, enum proc_stage stage)
 	put(rel, "0::/user.slice\n", 15);
 }
 
+/* Scan the fake container (its pid 10 named) with r played at its stage. */
+static void
+scan_with_reuse(struct proc_scan *ps, struct reuse *r, int want)
+{
+	static char proc_root[PATH_MAX];
+
+	snprintf(proc_root, sizeof(proc_root), "%s/proc", tmpdir);
+	memset(ps, 0, sizeof(*ps));
+	ps->proc_root = proc_root;
+	ps->pids[0] = 10;
+	ps->n_pids = 1;
+	ps->hook = reuse_hook;
+	ps->hook_arg = r;
+	assert_int_equal(proc_scan_run(ps), want);
+	assert_int_equal(r->fired, 1);
+}
+
 static void
 test_scan_reads_through_the_folder_it_opened(void **state)
 {
 	struct proc_scan ps;
 	struct reuse r = { .pid = 11, .stage = PROC_STAGE_OPENED };
-	char proc_root[PATH_MAX];
 	size_t i;
 
 	/* Reused right after we opened /proc/11: every read still comes
 	 * from the process we opened and checked, never the new one. */
-	snprintf(proc_root, sizeof(proc_root), "%s/proc", tmpdir);
-	memset(&ps, 0, sizeof(ps));
-	ps.proc_root = proc_root;
-	ps.pids[0] = 10;
-	ps.n_pids = 1;
-	ps.hook = reuse_hook;
-	ps.hook_arg = &r;
-	assert_int_equal(proc_scan_run(&ps), 3);
-	assert_int_equal(r.fired, 1);
+	scan_with_reuse(&ps, &r, 3);
 	assert_non_null(find_pid(&ps, 11));
 	assert_string_equal(find_pid(&ps, 11)->comm, "worker");
 	assert_int_equal(find_pid(&ps, 11)->host_uid, 101000);
@@ -530,17 +540,8 @@ test_scan_rejects_a_pid_reused_between_listing_and_open(void **state)
 {
 	struct proc_scan ps;
 	struct reuse r = { .pid = 11, .stage = PROC_STAGE_LISTED };
-	char proc_root[PATH_MAX];
 
-	snprintf(proc_root, sizeof(proc_root), "%s/proc", tmpdir);
-	memset(&ps, 0, sizeof(ps));
-	ps.proc_root = proc_root;
-	ps.pids[0] = 10;
-	ps.n_pids = 1;
-	ps.hook = reuse_hook;
-	ps.hook_arg = &r;
-	assert_int_equal(proc_scan_run(&ps), 2);
-	assert_int_equal(r.fired, 1);
+	scan_with_reuse(&ps, &r, 2);
 	assert_null(find_pid(&ps, 11));
 	assert_int_equal(ps.foreign, 1);
 	proc_scan_free(&ps);
@@ -551,17 +552,8 @@ test_scan_drops_a_process_that_left_the_cgroup_during_the_reads(void **state)
 {
 	struct proc_scan ps;
 	struct reuse r = { .pid = 11, .stage = PROC_STAGE_READ, .move = true };
-	char proc_root[PATH_MAX];
 
-	snprintf(proc_root, sizeof(proc_root), "%s/proc", tmpdir);
-	memset(&ps, 0, sizeof(ps));
-	ps.proc_root = proc_root;
-	ps.pids[0] = 10;
-	ps.n_pids = 1;
-	ps.hook = reuse_hook;
-	ps.hook_arg = &r;
-	assert_int_equal(proc_scan_run(&ps), 2);
-	assert_int_equal(r.fired, 1);
+	scan_with_reuse(&ps, &r, 2);
 	assert_null(find_pid(&ps, 11));
 	assert_int_equal(ps.foreign, 1);
 	proc_scan_free(&ps);
