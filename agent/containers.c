@@ -392,13 +392,17 @@ ctr_scan(struct containers *r, struct ctr_rec *c, uint32_t pid)
 		for (i = 0; i < c->n_scan_pids && c->scan_pids[i] != pid; i++)
 			;
 		if (i == c->n_scan_pids) {
-			if (c->n_scan_pids == CTR_SCAN_PIDS)
+			if (c->n_scan_pids == CTR_SCAN_PIDS) {
 				memmove(c->scan_pids + 1, c->scan_pids + 2,
 				    (CTR_SCAN_PIDS - 2) * sizeof(c->scan_pids[0]));
-			else
+				memmove(c->scan_pids_ns + 1, c->scan_pids_ns + 2,
+				    (CTR_SCAN_PIDS - 2) * sizeof(c->scan_pids_ns[0]));
+			} else
 				c->n_scan_pids++;
 			/* keep the init pid first; newest hints last */
 			c->scan_pids[c->n_scan_pids - 1] = pid;
+			/* a process at this pid that starts later is not it */
+			c->scan_pids_ns[c->n_scan_pids - 1] = proc_boottime_ns();
 		}
 	}
 	if (c->n_scan_pids == 0 && c->cgroup_dir == NULL)
@@ -411,6 +415,8 @@ ctr_scan(struct containers *r, struct ctr_rec *c, uint32_t pid)
 	ps->proc_root = r->a->cfg.proc_root != NULL ? r->a->cfg.proc_root : "/proc";
 	ps->cgroup_dir = c->cgroup_dir != NULL ? xstrdup(c->cgroup_dir) : NULL;
 	memcpy(ps->pids, c->scan_pids, c->n_scan_pids * sizeof(ps->pids[0]));
+	memcpy(ps->pids_ns, c->scan_pids_ns,
+	    c->n_scan_pids * sizeof(ps->pids_ns[0]));
 	ps->n_pids = c->n_scan_pids;
 	ps->max_exe = r->a->cfg.inventory_max_file;
 	ps->queued_ns = mono_ns();
@@ -446,6 +452,10 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 		ps->cgroup_dir = NULL;
 	}
 	a->stats.parse_errors += ps->errors;
+	if (ps->foreign > 0)
+		log_debug("containers: %s/%.12s: %llu pids were another "
+		    "process's by the time they were read (reused): skipped",
+		    c->ns, c->id, (unsigned long long)ps->foreign);
 	/* Caught between runc's fork and its execve (runc init), or inside
 	 * execve before its arguments are set up: look again in a moment. */
 	for (i = 0; i < ps->n_procs; i++)

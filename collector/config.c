@@ -84,7 +84,7 @@ const struct cfg_entry collector_config_table[] = {
 	  "kafka.ssl.certificate.location, kafka.ssl.key.location, "
 	  "kafka.sasl.mechanisms, kafka.sasl.username, kafka.sasl.password" },
 	{ .key = "store.path", .type = CFG_STRING,
-	  .def = TALLYMAN_STATEDIR "/collector.db",
+	  .def = TALLYMAN_STATEDIR "/collector/collector.db",
 	  .offset = C(store_path), .check = cfg_check_nonempty,
 	  .help = "SQLite database file (WAL mode)" },
 	{ .key = "api.listen", .type = CFG_STRING, .def = "127.0.0.1:8750",

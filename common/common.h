@@ -170,6 +170,8 @@ void	cli_print_options(FILE *fp, const char *default_path);
  * (Linux >= 5.6; else -1 with errno ENOSYS, logged once).  Returns the fd or -1.
  */
 int	safe_root_open(const char *root);
+/* The same, root relative to dirfd (openat semantics). */
+int	safe_root_openat(int dirfd, const char *root);
 /*
  * Open PATH relative to rootfd with openat2(RESOLVE_IN_ROOT |
  * RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV), so that ".." and absolute

@@ -37,7 +37,7 @@ test_defaults_are_the_documented_ones(void **state)
 	assert_string_equal(c.kafka_topic, "tallyman.inventory");
 	assert_string_equal(c.kafka_group, "tallyman-collector");
 	assert_int_equal(c.kafka.n, 0);
-	assert_string_equal(c.store_path, TALLYMAN_STATEDIR "/collector.db");
+	assert_string_equal(c.store_path, TALLYMAN_STATEDIR "/collector/collector.db");
 	assert_string_equal(c.api_listen, "127.0.0.1:8750");
 	assert_string_equal(c.api_token_file, TALLYMAN_CONFDIR "/api.token");
 	assert_string_equal(c.feeds_osv, "");
