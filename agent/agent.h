@@ -615,6 +615,7 @@ struct proc_scan {
 /* Read every process of the container.  Returns the number found or -1. */
 int	proc_scan_run(struct proc_scan *ps);
 void	proc_scan_free(struct proc_scan *ps);
+void	proc_process_free(struct tm_process *p);
 uint64_t proc_boot_ns(void);
 uint64_t proc_boottime_ns(void);	/* CLOCK_BOOTTIME, ns */
 
