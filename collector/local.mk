@@ -84,6 +84,24 @@ CORRELATE_LIBS = collector/libcorrelate.a $(ZIP_LIBS) $(JANSSON_LIBS) \
 	$(CURL_LIBS) $(RDKAFKA_LIBS) -lm
 # After the program's own LDADD: the libraries libcorrelate needs again.
 collector_tallyman_collector_SOURCES += collector/cmd-feeds.c
+
+# Consume, store, serve (issue 6): `run` and `query`.
+collector_tallyman_collector_SOURCES += \
+	collector/store.h \
+	collector/cmd-run.c \
+	collector/cmd-query.c \
+	collector/api.c \
+	collector/embedded.c \
+	$(COLLECTOR_STORE_SOURCES)
+COLLECTOR_STORE_SOURCES = \
+	collector/consume.c \
+	collector/ledger.c \
+	collector/record-json.c \
+	collector/store.c \
+	collector/store-sqlite.c \
+	collector/store-sqlite-query.c
+collector_tallyman_collector_LDADD += $(UV_LIBS) $(SQLITE_LIBS) $(MHD_LIBS) \
+	$(CURL_LIBS) $(JANSSON_LIBS) $(MSGPACK_LIBS)
 collector_tallyman_collector_LDADD += $(CORRELATE_LIBS) $(SCHEMA_LIBS) \
 	$(COMMON_LIBS)
 CORRELATE_TEST_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
@@ -123,4 +141,8 @@ tests_unit_test_strmap_SOURCES = tests/unit/test-strmap.c
 tests_unit_test_strmap_CFLAGS = $(CORRELATE_TEST_CFLAGS)
 tests_unit_test_strmap_LDADD = $(CORRELATE_TEST_LIBS)
 endif
+TESTS += tests/integ/findings-feed.sh
 EXTRA_DIST += tests/integ/findings-feed.sh
+# The chain with the real agent and dockerd: API, query tool, counts.
+TESTS += tests/integ/collector-docker.sh
+EXTRA_DIST += tests/integ/collector-docker.sh

@@ -81,9 +81,19 @@ safe_openat2(int dirfd, const char *path, int flags)
 int
 safe_root_open(const char *root)
 {
+	return safe_root_openat(AT_FDCWD, root);
+}
+
+/*
+ * The same, with root relative to dirfd (e.g. "root" in a /proc/PID folder
+ * opened earlier, so that the root is that very process's).
+ */
+int
+safe_root_openat(int dirfd, const char *root)
+{
 	int	fd, probe, saved;
 
-	if ((fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((fd = openat(dirfd, root, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
 	if ((probe = safe_openat2(fd, ".", O_PATH | O_CLOEXEC)) == -1) {
 		saved = errno;

@@ -409,6 +409,14 @@ void	tm_reasm_free(struct tm_reasm *ra);
 enum tm_reject tm_reasm_feed(struct tm_reasm *ra, const void *buf, size_t len,
 	    struct tm_record *rec, int *complete, char *detail, size_t detaillen);
 /*
+ * tm_reasm_feed keeping the bytes of a record that came in parts: when
+ * *complete = 1, *joined (caller frees) and *joinedlen are the joined
+ * message, or NULL and 0 when buf was a whole message (its bytes are buf).
+ */
+enum tm_reject tm_reasm_take(struct tm_reasm *ra, const void *buf, size_t len,
+	    struct tm_record *rec, uint8_t **joined, size_t *joinedlen,
+	    int *complete, char *detail, size_t detaillen);
+/*
  * The same without decoding the record: when *complete = 1, *out (caller
  * frees) and *outlen hold the whole message: a copy of buf when it was not
  * split, or the joined parts (which may exceed TM_MSG_MAX).

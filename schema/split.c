@@ -410,9 +410,15 @@ tm_reasm_join(struct tm_reasm *ra, const void *buf, size_t len,
 	return r;
 }
 
+/*
+ * tm_reasm_feed, keeping the bytes: when *complete = 1 and the record came
+ * in parts, *joined (caller frees) and *joinedlen hold the joined message;
+ * for a whole message *joined is NULL (the record's bytes are buf).
+ */
 enum tm_reject
-tm_reasm_feed(struct tm_reasm *ra, const void *buf, size_t len,
-    struct tm_record *rec, int *complete, char *detail, size_t detaillen)
+tm_reasm_take(struct tm_reasm *ra, const void *buf, size_t len,
+    struct tm_record *rec, uint8_t **joined_out, size_t *joinedlen_out,
+    int *complete, char *detail, size_t detaillen)
 {
 	msgpack_unpacked up, whole;
 	struct part	 pt;
@@ -423,6 +429,10 @@ tm_reasm_feed(struct tm_reasm *ra, const void *buf, size_t len,
 
 	memset(rec, 0, sizeof(*rec));
 	*complete = 0;
+	if (joined_out != NULL) {
+		*joined_out = NULL;
+		*joinedlen_out = 0;
+	}
 	if (detail != NULL && detaillen > 0)
 		detail[0] = '\0';
 	r = reasm_open(buf, len, &up, &is_part, detail, detaillen);
@@ -456,6 +466,19 @@ tm_reasm_feed(struct tm_reasm *ra, const void *buf, size_t len,
 	*complete = r == TM_OK;
 	msgpack_unpacked_destroy(&whole);
 	msgpack_unpacked_destroy(&up);
-	free(joined);
+	if (r == TM_OK && joined_out != NULL) {
+		*joined_out = joined;
+		*joinedlen_out = joinedlen;
+	} else {
+		free(joined);
+	}
 	return r;
+}
+
+enum tm_reject
+tm_reasm_feed(struct tm_reasm *ra, const void *buf, size_t len,
+    struct tm_record *rec, int *complete, char *detail, size_t detaillen)
+{
+	return tm_reasm_take(ra, buf, len, rec, NULL, NULL, complete, detail,
+	    detaillen);
 }

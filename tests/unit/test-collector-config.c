@@ -52,7 +52,8 @@ test_every_key_has_help(void **state)
 {
 	static const char *const keys[] = { "log.level", "kafka.brokers",
 	    "kafka.topic", "kafka.group", "kafka.*", "store.path",
-	    "api.listen", "api.token_file", "feeds.osv", "feeds.interval",
+	    "api.listen", "api.token_file", "api.auth", "store.retention",
+	    "feeds.osv", "feeds.interval",
 	    "findings.topic", "findings.webhook" };
 	size_t	i, j;
 
