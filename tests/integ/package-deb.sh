@@ -29,7 +29,7 @@
 
 harness_init
 harness_require_root
-harness_require_cmd dpkg-buildpackage dh dh_autoreconf lintian dpkg-deb \
+harness_require_cmd dpkg-buildpackage dh dh_autoreconf lintian dpkg-deb curl python3 \
     objdump systemd-analyze man setpriv adduser flock jq
 
 VERSION=$(pkg_version)
@@ -186,8 +186,8 @@ tap_check "it is a system user (uid $uid < 1000) without a login shell" \
     bash -c '[ "$1" -lt 1000 ] && [ "$2" = /usr/sbin/nologin ]' _ "$uid" "$shell"
 tap_is "$(getent group tallyman | cut -d: -f3)" "$gid" "the tallyman group is its group"
 tap_is "$(stat -c '%a %U %G' /etc/tallyman/agent.conf /etc/tallyman/collector.conf /etc/tallyman/api.token | xargs)" \
-    "640 root root 640 root tallyman 640 root tallyman" \
-    "agent.conf root only; collector.conf and api.token for the tallyman group"
+    "640 root root 640 root tallyman 600 tallyman tallyman" \
+    "agent.conf root only; collector.conf for the tallyman group; api.token the tallyman user's only"
 tap_like "$(cat /etc/tallyman/api.token)" '^[0-9a-f]{64}$' "the API token is 32 random bytes in hex"
 tap_is "$(stat -c '%a %U %G' /var/lib/tallyman/collector)" "750 tallyman tallyman" \
     "the collector's state folder belongs to its user"
@@ -209,6 +209,32 @@ tap_like "$rc:$out" "^1:.*/etc/tallyman/collector.conf" \
     "another user cannot read collector.conf"
 tap_is "$(setpriv --reuid=tallyman --regid=tallyman --init-groups cat /etc/tallyman/api.token)" \
     "$(cat /etc/tallyman/api.token)" "the tallyman user reads the API token"
+
+# The installed collector runs as its user with the packaged files: its
+# store in its state folder, the packaged token (embedded Kafka: a trial).
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+setpriv --reuid=tallyman --regid=tallyman --init-groups \
+    tallyman-collector -o kafka.brokers=embedded -o "api.listen=127.0.0.1:$port" run \
+    >"$TM_LOGS/collector.log" 2>&1 </dev/null &
+CPID=$!
+stop_collector() {
+	[ -n "$CPID" ] || return 0
+	kill -TERM "$CPID" 2>/dev/null
+	timeout 30 tail --pid="$CPID" -f /dev/null
+	kill -KILL "$CPID" 2>/dev/null
+	wait "$CPID" 2>/dev/null
+	CPID=
+}
+tap_at_done stop_collector
+harness_wait_for "the collector's API" 60 \
+    curl -sf "http://127.0.0.1:$port/healthz" ||
+    tap_diag "collector: $(tail -n 5 "$TM_LOGS/collector.log")"
+out=$(tallyman-collector -o "api.listen=127.0.0.1:$port" query stats --json 2>&1); rc=$?
+tap_like "$rc:$out" '^0:.*"hosts": *0' \
+    "the installed collector runs as tallyman and answers query with the packaged token"
+tap_is "$(stat -c '%U' /var/lib/tallyman/collector/collector.db 2>&1)" tallyman \
+    "its store is made in its state folder, as its user"
+stop_collector
 
 R=$TM_TMP/rootfs
 mkdir -p "$R/etc" "$R/var/lib/dpkg"

@@ -150,6 +150,9 @@ tap_is "$(facts no-ptrace)" "caps-one,caps-two | - - | - -" \
     "without CAP_SYS_PTRACE: packages still, no container process's executable (root's nor uid 1000's)"
 
 run no-dac "$(bset CAP_SYS_PTRACE)"
+for l in root unit no-ptrace no-dac; do
+	tap_diag "$l: $(facts "$l")"
+done
 tap_is "$(facts no-dac)" " | /opt/app/sleep - | /bin/busybox $BB" \
     "without CAP_DAC_READ_SEARCH: no package (database 0600 of uid 1000), no hash of uid 1000's program, root's still hashed"
 tap_like "$(jq -r -s '[.[] | select(.k == "image") | .b.errs // 0] | max' "$TM_TMP/no-dac.json")" \
