@@ -83,7 +83,7 @@ EXTRA_DIST += tests/integ/units-verify.sh tests/integ/units-confinement.sh \
 
 # Debian and RPM packaging (packaging/README.md), and their tests: each
 # builds its packages once (a few minutes), then checks them.
-EXTRA_DIST += packaging/debian packaging/rpm/tallyman.spec
+EXTRA_DIST += packaging/README.md packaging/debian packaging/rpm/tallyman.spec
 TESTS += tests/integ/package-deb.sh tests/integ/package-rpm.sh
 EXTRA_DIST += tests/integ/package-deb.sh tests/integ/package-rpm.sh \
 	tests/lib/package.sh

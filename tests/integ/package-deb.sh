@@ -186,11 +186,11 @@ tap_check "it is a system user (uid $uid < 1000) without a login shell" \
     bash -c '[ "$1" -lt 1000 ] && [ "$2" = /usr/sbin/nologin ]' _ "$uid" "$shell"
 tap_is "$(getent group tallyman | cut -d: -f3)" "$gid" "the tallyman group is its group"
 tap_is "$(stat -c '%a %U %G' /etc/tallyman/agent.conf /etc/tallyman/collector.conf /etc/tallyman/api.token | xargs)" \
-    "640 root root 640 root tallyman 600 tallyman tallyman" \
-    "agent.conf root only; collector.conf for the tallyman group; api.token the tallyman user's only"
+    "640 root root 640 root tallyman 640 root tallyman" \
+    "agent.conf root only; collector.conf and api.token for the tallyman group"
 tap_like "$(cat /etc/tallyman/api.token)" '^[0-9a-f]{64}$' "the API token is 32 random bytes in hex"
-tap_is "$(stat -c '%a %U %G' /var/lib/tallyman/collector)" "750 tallyman tallyman" \
-    "the collector's state folder belongs to its user"
+tap_is "$(stat -c '%a %U %G' /var/lib/tallyman /var/lib/tallyman/collector | xargs)" \
+    "755 root root 750 tallyman tallyman" "the collector's state folder belongs to its user"
 
 # The installed programs with the shipped configuration.
 out=$(tallyman-agent --check-config 2>&1); rc=$?

@@ -78,8 +78,8 @@ tap_like "$(files tallyman-agent | grep /etc/tallyman/agent.conf)" \
     '^-rw-r----- root root cn /etc/tallyman/agent.conf$' \
     "agent.conf is %config(noreplace), 0640, root only"
 tap_like "$(files tallyman-collector | grep -E '/etc/tallyman/(collector.conf|api.token)' | xargs)" \
-    '^-rw------- tallyman tallyman cng /etc/tallyman/api.token -rw-r----- root tallyman cn /etc/tallyman/collector.conf$' \
-    "collector.conf (0640, group tallyman) and the API token (made by %post, %ghost; 0600, the tallyman user's) are %config(noreplace)"
+    '^-rw-r----- root tallyman cng /etc/tallyman/api.token -rw-r----- root tallyman cn /etc/tallyman/collector.conf$' \
+    "collector.conf and the API token (made by %post, %ghost) are %config(noreplace), 0640, group tallyman"
 tap_is "$(files tallyman-agent | grep ' /var/lib/tallyman/agent$')" \
     "drwx------ root root - /var/lib/tallyman/agent" "the agent's state folder is root's, 0700"
 tap_is "$(files tallyman-collector | grep ' /var/lib/tallyman/collector$')" \
