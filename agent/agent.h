@@ -424,6 +424,7 @@ struct watch {
 	ino_t			 watchino;
 	bool			 dirwatching;
 	bool			 absent_logged;
+	bool			 stale_logged;	/* "nothing listens" said */
 	bool			 settled;	/* first attempt has an outcome */
 };
 /* Start every watcher (a->watchers).  Returns 0 or -1. */
