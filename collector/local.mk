@@ -143,3 +143,7 @@ tests_unit_test_strmap_LDADD = $(CORRELATE_TEST_LIBS)
 endif
 TESTS += tests/integ/findings-feed.sh
 EXTRA_DIST += tests/integ/findings-feed.sh
+# Consumer and API under hostile input, kill -9, two replicas (issue 6).
+TESTS += tests/integ/collector-hostile.sh
+EXTRA_DIST += tests/integ/collector-hostile.sh tests/lib/collector.sh \
+	tests/lib/hostile-records.py
