@@ -424,6 +424,7 @@ struct watch {
 	ino_t			 watchino;
 	bool			 dirwatching;
 	bool			 absent_logged;
+	bool			 stale_logged;	/* "nothing listens" said */
 	bool			 settled;	/* first attempt has an outcome */
 };
 /* Start every watcher (a->watchers).  Returns 0 or -1. */
@@ -615,6 +616,7 @@ struct proc_scan {
 /* Read every process of the container.  Returns the number found or -1. */
 int	proc_scan_run(struct proc_scan *ps);
 void	proc_scan_free(struct proc_scan *ps);
+void	proc_process_free(struct tm_process *p);
 uint64_t proc_boot_ns(void);
 uint64_t proc_boottime_ns(void);	/* CLOCK_BOOTTIME, ns */
 

@@ -114,18 +114,10 @@ ctr_strs_free(char ***v, size_t *n)
 static void
 ctr_procs_free(struct ctr_rec *c)
 {
-	struct tm_process *p;
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < c->n_procs; i++) {
-		p = &c->procs[i];
-		free(p->comm);
-		free(p->exe);
-		free(p->sha256);
-		for (j = 0; j < p->n_args; j++)
-			free(p->args[j]);
-		free(p->args);
-	}
+	for (i = 0; i < c->n_procs; i++)
+		proc_process_free(&c->procs[i]);
 	free(c->procs);
 	c->procs = NULL;
 	c->n_procs = 0;
@@ -438,7 +430,7 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 {
 	struct containers *r = a->containers;
 	struct tm_process *p, *q;
-	size_t i, j, k;
+	size_t i, j;
 	bool unsettled = false, same;
 
 	r->scans--;
@@ -470,12 +462,7 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 			;
 		if (i == ps->n_procs && q->comm != NULL &&
 		    strncmp(q->comm, "runc:[", 6) == 0) {
-			free(q->comm);
-			free(q->exe);
-			free(q->sha256);
-			for (k = 0; k < q->n_args; k++)
-				free(q->args[k]);
-			free(q->args);
+			proc_process_free(q);
 			c->procs[j] = c->procs[--c->n_procs];
 		} else
 			j++;
@@ -521,12 +508,7 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 				p->sha256 = q->sha256;
 				q->sha256 = NULL;
 			}
-			free(q->comm);
-			free(q->exe);
-			free(q->sha256);
-			for (k = 0; k < q->n_args; k++)
-				free(q->args[k]);
-			free(q->args);
+			proc_process_free(q);
 		}
 		c->procs[j] = *p;
 		memset(p, 0, sizeof(*p));
