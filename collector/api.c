@@ -7,8 +7,8 @@
  *
  * Security: it binds api.listen (127.0.0.1:8750 by default); every request
  * but /healthz needs "Authorization: Bearer TOKEN", TOKEN being the
- * content of api.token_file (which must not be readable by group or
- * others; created with a random token when missing).  api.auth = none
+ * content of api.token_file (which others must not read nor its group
+ * write; created with a random token, 0600, when missing).  api.auth = none
  * turns the check off, and is refused unless api.listen is a loopback
  * address.  Requests are untrusted: only GET and HEAD, bounded
  * parameters, unknown parameters refused, every error a JSON body with a
@@ -918,9 +918,10 @@ api_token_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    (sb.st_mode & 077) != 0) {
+	    (sb.st_mode & 027) != 0) {
 		snprintf(err, errlen, "api: api.token_file %s: must be a "
-		    "regular file readable by its owner only (chmod 600)", path);
+		    "regular file that others cannot read and its group cannot "
+		    "write (chmod 600, or 640 for a group of readers)", path);
 		close(fd);
 		return NULL;
 	}
