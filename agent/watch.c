@@ -392,18 +392,34 @@ watchers_start(struct agent *a, enum watch_mode mode)
 	return 0;
 }
 
-bool
-watchers_up(struct agent *a, const char *name)
+static const struct watch *
+watchers_find(struct agent *a, const char *name)
 {
 	struct watchers *ws = a->watchers;
 	size_t i;
 
 	if (ws == NULL)
-		return false;
+		return NULL;
 	for (i = 0; i < TM_NELEM(watch_table); i++)
 		if (strcmp(ws->w[i].ops->name, name) == 0)
-			return ws->w[i].up;
-	return false;
+			return &ws->w[i];
+	return NULL;
+}
+
+bool
+watchers_up(struct agent *a, const char *name)
+{
+	const struct watch *w = watchers_find(a, name);
+
+	return w != NULL && w->up;
+}
+
+bool
+watchers_coming(struct agent *a, const char *name)
+{
+	const struct watch *w = watchers_find(a, name);
+
+	return w != NULL && (w->up || w->connecting);
 }
 
 bool
