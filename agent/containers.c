@@ -550,9 +550,11 @@ ctr_ready(struct containers *r, struct ctr_rec *c)
 	if (c->state == CTR_ST_RUNNING && c->pid != 0 && !c->procs_tried)
 		return false;
 	/* Docker's containers wait (briefly) for Docker's own description,
-	 * which arrives on another connection than containerd's events. */
+	 * which arrives on another connection than containerd's events --
+	 * also while that connection is still being made: at start-up
+	 * containerd's listing can beat Docker's. */
 	if (c->docker && !c->have_meta[CTR_SRC_DOCKER] && !c->grace_over &&
-	    watchers_up(r->a, "docker")) {
+	    watchers_coming(r->a, "docker")) {
 		if (c->grace == NULL) {
 			c->grace = xmalloc(sizeof(*c->grace));
 			uv_timer_init(r->a->loop, c->grace);
@@ -931,10 +933,18 @@ ctr_meta_lifecycle(struct containers *r, struct ctr_rec *c, enum ctr_src src,
 		o.pid = strcmp(m->state, "running") == 0 ? (uint32_t)m->pid : 0;
 		ctr_on_start(r, c, &o);
 	}
+	/*
+	 * Exited: unless the metadata's run is older than ours.  Docker can
+	 * stamp a very short run's FinishedAt before its StartedAt: the run
+	 * then ends at its start (lifetime 1 ns in the record), it does not
+	 * stay running for ever.
+	 */
 	if (strcmp(m->state, "exited") == 0 && c->state == CTR_ST_RUNNING &&
-	    (m->finished_ns == 0 || m->finished_ns >= c->started_ns)) {
+	    (m->finished_ns == 0 || m->finished_ns >= c->started_ns ||
+	    m->started_ns >= c->started_ns)) {
 		o.act = CTR_ACT_EXIT;
-		o.time_ns = m->finished_ns;
+		o.time_ns = m->finished_ns != 0 && m->finished_ns < c->started_ns ?
+		    c->started_ns : m->finished_ns;
 		o.has_exit = m->has_exit_code;
 		o.exit_code = m->exit_code;
 		ctr_on_exit(r, c, &o);
