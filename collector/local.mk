@@ -146,6 +146,9 @@ EXTRA_DIST += tests/integ/findings-feed.sh
 # The chain with the real agent and dockerd: API, query tool, counts.
 TESTS += tests/integ/collector-docker.sh
 EXTRA_DIST += tests/integ/collector-docker.sh
+# Findings from real containers: every CIS check, Heartbleed, the topic.
+TESTS += tests/integ/findings-docker.sh
+EXTRA_DIST += tests/integ/findings-docker.sh
 # Consumer and API under hostile input, kill -9, two replicas (issue 6).
 TESTS += tests/integ/collector-hostile.sh
 EXTRA_DIST += tests/integ/collector-hostile.sh tests/lib/collector.sh \

@@ -367,7 +367,7 @@ q_host(sqlite3 *db, const struct store_query *q, json_t **out)
 	"c.removed_ns, c.lifetime_ns, c.exit_code, c.oom, c.pid, c.pod_name, " \
 	"c.pod_ns, c.k8s_container, c.privileged, c.first_seen_ns, " \
 	"c.last_seen_ns, c.image_digest, c.user, c.procs_missed, c.snapshot, " \
-	"c.snapshot IS NOT NULL"
+	"c.snapshot IS NOT NULL, c.snapshot_ns, c.first_snapshot_ns"
 
 static json_t *
 ctr_row(sqlite3_stmt *s)
@@ -398,6 +398,8 @@ ctr_row(sqlite3_stmt *s)
 	jtime(o, "first_seen", s, 21);
 	jtime(o, "last_seen", s, 22);
 	jbool(o, "snapshot", s, 27);
+	jtime(o, "snapshot_received", s, 28);
+	jtime(o, "first_snapshot_received", s, 29);
 	return o;
 }
 

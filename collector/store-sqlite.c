@@ -118,6 +118,8 @@ static const char *const sq_migrations[] = {
 	"  last_seen_ns INTEGER NOT NULL, resolved_ns INTEGER,"
 	"  reason TEXT, open INTEGER NOT NULL);"
 	"CREATE INDEX findings_open ON findings (open, resolved_ns);",
+	/* 1 -> 2: when a container's first snapshot arrived (latency). */
+	"ALTER TABLE containers ADD COLUMN first_snapshot_ns INTEGER;",
 };
 #define SQ_VERSION	((int)TM_NELEM(sq_migrations))
 
@@ -190,10 +192,11 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "image_id, image_digest, image_key, user, state, created_ns, "
 	    "started_ns, finished_ns, removed_ns, lifetime_ns, exit_code, oom, "
 	    "pid, pod_name, pod_ns, k8s_container, privileged, procs_missed, "
-	    "snapshot, snapshot_ns, first_seen_ns, last_seen_ns) VALUES "
+	    "snapshot, snapshot_ns, first_snapshot_ns, first_seen_ns, "
+	    "last_seen_ns) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
 	    "?16, ?17, ?18, ?19, ?20, ?21, ?22, coalesce(?23, 0), "
-	    "coalesce(?24, 0), ?25, ?26, ?27, ?27) "
+	    "coalesce(?24, 0), ?25, ?26, ?26, ?27, ?27) "
 	    "ON CONFLICT (host_id, id) DO UPDATE SET "
 	    "runtime = coalesce(?3, runtime), ns = coalesce(?4, ns), "
 	    "name = coalesce(?5, name), image_ref = coalesce(?6, image_ref), "
@@ -210,6 +213,7 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "procs_missed = coalesce(?24, procs_missed), "
 	    "snapshot = coalesce(?25, snapshot), "
 	    "snapshot_ns = coalesce(?26, snapshot_ns), "
+	    "first_snapshot_ns = coalesce(first_snapshot_ns, ?26), "
 	    "last_seen_ns = max(last_seen_ns, ?27)",
 	[SQ_PROC_PUT] =
 	    "INSERT INTO processes (host_id, container_id, pid, start_ns, ppid, "
