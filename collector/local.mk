@@ -153,3 +153,5 @@ EXTRA_DIST += tests/integ/findings-docker.sh
 TESTS += tests/integ/collector-hostile.sh
 EXTRA_DIST += tests/integ/collector-hostile.sh tests/lib/collector.sh \
 	tests/lib/hostile-records.py
+TESTS += tests/integ/collector-kill.sh
+EXTRA_DIST += tests/integ/collector-kill.sh
