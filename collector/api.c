@@ -14,7 +14,10 @@
  * parameters, unknown parameters refused, every error a JSON body with a
  * reason, never a crash.
  *
- * Routes are one table (api_routes[]); a handler fills the reply.
+ * Routes are one table (api_routes[]); a handler fills the reply.  The
+ * web page (collector/web/, embedded by collector/web/embed.sh) is served
+ * at / and /ui/: static files, no token, a strict Content-Security-Policy
+ * (its own script only); it asks for the token and reads this API.
  */
 #include "config.h"
 
@@ -23,6 +26,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -724,6 +728,56 @@ api_authorized(struct api *a, struct MHD_Connection *conn)
 	return api_token_ok(a->token, h);
 }
 
+/* What every answer carries: the page's code only, nothing framed. */
+static void
+api_headers(struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+	    "default-src 'none'; script-src 'self'; style-src 'self'; "
+	    "connect-src 'self'; img-src 'self'; base-uri 'none'; "
+	    "form-action 'self'; frame-ancestors 'none'");
+}
+
+/*
+ * The web page's files (web-assets.c): public, like any login page; the
+ * data it shows comes from the API, with the token the user gives.
+ */
+static const struct web_asset *
+api_web_asset(const char *url)
+{
+	size_t i;
+
+	for (i = 0; i < web_assets_len; i++)
+		if (strcmp(web_assets[i].url, url) == 0)
+			return &web_assets[i];
+	return NULL;
+}
+
+static enum MHD_Result
+api_send_asset(struct api *a, struct MHD_Connection *conn,
+    const struct web_asset *w)
+{
+	struct MHD_Response	*resp;
+	enum MHD_Result		 ret;
+	char			 type[64];
+
+	resp = MHD_create_response_from_buffer(w->len, (void *)(uintptr_t)w->data,
+	    MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	snprintf(type, sizeof type, "%s; charset=utf-8", w->type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	api_headers(resp);
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	a->requests[2]++;
+	return ret;
+}
+
 static enum MHD_Result
 api_send(struct api_req *r)
 {
@@ -753,13 +807,12 @@ api_send(struct api_req *r)
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    r->ctype != NULL ? r->ctype : "text/plain");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (r->status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		    "Bearer realm=\"tallyman\"");
 	if (r->status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	api_headers(resp);
 	ret = MHD_queue_response(r->conn, r->status, resp);
 	MHD_destroy_response(resp);
 	if (r->status / 100 >= 1 && r->status / 100 <= 5)
@@ -790,6 +843,8 @@ api_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
 		api_error(&r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
 		    "only GET and HEAD");
+	} else if (api_web_asset(url) != NULL) {
+		return api_send_asset(a, conn, api_web_asset(url));
 	} else if ((rt = api_route(url, &r.id)) == NULL) {
 		api_error(&r, MHD_HTTP_NOT_FOUND, "not_found", "no such path: "
 		    "%.128s (see doc/api.md)", url);

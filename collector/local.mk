@@ -93,6 +93,19 @@ collector_tallyman_collector_SOURCES += \
 	collector/api.c \
 	collector/embedded.c \
 	$(COLLECTOR_STORE_SOURCES)
+# The web page, embedded in the program (collector/web/embed.sh).
+WEB_ASSETS = collector/web/index.html collector/web/app.js \
+	collector/web/style.css
+nodist_collector_tallyman_collector_SOURCES = collector/web-assets.c
+collector/web-assets.c: $(WEB_ASSETS) collector/web/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) collector && $(SHELL) \
+	    $(srcdir)/collector/web/embed.sh $@ \
+	    /=$(srcdir)/collector/web/index.html=text/html \
+	    /ui/app.js=$(srcdir)/collector/web/app.js=text/javascript \
+	    /ui/style.css=$(srcdir)/collector/web/style.css=text/css
+BUILT_SOURCES += collector/web-assets.c
+CLEANFILES += collector/web-assets.c
+EXTRA_DIST += $(WEB_ASSETS) collector/web/embed.sh
 COLLECTOR_STORE_SOURCES = \
 	collector/consume.c \
 	collector/ledger.c \
@@ -153,3 +166,8 @@ EXTRA_DIST += tests/integ/findings-docker.sh
 TESTS += tests/integ/collector-hostile.sh
 EXTRA_DIST += tests/integ/collector-hostile.sh tests/lib/collector.sh \
 	tests/lib/hostile-records.py
+TESTS += tests/integ/collector-kill.sh
+EXTRA_DIST += tests/integ/collector-kill.sh
+# The web page in headless Chromium (Debian's chromium).
+TESTS += tests/integ/web-page.sh
+EXTRA_DIST += tests/integ/web-page.sh

@@ -55,6 +55,9 @@ add clang libclang-rt-14-dev valgrind
 add systemd procps man-db bsdextrautils util-linux strace
 add debhelper dh-autoreconf lintian dpkg-dev fakeroot rpm
 
+# collector: its web page is tested in a real browser (headless).
+add chromium
+
 missing=""
 for p in $PACKAGES; do
 	# "install ok installed" only: a removed package leaves config-files.
