@@ -171,3 +171,5 @@ EXTRA_DIST += tests/integ/collector-kill.sh
 # The web page in headless Chromium (Debian's chromium).
 TESTS += tests/integ/web-page.sh
 EXTRA_DIST += tests/integ/web-page.sh
+TESTS += tests/integ/collector-replicas.sh
+EXTRA_DIST += tests/integ/collector-replicas.sh
