@@ -166,6 +166,10 @@ EXTRA_DIST += tests/integ/findings-docker.sh
 TESTS += tests/integ/collector-hostile.sh
 EXTRA_DIST += tests/integ/collector-hostile.sh tests/lib/collector.sh \
 	tests/lib/hostile-records.py
+TESTS += tests/integ/collector-kill.sh
+EXTRA_DIST += tests/integ/collector-kill.sh
 # The web page in headless Chromium (Debian's chromium).
 TESTS += tests/integ/web-page.sh
 EXTRA_DIST += tests/integ/web-page.sh
+TESTS += tests/integ/collector-replicas.sh
+EXTRA_DIST += tests/integ/collector-replicas.sh

@@ -305,12 +305,10 @@ q_host(sqlite3 *db, const struct store_query *q, json_t **out)
 	}
 	o = host_row(s, q);
 	if (sqlite3_column_type(s, 25) == SQLITE_BLOB) {
-		struct tm_record	rec;
-		char			detail[128];
+		struct tm_record rec;
 
-		if (tm_decode(sqlite3_column_blob(s, 25),
-		    (size_t)sqlite3_column_bytes(s, 25), &rec, detail,
-		    sizeof detail) == TM_OK) {
+		if (store_decode(sqlite3_column_blob(s, 25),
+		    (size_t)sqlite3_column_bytes(s, 25), &rec) == 0) {
 			if (rec.kind == TM_KIND_HEARTBEAT)
 				json_object_set_new(o, "heartbeat",
 				    record_json_heartbeat(&rec.body.heartbeat));
@@ -511,12 +509,11 @@ ctr_details(sqlite3 *db, sqlite3_stmt *row, json_t *o)
 	jstr(o, "user", row, 24);
 	jbool(o, "processes_missed", row, 25);
 	if (sqlite3_column_type(row, 26) == SQLITE_BLOB) {
-		struct tm_record	rec;
-		char			detail[128];
+		struct tm_record rec;
 
-		if (tm_decode(sqlite3_column_blob(row, 26),
-		    (size_t)sqlite3_column_bytes(row, 26), &rec, detail,
-		    sizeof detail) == TM_OK && rec.kind == TM_KIND_CONTAINER) {
+		if (store_decode(sqlite3_column_blob(row, 26),
+		    (size_t)sqlite3_column_bytes(row, 26), &rec) == 0 &&
+		    rec.kind == TM_KIND_CONTAINER) {
 			const struct tm_container *c = &rec.body.container;
 
 			json_object_set_new(o, "command",

@@ -1315,12 +1315,9 @@ sq_each_finding(struct store *st, uint64_t since_ns,
 static int
 sq_decode(const void *blob, int len, struct tm_record *rec)
 {
-	char detail[256];
-
-	if (blob == NULL || len <= 0)
+	if (len <= 0)
 		return -1;
-	return tm_decode(blob, (size_t)len, rec, detail, sizeof detail) ==
-	    TM_OK ? 0 : -1;
+	return store_decode(blob, (size_t)len, rec);
 }
 
 static int
