@@ -417,9 +417,14 @@ struct watch {
 	uint64_t		 events;	/* runtime events handled */
 	uint64_t		 rejects;	/* malformed messages rejected */
 	uv_timer_t		 retry;
-	uv_fs_event_t		 dirwatch;
+	uv_fs_event_t		 dirwatch;	/* while not connected: inotify on */
+	char			 watchdir[PATH_MAX];	/* the socket's folder or
+						   its nearest existing parent */
+	dev_t			 watchdev;
+	ino_t			 watchino;
 	bool			 dirwatching;
 	bool			 absent_logged;
+	bool			 stale_logged;	/* "nothing listens" said */
 	bool			 settled;	/* first attempt has an outcome */
 };
 /* Start every watcher (a->watchers).  Returns 0 or -1. */
@@ -428,6 +433,8 @@ int	watchers_start(struct agent *a, enum watch_mode mode);
 void	watchers_stop(struct agent *a, void (*done)(struct agent *));
 /* Is the watcher NAME connected now? */
 bool	watchers_up(struct agent *a, const char *name);
+/* ... or connecting (its view is on its way: worth waiting for)? */
+bool	watchers_coming(struct agent *a, const char *name);
 /* WATCH_ONCE: has every watcher finished its listing (or been skipped)? */
 bool	watchers_done(struct agent *a);
 /* For watchers: connected; the connection was lost (retry with backoff);
@@ -582,24 +589,39 @@ int	proc_stat_parse(const char *buf, size_t len, struct proc_stat *st);
 /* Split a NUL-separated cmdline into at most max_args bounded strings. */
 int	proc_cmdline_split(const char *buf, size_t len, char ***args,
 	    size_t *n);
+enum proc_stage {		/* where proc_scan's test hook is called */
+	PROC_STAGE_LISTED,	/* pid known, /proc/PID not opened yet */
+	PROC_STAGE_OPENED,	/* opened, cgroup checked, nothing read yet */
+	PROC_STAGE_READ,	/* read, cgroup not checked again yet */
+};
 struct proc_scan {
 	/* in */
 	const char	*proc_root;	/* "/proc" */
 	char		*cgroup_dir;	/* known cgroup folder, or NULL (out too) */
-	uint32_t	 pids[16];	/* pids known to be in the container */
+	uint32_t	 pids[16];	/* pids the runtime named for the container */
+	uint64_t	 pids_ns[16];	/* proc_boottime_ns() when it named each
+					   (a process at that pid that started
+					   later is another one); 0: unknown */
 	size_t		 n_pids;
 	uint64_t	 max_exe;	/* bound on an executable to hash */
 	uint64_t	 queued_ns;	/* mono_ns() when asked (for the log) */
+	/* tests only (NULL in the agent): called at each stage of a pid */
+	void		(*hook)(void *arg, uint32_t pid, enum proc_stage stage);
+	void		*hook_arg;
 	/* out */
 	struct tm_process *procs;
 	size_t		 n_procs;
 	uint64_t	 errors;
+	uint64_t	 foreign;	/* pids found to be another process's
+					   (reused): never reported */
 	uint64_t	 dropped;	/* pids over the bound, not read */
 };
 /* Read every process of the container.  Returns the number found or -1. */
 int	proc_scan_run(struct proc_scan *ps);
 void	proc_scan_free(struct proc_scan *ps);
+void	proc_process_free(struct tm_process *p);
 uint64_t proc_boot_ns(void);
+uint64_t proc_boottime_ns(void);	/* CLOCK_BOOTTIME, ns */
 
 /* One container in the registry (containers.c), across runs and watchers. */
 struct ctr_drift;
@@ -640,6 +662,8 @@ struct ctr_rec {
 	uint64_t		 procs_dropped;	/* most left out by a scan */
 	char			*cgroup_dir;
 	uint32_t		 scan_pids[CTR_SCAN_PIDS];
+	uint64_t		 scan_pids_ns[CTR_SCAN_PIDS];	/* proc_boottime_ns()
+						   when the runtime named it */
 	size_t			 n_scan_pids;
 	bool			 scan_busy, scan_again, procs_tried;
 	/* the root's overlay layers, upper first (TaskCreate, GraphDriver) */

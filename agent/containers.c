@@ -114,18 +114,10 @@ ctr_strs_free(char ***v, size_t *n)
 static void
 ctr_procs_free(struct ctr_rec *c)
 {
-	struct tm_process *p;
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < c->n_procs; i++) {
-		p = &c->procs[i];
-		free(p->comm);
-		free(p->exe);
-		free(p->sha256);
-		for (j = 0; j < p->n_args; j++)
-			free(p->args[j]);
-		free(p->args);
-	}
+	for (i = 0; i < c->n_procs; i++)
+		proc_process_free(&c->procs[i]);
 	free(c->procs);
 	c->procs = NULL;
 	c->n_procs = 0;
@@ -392,13 +384,17 @@ ctr_scan(struct containers *r, struct ctr_rec *c, uint32_t pid)
 		for (i = 0; i < c->n_scan_pids && c->scan_pids[i] != pid; i++)
 			;
 		if (i == c->n_scan_pids) {
-			if (c->n_scan_pids == CTR_SCAN_PIDS)
+			if (c->n_scan_pids == CTR_SCAN_PIDS) {
 				memmove(c->scan_pids + 1, c->scan_pids + 2,
 				    (CTR_SCAN_PIDS - 2) * sizeof(c->scan_pids[0]));
-			else
+				memmove(c->scan_pids_ns + 1, c->scan_pids_ns + 2,
+				    (CTR_SCAN_PIDS - 2) * sizeof(c->scan_pids_ns[0]));
+			} else
 				c->n_scan_pids++;
 			/* keep the init pid first; newest hints last */
 			c->scan_pids[c->n_scan_pids - 1] = pid;
+			/* a process at this pid that starts later is not it */
+			c->scan_pids_ns[c->n_scan_pids - 1] = proc_boottime_ns();
 		}
 	}
 	if (c->n_scan_pids == 0 && c->cgroup_dir == NULL)
@@ -411,6 +407,8 @@ ctr_scan(struct containers *r, struct ctr_rec *c, uint32_t pid)
 	ps->proc_root = r->a->cfg.proc_root != NULL ? r->a->cfg.proc_root : "/proc";
 	ps->cgroup_dir = c->cgroup_dir != NULL ? xstrdup(c->cgroup_dir) : NULL;
 	memcpy(ps->pids, c->scan_pids, c->n_scan_pids * sizeof(ps->pids[0]));
+	memcpy(ps->pids_ns, c->scan_pids_ns,
+	    c->n_scan_pids * sizeof(ps->pids_ns[0]));
 	ps->n_pids = c->n_scan_pids;
 	ps->max_exe = r->a->cfg.inventory_max_file;
 	ps->queued_ns = mono_ns();
@@ -432,7 +430,7 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 {
 	struct containers *r = a->containers;
 	struct tm_process *p, *q;
-	size_t i, j, k;
+	size_t i, j;
 	bool unsettled = false, same;
 	uint64_t dropped = ps->dropped;
 
@@ -447,6 +445,10 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 		ps->cgroup_dir = NULL;
 	}
 	a->stats.parse_errors += ps->errors;
+	if (ps->foreign > 0)
+		log_debug("containers: %s/%.12s: %llu pids were another "
+		    "process's by the time they were read (reused): skipped",
+		    c->ns, c->id, (unsigned long long)ps->foreign);
 	/* Caught between runc's fork and its execve (runc init), or inside
 	 * execve before its arguments are set up: look again in a moment. */
 	for (i = 0; i < ps->n_procs; i++)
@@ -461,12 +463,7 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 			;
 		if (i == ps->n_procs && q->comm != NULL &&
 		    strncmp(q->comm, "runc:[", 6) == 0) {
-			free(q->comm);
-			free(q->exe);
-			free(q->sha256);
-			for (k = 0; k < q->n_args; k++)
-				free(q->args[k]);
-			free(q->args);
+			proc_process_free(q);
 			c->procs[j] = c->procs[--c->n_procs];
 		} else
 			j++;
@@ -512,12 +509,7 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 				p->sha256 = q->sha256;
 				q->sha256 = NULL;
 			}
-			free(q->comm);
-			free(q->exe);
-			free(q->sha256);
-			for (k = 0; k < q->n_args; k++)
-				free(q->args[k]);
-			free(q->args);
+			proc_process_free(q);
 		}
 		c->procs[j] = *p;
 		memset(p, 0, sizeof(*p));
@@ -563,9 +555,11 @@ ctr_ready(struct containers *r, struct ctr_rec *c)
 	if (c->state == CTR_ST_RUNNING && c->pid != 0 && !c->procs_tried)
 		return false;
 	/* Docker's containers wait (briefly) for Docker's own description,
-	 * which arrives on another connection than containerd's events. */
+	 * which arrives on another connection than containerd's events --
+	 * also while that connection is still being made: at start-up
+	 * containerd's listing can beat Docker's. */
 	if (c->docker && !c->have_meta[CTR_SRC_DOCKER] && !c->grace_over &&
-	    watchers_up(r->a, "docker")) {
+	    watchers_coming(r->a, "docker")) {
 		if (c->grace == NULL) {
 			c->grace = xmalloc(sizeof(*c->grace));
 			uv_timer_init(r->a->loop, c->grace);
@@ -944,10 +938,18 @@ ctr_meta_lifecycle(struct containers *r, struct ctr_rec *c, enum ctr_src src,
 		o.pid = strcmp(m->state, "running") == 0 ? (uint32_t)m->pid : 0;
 		ctr_on_start(r, c, &o);
 	}
+	/*
+	 * Exited: unless the metadata's run is older than ours.  Docker can
+	 * stamp a very short run's FinishedAt before its StartedAt: the run
+	 * then ends at its start (lifetime 1 ns in the record), it does not
+	 * stay running for ever.
+	 */
 	if (strcmp(m->state, "exited") == 0 && c->state == CTR_ST_RUNNING &&
-	    (m->finished_ns == 0 || m->finished_ns >= c->started_ns)) {
+	    (m->finished_ns == 0 || m->finished_ns >= c->started_ns ||
+	    m->started_ns >= c->started_ns)) {
 		o.act = CTR_ACT_EXIT;
-		o.time_ns = m->finished_ns;
+		o.time_ns = m->finished_ns != 0 && m->finished_ns < c->started_ns ?
+		    c->started_ns : m->finished_ns;
 		o.has_exit = m->has_exit_code;
 		o.exit_code = m->exit_code;
 		ctr_on_exit(r, c, &o);

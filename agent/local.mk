@@ -198,7 +198,8 @@ WATCH_INTEG = \
 	tests/integ/watch-docker.sh \
 	tests/integ/watch-containerd.sh \
 	tests/integ/watch-short-lived.sh \
-	tests/integ/watch-restart.sh
+	tests/integ/watch-restart.sh \
+	tests/integ/watch-late-sockets.sh
 TESTS += $(WATCH_INTEG)
 EXTRA_DIST += tests/lib/watch.sh tests/lib/runc-capfilter.sh $(WATCH_INTEG)
 

@@ -425,6 +425,27 @@ proc_cmdline_split(const char *buf, size_t len, char ***args, size_t *n)
 
 /* ---- reading /proc ---- */
 
+/*
+ * A pid is only a number.  Between the moment we learn it (listed in the
+ * container's cgroup, or named by the runtime) and the moment we read
+ * /proc/PID, the process can exit and a host process be given the same pid.
+ * So each process is read through one descriptor of its /proc/PID folder,
+ * opened once: that descriptor stays bound to the process it was opened on
+ * (once that process is gone, every read through it fails with ESRCH, even
+ * when the pid has been reused).  Through that same descriptor the cgroup
+ * is checked before the reads (this process is the container's) and again
+ * after them (it still was, or it has exited meanwhile); and a process that
+ * started after the runtime told us its pid is another process.
+ */
+
+struct proc_ctx {
+	int			 procfd;	/* proc_root */
+	struct proc_cg_mount	*m;		/* cgroup mounts, read once */
+	size_t			 nm;
+	uint64_t		 boot_ns;	/* realtime at boot */
+	long			 hz;
+};
+
 /* Realtime at boot, in ns: /proc/PID/stat's starttime counts from there. */
 uint64_t
 proc_boot_ns(void)
@@ -437,41 +458,60 @@ proc_boot_ns(void)
 	    ((uint64_t)bt.tv_sec * 1000000000ull + (uint64_t)bt.tv_nsec);
 }
 
-/* Read the host file path (relative to dirfd), at most max bytes.  0/-1. */
-static int
-proc_read(int dirfd, const char *path, size_t max, char **buf, size_t *len)
+/* CLOCK_BOOTTIME in ns: the clock of /proc/PID/stat's starttime. */
+uint64_t
+proc_boottime_ns(void)
 {
-	int fd, rc;
+	struct timespec bt;
 
-	if ((fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) == -1)
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	return (uint64_t)bt.tv_sec * 1000000000ull + (uint64_t)bt.tv_nsec;
+}
+
+/* Open name in dirfd (a /proc folder) for reading, not through a link. */
+static int
+proc_openat(int dirfd, const char *name)
+{
+	return openat(dirfd, name,
+	    O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+}
+
+/* Read name in dirfd, at most max bytes (more is an error).  0 or -1. */
+static int
+proc_readat(int dirfd, const char *name, size_t max, char **buf, size_t *len)
+{
+	int fd, rc, saved;
+
+	if ((fd = proc_openat(dirfd, name)) == -1)
 		return -1;
 	rc = safe_read_fd(fd, max, buf, len);
+	saved = errno;
 	close(fd);
+	errno = saved;
 	return rc;
 }
 
-/* Read at most max bytes of the host file path (relative to dirfd); the
- * rest is ignored. */
+/* Read at most max bytes of name in dirfd; the rest is ignored.  0 or -1. */
 static int
-proc_read_prefix(int dirfd, const char *path, size_t max, char **buf,
+proc_readat_prefix(int dirfd, const char *name, size_t max, char **buf,
     size_t *len)
 {
 	ssize_t r;
 	size_t got = 0;
 	char *b;
-	int fd;
+	int fd, saved;
 
-	if ((fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
-	    O_NONBLOCK)) == -1)
+	if ((fd = proc_openat(dirfd, name)) == -1)
 		return -1;
 	b = xmalloc(max + 1);
 	while (got < max && (r = read(fd, b + got, max - got)) != 0) {
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
+			saved = errno;
 			free(b);
 			close(fd);
+			errno = saved;
 			return -1;
 		}
 		got += (size_t)r;
@@ -483,73 +523,129 @@ proc_read_prefix(int dirfd, const char *path, size_t max, char **buf,
 	return 0;
 }
 
-/*
- * Open PROC_ROOT/PID as a directory descriptor.  It stands for that one
- * process: once it has exited, every file under it is gone (ENOENT), even
- * if its pid number is given to another process meanwhile.  Reading every
- * file of a process through it, never by path, is what keeps a recycled
- * pid (a host process) from being read as the container's.  -1 if gone.
- */
+/* Open the proc root and read the cgroup mounts once per scan.  0 or -1. */
 static int
-proc_open_pid(const char *proc_root, uint32_t pid)
+proc_ctx_open(struct proc_ctx *ctx, const char *proc_root)
 {
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%u", proc_root, pid);
-	return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-}
-
-/* The cgroup mounts of this agent (PROC_ROOT/self/mountinfo).  0 or -1. */
-static int
-proc_read_mounts(const char *proc_root, struct proc_cg_mount **m, size_t *nm)
-{
-	char path[PATH_MAX], *buf = NULL;
+	char *buf;
 	size_t len;
 
-	*m = NULL;
-	*nm = 0;
-	snprintf(path, sizeof(path), "%s/self/mountinfo", proc_root);
-	if (proc_read(AT_FDCWD, path, PROC_MOUNTINFO_MAX, &buf, &len) == -1)
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->boot_ns = proc_boot_ns();
+	if ((ctx->hz = sysconf(_SC_CLK_TCK)) <= 0)
+		ctx->hz = 100;
+	if ((ctx->procfd = open(proc_root,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
-	proc_mountinfo_parse(buf, len, m, nm);
-	free(buf);
+	if (proc_readat(ctx->procfd, "self/mountinfo", PROC_MOUNTINFO_MAX,
+	    &buf, &len) == 0) {
+		proc_mountinfo_parse(buf, len, &ctx->m, &ctx->nm);
+		free(buf);
+	}
 	return 0;
 }
 
+static void
+proc_ctx_close(struct proc_ctx *ctx)
+{
+	if (ctx->procfd != -1)
+		close(ctx->procfd);
+	proc_cg_mounts_free(ctx->m, ctx->nm);
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->procfd = -1;
+}
+
+/* Open /proc/PID as a folder descriptor (bound to that process). */
+static int
+proc_pid_open(const struct proc_ctx *ctx, uint32_t pid)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "%u", pid);
+	return openat(ctx->procfd, name,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
 /*
- * The cgroup folder of the process open at pfd, through the mounts m;
- * NULL when it has none (or only the root group, which is everyone's and
- * never a container's).  The caller frees.
+ * The cgroup folder of the process open on pfd, or NULL (errno ESRCH or
+ * ENOENT when it is gone; 0 when it sits in a root group, which is
+ * everyone's and never a container's, or in none we can see).
  */
 static char *
-proc_cgroup_dir_at(int pfd, const struct proc_cg_mount *m, size_t nm)
+proc_cgroup_at(const struct proc_ctx *ctx, int pfd)
 {
 	struct proc_cg_line *l = NULL;
 	size_t nl = 0, len, i;
-	char *buf = NULL, *dir = NULL;
+	char *buf, *dir = NULL;
 
-	if (proc_read(pfd, "cgroup", PROC_FILE_MAX, &buf, &len) == -1)
+	if (proc_readat(pfd, "cgroup", PROC_FILE_MAX, &buf, &len) == -1)
 		return NULL;
 	if (proc_cgroup_parse(buf, len, &l, &nl) == 0)
-		dir = proc_cgroup_resolve(l, nl, m, nm);
+		dir = proc_cgroup_resolve(l, nl, ctx->m, ctx->nm);
 	free(buf);
 	proc_cg_lines_free(l, nl);
-	for (i = 0; dir != NULL && i < nm; i++) {
-		if (strcmp(dir, m[i].mountpoint) == 0) {
+	for (i = 0; dir != NULL && i < ctx->nm; i++) {
+		if (strcmp(dir, ctx->m[i].mountpoint) == 0) {
 			free(dir);
 			dir = NULL;
 		}
 	}
+	if (dir == NULL)
+		errno = 0;
 	return dir;
 }
 
-/* Whether cgroup folder dir is top or a folder below it. */
+/* Is cgroup folder dir top itself or below it? */
 static bool
-proc_cgroup_within(const char *dir, const char *top)
+proc_cg_within(const char *dir, const char *top)
 {
-	size_t n = strlen(top);
+	size_t tl = strlen(top);
 
-	return strncmp(dir, top, n) == 0 && (dir[n] == '\0' || dir[n] == '/');
+	return strncmp(dir, top, tl) == 0 && (dir[tl] == '\0' || dir[tl] == '/');
+}
+
+/* /proc/PID/stat of the process open on pfd, start time in realtime ns. */
+static int
+proc_stat_at(const struct proc_ctx *ctx, int pfd, struct proc_stat *st,
+    uint64_t *start_boot_ns)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	if (proc_readat(pfd, "stat", PROC_FILE_MAX, &buf, &len) == -1)
+		return -1;
+	rc = proc_stat_parse(buf, len, st);
+	free(buf);
+	if (rc == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	*start_boot_ns = st->starttime * (1000000000ull / (uint64_t)ctx->hz);
+	return 0;
+}
+
+/*
+ * The cgroup folder of the container, from a pid the runtime named
+ * (learned_ns: CLOCK_BOOTTIME when it did, 0 unknown).  NULL if that pid is
+ * gone, started after it was named (reused), or sits in no container group.
+ */
+static char *
+proc_cgroup_dir_of(const struct proc_ctx *ctx, uint32_t pid,
+    uint64_t learned_ns)
+{
+	struct proc_stat st;
+	uint64_t start;
+	char *dir = NULL;
+	int pfd;
+
+	if ((pfd = proc_pid_open(ctx, pid)) == -1)
+		return NULL;
+	if (proc_stat_at(ctx, pfd, &st, &start) == 0 && st.pid == pid &&
+	    (learned_ns == 0 || start <= learned_ns))
+		dir = proc_cgroup_at(ctx, pfd);
+	close(pfd);
+	return dir;
 }
 
 /* Add pid once; over PROC_PIDS_MAX it is counted in *dropped instead. */
@@ -579,12 +675,13 @@ proc_cg_collect(const char *dir, unsigned depth, unsigned *visited,
 	unsigned long v;
 	DIR *d;
 	struct dirent *de;
+	int fd;
 
 	if (depth > PROC_CG_DEPTH || (*visited)++ >= PROC_CG_DIRS)
 		return;
-	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= (int)sizeof(path))
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return;
-	if (proc_read(AT_FDCWD, path, 1024 * 1024, &buf, &len) == 0) {
+	if (proc_readat(fd, "cgroup.procs", 1024 * 1024, &buf, &len) == 0) {
 		for (p = buf; p < buf + len; p = eol + 1) {
 			if ((eol = memchr(p, '\n', (size_t)(buf + len - p))) == NULL)
 				eol = buf + len;
@@ -594,8 +691,10 @@ proc_cg_collect(const char *dir, unsigned depth, unsigned *visited,
 		}
 		free(buf);
 	}
-	if ((d = opendir(dir)) == NULL)
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
 		return;
+	}
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
@@ -607,9 +706,13 @@ proc_cg_collect(const char *dir, unsigned depth, unsigned *visited,
 	closedir(d);
 }
 
-/* Parse "Uid:\t1000\t1000\t1000\t1000" style lines of status. */
+/*
+ * The real id of a "Uid:\t1000\t1000\t1000\t1000" style line of status
+ * (real, effective, saved, filesystem): the wire format's uid and gid are
+ * the real ones (schema/README.md, process).
+ */
 static int
-proc_status_ids(const char *buf, const char *key, uint64_t *effective)
+proc_status_ids(const char *buf, const char *key, uint64_t *real)
 {
 	const char *p;
 	unsigned long long r, e;
@@ -618,7 +721,7 @@ proc_status_ids(const char *buf, const char *key, uint64_t *effective)
 		return -1;
 	if (sscanf(p + strlen(key), "%llu %llu", &r, &e) != 2)
 		return -1;
-	*effective = e;
+	*real = r;
 	return 0;
 }
 
@@ -629,7 +732,7 @@ struct proc_hash {		/* executables hashed in this scan */
 };
 
 /*
- * SHA-256 of the file exe, opened inside the root of the process open at
+ * SHA-256 of the file path, opened inside the root of the process open on
  * pfd with safe_openat (so the path resolves as the container sees it, and
  * no link leaves it).  At most max bytes; the same inode is hashed once per
  * scan.
@@ -686,37 +789,102 @@ proc_hash_exe(int pfd, const char *exe, uint64_t max, struct proc_hash **cache,
 	return xstrdup(hex);
 }
 
+/* Free what p holds (not p) and clear it. */
+void
+proc_process_free(struct tm_process *p)
+{
+	size_t i;
+
+	free(p->comm);
+	free(p->exe);
+	free(p->sha256);
+	for (i = 0; i < p->n_args; i++)
+		free(p->args[i]);
+	free(p->args);
+	memset(p, 0, sizeof(*p));
+}
+
 /*
- * Read the process open at pfd into out (its files by pfd only, see
- * proc_open_pid).  Returns 0, or -1 if it is gone or malformed.
+ * Is the process open on pfd (still) the container's?  With a known
+ * cgroup: it sits in that group or below.  after: the reads are done, and
+ * a process that has exited since (gone, or a zombie, which the kernel
+ * shows in the root groups) was the container's when the check before the
+ * reads said so.  Returns 1 ours, 0 another process, -1 gone (before).
  */
 static int
-proc_read_one(const struct proc_scan *ps, int pfd, uint32_t pid,
-    uint64_t boot_ns, long hz, struct tm_process *out, struct proc_hash **cache,
-    size_t *ncache)
+proc_is_ours(const struct proc_ctx *ctx, const struct proc_scan *ps, int pfd,
+    bool after)
+{
+	struct proc_stat st;
+	uint64_t start;
+	char *cg;
+	int ours;
+
+	if (ps->cgroup_dir == NULL)
+		return 1;
+	if ((cg = proc_cgroup_at(ctx, pfd)) != NULL) {
+		ours = proc_cg_within(cg, ps->cgroup_dir);
+		free(cg);
+		return ours;
+	}
+	/* a root group or none: another process, or one that has exited */
+	if (errno != ESRCH && errno != ENOENT &&
+	    proc_stat_at(ctx, pfd, &st, &start) == 0 &&
+	    st.state != 'Z' && st.state != 'X')
+		return 0;
+	if (errno == EINVAL)
+		return 0;
+	return after ? 1 : -1;
+}
+
+/*
+ * Read process pid into out, everything through one descriptor of its
+ * /proc folder (see above); learned_ns: CLOCK_BOOTTIME when the runtime
+ * named this pid (0: listed from the cgroup).  Returns 0, 1 when the pid is
+ * another process's (reused; out is empty), or -1 (errno ENOENT or ESRCH:
+ * gone; else malformed).
+ */
+static int
+proc_read_one(const struct proc_scan *ps, const struct proc_ctx *ctx,
+    uint32_t pid, uint64_t learned_ns, struct tm_process *out,
+    struct proc_hash **cache, size_t *ncache)
 {
 	struct proc_stat st;
 	struct proc_idmap map;
 	char link[PATH_MAX], *buf = NULL;
 	size_t len;
 	ssize_t ll;
-	uint64_t v;
+	uint64_t v, start;
+	int pfd, ours, saved;
 
 	memset(out, 0, sizeof(*out));
-	if (proc_read(pfd, "stat", PROC_FILE_MAX, &buf, &len) == -1)
+	if (ps->hook != NULL)
+		ps->hook(ps->hook_arg, pid, PROC_STAGE_LISTED);
+	if ((pfd = proc_pid_open(ctx, pid)) == -1)
 		return -1;
-	if (proc_stat_parse(buf, len, &st) == -1 || st.pid != pid) {
-		free(buf);
-		errno = EINVAL;
+	if ((ours = proc_is_ours(ctx, ps, pfd, false)) != 1) {
+		close(pfd);
+		errno = ESRCH;
+		return ours == 0 ? 1 : -1;
+	}
+	if (ps->hook != NULL)
+		ps->hook(ps->hook_arg, pid, PROC_STAGE_OPENED);
+	if (proc_stat_at(ctx, pfd, &st, &start) == -1 || st.pid != pid) {
+		saved = errno == ESRCH || errno == ENOENT ? errno : EINVAL;
+		close(pfd);
+		errno = saved;
 		return -1;
 	}
-	free(buf);
+	if (learned_ns != 0 && start > learned_ns) {
+		close(pfd);
+		return 1;	/* started after the runtime named its pid */
+	}
 	out->pid = pid;
 	out->ppid = st.ppid;
 	out->comm = xstrdup(st.comm);
-	out->start_ns = boot_ns + st.starttime * (1000000000ull / (uint64_t)hz);
+	out->start_ns = ctx->boot_ns + start;
 
-	if (proc_read(pfd, "status", PROC_FILE_MAX, &buf, &len) == 0) {
+	if (proc_readat(pfd, "status", PROC_FILE_MAX, &buf, &len) == 0) {
 		if (proc_status_ids(buf, "\nUid:", &v) == 0)
 			out->host_uid = out->uid = v;
 		if (proc_status_ids(buf, "\nGid:", &v) == 0)
@@ -724,12 +892,12 @@ proc_read_one(const struct proc_scan *ps, int pfd, uint32_t pid,
 		free(buf);
 	}
 	/* In-container ids: the host ids through the user namespace's maps. */
-	if (proc_read(pfd, "uid_map", PROC_FILE_MAX, &buf, &len) == 0) {
+	if (proc_readat(pfd, "uid_map", PROC_FILE_MAX, &buf, &len) == 0) {
 		if (proc_idmap_parse(buf, len, &map) == 0)
 			out->uid = proc_idmap_inside(&map, out->host_uid);
 		free(buf);
 	}
-	if (proc_read(pfd, "gid_map", PROC_FILE_MAX, &buf, &len) == 0) {
+	if (proc_readat(pfd, "gid_map", PROC_FILE_MAX, &buf, &len) == 0) {
 		if (proc_idmap_parse(buf, len, &map) == 0)
 			out->gid = proc_idmap_inside(&map, out->host_gid);
 		free(buf);
@@ -739,7 +907,7 @@ proc_read_one(const struct proc_scan *ps, int pfd, uint32_t pid,
 	if (out->gid == (uint64_t)-1)
 		out->gid = 65534;
 
-	if (proc_read_prefix(pfd, "cmdline", PROC_CMDLINE_MAX, &buf, &len) == 0) {
+	if (proc_readat_prefix(pfd, "cmdline", PROC_CMDLINE_MAX, &buf, &len) == 0) {
 		proc_cmdline_split(buf, len, &out->args, &out->n_args);
 		free(buf);
 	}
@@ -754,21 +922,15 @@ proc_read_one(const struct proc_scan *ps, int pfd, uint32_t pid,
 			out->sha256 = proc_hash_exe(pfd, out->exe, ps->max_exe,
 			    cache, ncache);
 	}
+	if (ps->hook != NULL)
+		ps->hook(ps->hook_arg, pid, PROC_STAGE_READ);
+	ours = proc_is_ours(ctx, ps, pfd, true);
+	close(pfd);
+	if (ours != 1) {
+		proc_process_free(out);
+		return 1;	/* left the container's group during the reads */
+	}
 	return 0;
-}
-
-static void
-proc_process_free(struct tm_process *p)
-{
-	size_t i;
-
-	free(p->comm);
-	free(p->exe);
-	free(p->sha256);
-	for (i = 0; i < p->n_args; i++)
-		free(p->args[i]);
-	free(p->args);
-	memset(p, 0, sizeof(*p));
 }
 
 void
@@ -787,74 +949,61 @@ proc_scan_free(struct proc_scan *ps)
 
 /*
  * Read every process of the container described by ps (blocking).  The
- * cgroup folder is found from the first live pid when not known yet and
- * left in ps->cgroup_dir for later scans.  Without any cgroup, only the
- * given pids are read.  Fills ps->procs; returns the count or -1 when
- * nothing could be read at all.
+ * cgroup folder is found from the first live pid the runtime named when
+ * not known yet, and left in ps->cgroup_dir for later scans.  Without any
+ * cgroup, only the named pids are read.  A pid that turns out to be another
+ * process (reused) is counted in ps->foreign, never reported.  Fills
+ * ps->procs; returns the count (maybe 0: every process gone), or -1 when
+ * the proc root itself cannot be opened.
  */
 int
 proc_scan_run(struct proc_scan *ps)
 {
 	struct proc_hash *cache = NULL;
-	struct proc_cg_mount *m = NULL;
+	struct proc_ctx ctx;
 	uint32_t *pids = NULL;
-	size_t npids = 0, i, ncache = 0, nm = 0;
+	size_t npids = 0, i, j, ncache = 0;
 	unsigned visited = 0;
-	uint64_t boot = proc_boot_ns();
-	long hz = sysconf(_SC_CLK_TCK);
-	bool listed = false;
-	char *dir;
-	int pfd, rc;
+	uint64_t learned;
+	bool listed;
+	int rc;
 
-	if (hz <= 0)
-		hz = 100;
 	if (ps->max_exe == 0)
 		ps->max_exe = INVENTORY_MAX_FILE;
-	(void)proc_read_mounts(ps->proc_root, &m, &nm);
-	for (i = 0; ps->cgroup_dir == NULL && i < ps->n_pids; i++) {
-		if ((pfd = proc_open_pid(ps->proc_root, ps->pids[i])) == -1)
-			continue;
-		ps->cgroup_dir = proc_cgroup_dir_at(pfd, m, nm);
-		close(pfd);
+	if (proc_ctx_open(&ctx, ps->proc_root) == -1) {
+		proc_ctx_close(&ctx);
+		ps->errors++;
+		return -1;
 	}
+	for (i = 0; ps->cgroup_dir == NULL && i < ps->n_pids; i++)
+		ps->cgroup_dir = proc_cgroup_dir_of(&ctx, ps->pids[i],
+		    ps->pids_ns[i]);
 	if (ps->cgroup_dir != NULL)
 		proc_cg_collect(ps->cgroup_dir, 0, &visited, &pids, &npids,
 		    &ps->dropped);
 	listed = npids > 0;
-	if (npids == 0)
+	if (!listed)
 		for (i = 0; i < ps->n_pids; i++)
 			proc_add_pid(&pids, &npids, ps->pids[i], &ps->dropped);
 	for (i = 0; i < npids; i++) {
-		if ((pfd = proc_open_pid(ps->proc_root, pids[i])) == -1) {
-			if (errno != ENOENT && errno != ESRCH)
-				ps->errors++;
-			continue;
-		}
-		/*
-		 * A pid read from cgroup.procs may have exited and been given
-		 * to another process (the host's) before we opened it: only
-		 * a process that is in the container's group now is read.
-		 */
-		if (listed) {
-			dir = proc_cgroup_dir_at(pfd, m, nm);
-			rc = dir != NULL && proc_cgroup_within(dir, ps->cgroup_dir);
-			free(dir);
-			if (!rc) {
-				close(pfd);
-				continue;	/* gone from the container */
-			}
-		}
+		/* a pid the runtime named: it must not have started later */
+		learned = 0;
+		for (j = 0; j < ps->n_pids; j++)
+			if (ps->pids[j] == pids[i])
+				learned = ps->pids_ns[j];
 		ps->procs = xreallocarray(ps->procs, ps->n_procs + 1,
 		    sizeof(*ps->procs));
-		if (proc_read_one(ps, pfd, pids[i], boot, hz,
-		    &ps->procs[ps->n_procs], &cache, &ncache) == 0)
+		rc = proc_read_one(ps, &ctx, pids[i], learned,
+		    &ps->procs[ps->n_procs], &cache, &ncache);
+		if (rc == 0)
 			ps->n_procs++;
+		else if (rc == 1)
+			ps->foreign++;
 		else if (errno != ENOENT && errno != ESRCH)
 			ps->errors++;
-		close(pfd);
 	}
 	free(pids);
 	free(cache);
-	proc_cg_mounts_free(m, nm);
-	return ps->n_procs > 0 || npids == 0 ? (int)ps->n_procs : -1;
+	proc_ctx_close(&ctx);
+	return (int)ps->n_procs;
 }

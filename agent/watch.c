@@ -4,11 +4,15 @@
  * backoff, and bounded HTTP GETs on a unix socket.
  *
  * A runtime whose socket is absent is skipped with one log line, and picked
- * up when the socket appears: inotify on its folder (uv_fs_event_t) says
- * when, and a slow timer covers a folder that does not exist yet.  A lost
- * connection is retried after 100 ms, doubling up to 5 s; the socket being
- * created again (a daemon restart) triggers an attempt at once.  Nothing
- * polls while connected.
+ * up when the socket appears, without polling: inotify (uv_fs_event_t)
+ * watches the socket's folder, or, while that folder does not exist yet,
+ * its nearest existing parent, and moves down the path as the folders
+ * appear.  Only when inotify itself fails (no watches left) does a slow
+ * timer look again.  A lost connection is retried after 100 ms, doubling
+ * up to 5 s, while the daemon still listens; the socket being created again
+ * (a daemon restart) triggers an attempt at once, and a socket that nobody
+ * listens on (its daemon died) is only waited for that way.  Nothing polls,
+ * and nothing is watched, while connected.
  */
 #include "config.h"
 
@@ -18,7 +22,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -26,7 +33,7 @@
 
 #define WATCH_BACKOFF_MIN_MS	100u
 #define WATCH_BACKOFF_MAX_MS	5000u
-#define WATCH_ABSENT_MAX_MS	60000u	/* retry when even the folder is absent */
+#define WATCH_ABSENT_MAX_MS	60000u	/* look again when inotify failed */
 
 /* The table: adding a runtime is one file and one line here. */
 static const struct watcher *const watch_table[] = {
@@ -101,32 +108,119 @@ watch_schedule(struct watch *w, uint64_t ms)
 	uv_timer_start(&w->retry, watch_retry_fire, ms, 0);
 }
 
-/* The socket's folder changed: if our socket appeared, try at once. */
+/*
+ * The folder to watch for path to appear in: path's own folder, or when
+ * that does not exist (yet), its nearest existing parent.  Fills dir and
+ * *st (the folder's).
+ */
+static void
+watch_dir_target(const char *path, char *dir, size_t len, struct stat *st)
+{
+	char *slash;
+
+	snprintf(dir, len, "%s", path);
+	for (;;) {
+		if ((slash = strrchr(dir, '/')) == NULL) {
+			snprintf(dir, len, ".");
+			break;
+		}
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if ((stat(dir, st) == 0 && S_ISDIR(st->st_mode)) ||
+		    strcmp(dir, "/") == 0)
+			return;
+	}
+	if (stat(dir, st) == -1)
+		memset(st, 0, sizeof(*st));
+}
+
+/*
+ * Does an event on name in the watched folder matter: the next component
+ * of the socket's path below that folder, or the folder itself (removed or
+ * renamed: inotify names the watched folder then)?
+ */
+static bool
+watch_dir_relevant(const struct watch *w, const char *name)
+{
+	const char *rest, *slash, *base;
+	size_t dl = strlen(w->watchdir);
+
+	base = strrchr(w->watchdir, '/');
+	base = base != NULL ? base + 1 : w->watchdir;
+	if (strcmp(name, base) == 0)
+		return true;
+	if (strcmp(w->watchdir, ".") == 0)
+		rest = w->socket;
+	else if (strncmp(w->socket, w->watchdir, dl) == 0)
+		rest = w->socket + dl;
+	else
+		return true;
+	while (*rest == '/')
+		rest++;
+	slash = strchr(rest, '/');
+	return strlen(name) == (slash != NULL ? (size_t)(slash - rest) :
+	    strlen(rest)) && strncmp(name, rest, strlen(name)) == 0;
+}
+
+/* Something appeared or went on the way to our socket: look again now. */
 static void
 watch_dir_event(uv_fs_event_t *h, const char *filename, int events, int status)
 {
 	struct watch *w = h->data;
-	char copy[PATH_MAX];
 
-	if (w->stopping || w->up || w->connecting || filename == NULL)
+	if (w->stopping || w->up || w->connecting)
 		return;
-	snprintf(copy, sizeof(copy), "%s", w->socket);
-	if (strcmp(filename, basename(copy)) != 0)
+	if (status == 0 && filename != NULL && !watch_dir_relevant(w, filename))
 		return;
 	w->backoff_ms = WATCH_BACKOFF_MIN_MS;
 	watch_schedule(w, 0);
 }
 
 static void
+watch_dir_stop(struct watch *w)
+{
+	if (!w->dirwatching)
+		return;
+	uv_fs_event_stop(&w->dirwatch);
+	w->dirwatching = false;
+}
+
+/*
+ * Watch the folder the socket will appear in (or its nearest existing
+ * parent).  Again after each event: the watch moves down as folders are
+ * made, and up when one is removed.  A folder made between our look and
+ * the watch is caught by looking again once the watch is in place.
+ */
+static void
 watch_dir_start(struct watch *w)
 {
-	char copy[PATH_MAX];
+	struct stat st;
+	char dir[PATH_MAX];
+	unsigned i;
+	int rc;
 
-	if (w->dirwatching)
-		return;
-	snprintf(copy, sizeof(copy), "%s", w->socket);
-	if (uv_fs_event_start(&w->dirwatch, watch_dir_event, dirname(copy), 0) == 0)
+	for (i = 0; i < 64; i++) {
+		watch_dir_target(w->socket, dir, sizeof(dir), &st);
+		if (w->dirwatching && strcmp(dir, w->watchdir) == 0 &&
+		    st.st_dev == w->watchdev && st.st_ino == w->watchino)
+			return;
+		watch_dir_stop(w);
+		if ((rc = uv_fs_event_start(&w->dirwatch, watch_dir_event, dir,
+		    0)) != 0) {
+			log_warnx("watch-%s: cannot watch %s for %s: %s; looking "
+			    "again every %u s", w->ops->name, dir, w->socket,
+			    uv_strerror(rc), WATCH_ABSENT_MAX_MS / 1000);
+			return;
+		}
 		w->dirwatching = true;
+		snprintf(w->watchdir, sizeof(w->watchdir), "%s", dir);
+		w->watchdev = st.st_dev;
+		w->watchino = st.st_ino;
+		log_debug("watch-%s: watching %s for %s", w->ops->name, dir,
+		    w->socket);
+	}
 }
 
 static bool
@@ -137,12 +231,38 @@ watch_socket_present(const char *path)
 	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
+/*
+ * Is path a socket nobody listens on (left by a daemon that died)?  A unix
+ * socket's connect() answers at once: ECONNREFUSED.  A daemon that starts
+ * again removes it and binds a new one, which inotify reports.
+ */
+static bool
+watch_socket_stale(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, rc, err;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return false;
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		return false;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	err = errno;
+	close(fd);
+	return rc == -1 && err == ECONNREFUSED;
+}
+
 static void
 watch_try(struct watch *w)
 {
 	if (w->stopping || w->up || w->connecting || w->done)
 		return;
-	watch_dir_start(w);
+	if (w->mode != WATCH_ONCE)
+		watch_dir_start(w);
 	if (!watch_socket_present(w->socket)) {
 		if (!w->absent_logged) {
 			log_info("watch-%s: %s absent: %s skipped until it appears",
@@ -154,10 +274,9 @@ watch_try(struct watch *w)
 			w->done = true;
 			return;
 		}
-		/* inotify tells us when it appears; this covers a folder
-		 * that does not exist yet */
-		watch_schedule(w, w->dirwatching ? WATCH_ABSENT_MAX_MS :
-		    WATCH_BACKOFF_MAX_MS);
+		/* inotify tells us when it appears (watch_dir_event) */
+		if (!w->dirwatching)
+			watch_schedule(w, WATCH_ABSENT_MAX_MS);
 		return;
 	}
 	w->absent_logged = false;
@@ -175,6 +294,8 @@ watch_up(struct watch *w)
 {
 	w->connecting = false;
 	w->up = true;
+	w->stale_logged = false;
+	watch_dir_stop(w);
 	log_info("watch-%s: connected to %s%s%s", w->ops->name, w->socket,
 	    w->version[0] != '\0' ? ", version " : "", w->version);
 	if (w->version[0] != '\0')
@@ -214,6 +335,18 @@ watch_lost(struct watch *w, const char *why)
 	}
 	if (w->backoff_ms == 0)
 		w->backoff_ms = WATCH_BACKOFF_MIN_MS;
+	/* Nobody listens: wait (inotify, in place first) for the daemon to
+	 * make its socket again rather than knock every few seconds. */
+	watch_dir_start(w);
+	if (w->dirwatching && watch_socket_stale(w->socket)) {
+		if (!w->stale_logged)
+			log_warnx("watch-%s: %s; nothing listens on %s: waiting "
+			    "for %s to create it again", w->ops->name, why,
+			    w->socket, w->ops->name);
+		w->stale_logged = true;
+		w->backoff_ms = WATCH_BACKOFF_MIN_MS;
+		return;
+	}
 	if (was_up || w->backoff_ms == WATCH_BACKOFF_MIN_MS)
 		log_warnx("watch-%s: %s; reconnecting", w->ops->name, why);
 	else
@@ -259,18 +392,34 @@ watchers_start(struct agent *a, enum watch_mode mode)
 	return 0;
 }
 
-bool
-watchers_up(struct agent *a, const char *name)
+static const struct watch *
+watchers_find(struct agent *a, const char *name)
 {
 	struct watchers *ws = a->watchers;
 	size_t i;
 
 	if (ws == NULL)
-		return false;
+		return NULL;
 	for (i = 0; i < TM_NELEM(watch_table); i++)
 		if (strcmp(ws->w[i].ops->name, name) == 0)
-			return ws->w[i].up;
-	return false;
+			return &ws->w[i];
+	return NULL;
+}
+
+bool
+watchers_up(struct agent *a, const char *name)
+{
+	const struct watch *w = watchers_find(a, name);
+
+	return w != NULL && w->up;
+}
+
+bool
+watchers_coming(struct agent *a, const char *name)
+{
+	const struct watch *w = watchers_find(a, name);
+
+	return w != NULL && (w->up || w->connecting);
 }
 
 bool

@@ -24,6 +24,8 @@ struct collector_config {
 	char	*store_path;		/* store.path */
 	char	*api_listen;		/* api.listen */
 	char	*api_token_file;	/* api.token_file */
+	char	*api_auth;		/* api.auth: token | none */
+	uint64_t store_retention;	/* store.retention (ns) */
 	char	*feeds_osv;		/* feeds.osv (list) */
 	uint64_t feeds_interval;	/* feeds.interval (ns) */
 	char	*findings_topic;	/* findings.topic */
@@ -321,7 +323,9 @@ struct correlate_config {
 	size_t	 history_max;		/* resolved findings kept in memory */
 };
 struct correlate_stats {
-	uint64_t hosts, images, containers, containers_live;
+	uint64_t hosts, containers, containers_live;
+	uint64_t images;		/* (host, image) inventories */
+	uint64_t inventories;		/* distinct ones (matched once each) */
 	uint64_t open, resolved;	/* findings now */
 	uint64_t opened, closed;	/* changes since start */
 	uint64_t evaluations;		/* container evaluations */
@@ -342,8 +346,8 @@ void	correlate_record(struct correlate *cor, const struct tm_record *rec,
 	    uint64_t rx_ns);
 void	correlate_tick(struct correlate *cor, uint64_t now_ns);
 void	correlate_reevaluate(struct correlate *cor, uint64_t now_ns);
-void	correlate_reevaluate_image(struct correlate *cor, const char *image,
-	    uint64_t now_ns);
+void	correlate_reevaluate_image(struct correlate *cor, const char *host,
+	    const char *image, uint64_t now_ns);
 void	correlate_restore(struct correlate *cor, const struct finding *f);
 void	correlate_each_finding(struct correlate *cor,
 	    int (*fn)(const struct finding *f, void *arg), void *arg);
@@ -413,5 +417,90 @@ int	findings_filter_match(const struct findings_filter *f,
 	    const struct finding *x);
 json_t	*findings_query(struct correlate *cor, const struct findings_filter *f);
 json_t	*findings_blast_radius(struct correlate *cor, const char *id);
+
+/*
+ * Why a message was refused: the schema's reasons (enum tm_reject), then
+ * the collector's own.  Names (store_reject_name, store.c) are metric
+ * labels and API keys.
+ */
+#define REJ_KEY_MISMATCH	TM_REJ_MAX	/* "key_mismatch": host id != message key */
+#define REJ_SEQ_JUMP		(TM_REJ_MAX + 1)	/* "seq_jump": implausibly far ahead */
+#define REJ_MAX			(TM_REJ_MAX + 2)
+const char *store_reject_name(unsigned why);
+
+/* consume.c: the inventory topic into the store (consumer group). */
+struct store;
+struct ledger;
+typedef void (*consume_record_fn)(const struct tm_record *rec,
+	    uint64_t rx_ns, void *arg);
+struct consume_stats {
+	uint64_t messages;		/* messages read */
+	uint64_t bytes;			/* their payload bytes */
+	uint64_t records[TM_KIND_MAX];	/* accepted and stored, per kind */
+	uint64_t duplicates;		/* dropped: seen before (replays) */
+	uint64_t late;			/* accepted into a sequence gap */
+	uint64_t parts;			/* parts of split records held */
+	uint64_t rejects[REJ_MAX];	/* refused, per reason */
+	uint64_t kafka_errors;
+	uint64_t store_errors;		/* batches rolled back */
+	uint64_t batches;		/* batches committed */
+	uint64_t store_ns;		/* time in those batches */
+	uint64_t last_batch_ns;		/* wall clock of the last one */
+	uint64_t partitions;		/* assigned now */
+	uint64_t rebalances;
+	uint64_t lag;			/* messages behind (statistics) */
+};
+struct consume;
+struct consume *consume_start(uv_loop_t *loop,
+	    const struct collector_config *cfg, const char *brokers,
+	    struct store *st, struct ledger *lg, consume_record_fn on_record,
+	    void *arg, char *err, size_t errlen);
+void	consume_stats(const struct consume *c, struct consume_stats *st);
+void	consume_stop(struct consume *c);
+
+/* embedded.c: kafka.brokers = embedded (single-host trial). */
+struct embedded;
+struct embedded *embedded_start(const struct collector_config *cfg,
+	    char *err, size_t errlen);
+const char *embedded_bootstrap(const struct embedded *em);
+void	embedded_stop(struct embedded *em);
+
+/* cmd-run.c: the running collector, handed to the parts that serve it. */
+struct api;
+struct collector {
+	uv_loop_t		*loop;
+	struct collector_config	*cfg;
+	const struct cli_opts	*opts;
+	const char		*brokers;	/* effective bootstrap servers */
+	struct store		*store;
+	struct ledger		*ledger;
+	struct correlate_run	*cr;
+	struct consume		*consume;
+	struct api		*api;
+	struct embedded		*embedded;
+	uint64_t		 started_ns;
+};
+extern const struct collector_cmd collector_cmd_run;
+
+/* api.c: the HTTP JSON API (doc/api.md). */
+struct api *api_start(struct collector *co, char *err, size_t errlen);
+void	api_stop(struct api *a);
+int	api_parse_time(const char *v, uint64_t now, uint64_t *out);
+
+/*
+ * web-assets.c, generated from collector/web/ by collector/web/embed.sh:
+ * the web page's files, served by api.c at their url.
+ */
+struct web_asset {
+	const char		*url;		/* "/", "/ui/app.js" */
+	const char		*type;		/* "text/html" */
+	const unsigned char	*data;
+	size_t			 len;
+};
+extern const struct web_asset web_assets[];
+extern const size_t web_assets_len;
+
+/* cmd-query.c: `query WHAT`: the API, as tables for operators. */
+extern const struct collector_cmd collector_cmd_query;
 
 #endif /* TALLYMAN_COLLECTOR_H */

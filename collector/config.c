@@ -51,6 +51,16 @@ collector_config_check_webhook(const char *value, const char **why)
 	return -1;
 }
 
+/* api.auth: token or none. */
+static int
+collector_config_check_auth(const char *value, const char **why)
+{
+	if (strcmp(value, "token") == 0 || strcmp(value, "none") == 0)
+		return 0;
+	*why = "expected token or none";
+	return -1;
+}
+
 #define C(field) offsetof(struct collector_config, field)
 
 const struct cfg_entry collector_config_table[] = {
@@ -74,7 +84,7 @@ const struct cfg_entry collector_config_table[] = {
 	  "kafka.ssl.certificate.location, kafka.ssl.key.location, "
 	  "kafka.sasl.mechanisms, kafka.sasl.username, kafka.sasl.password" },
 	{ .key = "store.path", .type = CFG_STRING,
-	  .def = TALLYMAN_STATEDIR "/collector.db",
+	  .def = TALLYMAN_STATEDIR "/collector/collector.db",
 	  .offset = C(store_path), .check = cfg_check_nonempty,
 	  .help = "SQLite database file (WAL mode)" },
 	{ .key = "api.listen", .type = CFG_STRING, .def = "127.0.0.1:8750",
@@ -84,6 +94,15 @@ const struct cfg_entry collector_config_table[] = {
 	  .def = TALLYMAN_CONFDIR "/api.token",
 	  .offset = C(api_token_file), .check = cfg_check_nonempty,
 	  .help = "file holding the API's bearer token" },
+	{ .key = "api.auth", .type = CFG_STRING, .def = "token",
+	  .offset = C(api_auth), .check = collector_config_check_auth,
+	  .help = "token: every request but /healthz needs the bearer token; "
+	  "none: no token (only allowed when api.listen is a loopback "
+	  "address)" },
+	{ .key = "store.retention", .type = CFG_DURATION, .def = "30d",
+	  .offset = C(store_retention),
+	  .help = "removed containers and resolved findings older than this "
+	  "are deleted from the store (checked hourly)" },
 	{ .key = "feeds.osv", .type = CFG_LIST, .def = "",
 	  .offset = C(feeds_osv),
 	  .help = "OSV vulnerability feeds, comma-separated: folders of .json "

@@ -84,6 +84,37 @@ CORRELATE_LIBS = collector/libcorrelate.a $(ZIP_LIBS) $(JANSSON_LIBS) \
 	$(CURL_LIBS) $(RDKAFKA_LIBS) -lm
 # After the program's own LDADD: the libraries libcorrelate needs again.
 collector_tallyman_collector_SOURCES += collector/cmd-feeds.c
+
+# Consume, store, serve (issue 6): `run` and `query`.
+collector_tallyman_collector_SOURCES += \
+	collector/store.h \
+	collector/cmd-run.c \
+	collector/cmd-query.c \
+	collector/api.c \
+	collector/embedded.c \
+	$(COLLECTOR_STORE_SOURCES)
+# The web page, embedded in the program (collector/web/embed.sh).
+WEB_ASSETS = collector/web/index.html collector/web/app.js \
+	collector/web/style.css
+nodist_collector_tallyman_collector_SOURCES = collector/web-assets.c
+collector/web-assets.c: $(WEB_ASSETS) collector/web/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) collector && $(SHELL) \
+	    $(srcdir)/collector/web/embed.sh $@ \
+	    /=$(srcdir)/collector/web/index.html=text/html \
+	    /ui/app.js=$(srcdir)/collector/web/app.js=text/javascript \
+	    /ui/style.css=$(srcdir)/collector/web/style.css=text/css
+BUILT_SOURCES += collector/web-assets.c
+CLEANFILES += collector/web-assets.c
+EXTRA_DIST += $(WEB_ASSETS) collector/web/embed.sh
+COLLECTOR_STORE_SOURCES = \
+	collector/consume.c \
+	collector/ledger.c \
+	collector/record-json.c \
+	collector/store.c \
+	collector/store-sqlite.c \
+	collector/store-sqlite-query.c
+collector_tallyman_collector_LDADD += $(UV_LIBS) $(SQLITE_LIBS) $(MHD_LIBS) \
+	$(CURL_LIBS) $(JANSSON_LIBS) $(MSGPACK_LIBS)
 collector_tallyman_collector_LDADD += $(CORRELATE_LIBS) $(SCHEMA_LIBS) \
 	$(COMMON_LIBS)
 CORRELATE_TEST_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
@@ -123,4 +154,22 @@ tests_unit_test_strmap_SOURCES = tests/unit/test-strmap.c
 tests_unit_test_strmap_CFLAGS = $(CORRELATE_TEST_CFLAGS)
 tests_unit_test_strmap_LDADD = $(CORRELATE_TEST_LIBS)
 endif
+TESTS += tests/integ/findings-feed.sh
 EXTRA_DIST += tests/integ/findings-feed.sh
+# The chain with the real agent and dockerd: API, query tool, counts.
+TESTS += tests/integ/collector-docker.sh
+EXTRA_DIST += tests/integ/collector-docker.sh
+# Findings from real containers: every CIS check, Heartbleed, the topic.
+TESTS += tests/integ/findings-docker.sh
+EXTRA_DIST += tests/integ/findings-docker.sh
+# Consumer and API under hostile input, kill -9, two replicas (issue 6).
+TESTS += tests/integ/collector-hostile.sh
+EXTRA_DIST += tests/integ/collector-hostile.sh tests/lib/collector.sh \
+	tests/lib/hostile-records.py
+TESTS += tests/integ/collector-kill.sh
+EXTRA_DIST += tests/integ/collector-kill.sh
+# The web page in headless Chromium (Debian's chromium).
+TESTS += tests/integ/web-page.sh
+EXTRA_DIST += tests/integ/web-page.sh
+TESTS += tests/integ/collector-replicas.sh
+EXTRA_DIST += tests/integ/collector-replicas.sh

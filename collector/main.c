@@ -38,10 +38,8 @@ static const struct collector_cmd collector_cmd_compare_versions = {
 
 /* The first entry is the default command. */
 static const struct collector_cmd *const collector_cmds[] = {
-	COLLECTOR_CMD_NOT_BUILT("run", "",
-	    "consume the fleet's inventory, store it, serve the API (default)", 6),
-	COLLECTOR_CMD_NOT_BUILT("query", "WHAT [--json]",
-	    "print hosts, containers, images or findings from the store", 6),
+	&collector_cmd_run,
+	&collector_cmd_query,
 	&collector_cmd_compare_versions,
 	&collector_cmd_feeds,
 };

@@ -67,7 +67,7 @@ enum cfg_type {
 	CFG_INT,	/* int64_t */
 	CFG_BOOL,	/* int: yes/no/true/false/on/off/1/0 */
 	CFG_SIZE,	/* uint64_t bytes: 512, 64K, 100M, 2G (binary units) */
-	CFG_DURATION,	/* uint64_t ns: 250ms, 30s, 5m, 1h; a bare number is s */
+	CFG_DURATION,	/* uint64_t ns: 250ms, 30s, 5m, 1h, 7d; a bare number is s */
 	CFG_LIST,	/* char * holding a comma-separated list, as written */
 	CFG_PASSTHROUGH	/* key ends in ".*": unknown keys with that prefix
 			   are collected in struct cfg_passthrough at .offset */
@@ -170,7 +170,7 @@ void	cli_print_options(FILE *fp, const char *default_path);
  * (Linux >= 5.6; else -1 with errno ENOSYS, logged once).  Returns the fd or -1.
  */
 int	safe_root_open(const char *root);
-/* The same, root relative to dirfd (e.g. "root" under an open /proc/PID). */
+/* The same, root relative to dirfd (openat semantics). */
 int	safe_root_openat(int dirfd, const char *root);
 /*
  * Open PATH relative to rootfd with openat2(RESOLVE_IN_ROOT |

@@ -189,8 +189,8 @@ cfg_parse_size(const char *s, uint64_t *out)
 }
 
 /*
- * Parse a duration: a decimal number with a unit ms, s, m or h; a bare
- * number is seconds.  "250ms", "30s", "5m", "6h", "10".  The result is in
+ * Parse a duration: a decimal number with a unit ms, s, m, h or d; a bare
+ * number is seconds.  "250ms", "30s", "5m", "6h", "30d", "10".  The result is in
  * nanoseconds.  Returns 0, or -1 on syntax error or overflow.
  */
 int
@@ -209,6 +209,8 @@ cfg_parse_duration(const char *s, uint64_t *out_ns)
 		mult = 60ull * 1000000000ull;
 	else if (strcmp(p, "h") == 0)
 		mult = 3600ull * 1000000000ull;
+	else if (strcmp(p, "d") == 0)
+		mult = 86400ull * 1000000000ull;
 	else
 		return -1;
 	if (v > UINT64_MAX / mult)

@@ -73,10 +73,20 @@ safe_openat2(int dirfd, const char *path, int flags)
 }
 
 /*
- * Open root (a host path we trust, e.g. "/proc/123/root" or a layer folder;
- * relative paths from dirfd, AT_FDCWD for none) as an O_PATH directory
- * descriptor, and check that the kernel can resolve paths inside it safely.
- * Returns the fd (caller closes) or -1 with errno set (ENOSYS: no openat2).
+ * Open root (a host path we trust, e.g. "/proc/123/root" or a layer folder)
+ * as an O_PATH directory descriptor, and check that the kernel can resolve
+ * paths inside it safely.  Returns the fd (caller closes) or -1 with errno
+ * set (ENOSYS: no openat2).
+ */
+int
+safe_root_open(const char *root)
+{
+	return safe_root_openat(AT_FDCWD, root);
+}
+
+/*
+ * The same, with root relative to dirfd (e.g. "root" in a /proc/PID folder
+ * opened earlier, so that the root is that very process's).
  */
 int
 safe_root_openat(int dirfd, const char *root)
@@ -93,12 +103,6 @@ safe_root_openat(int dirfd, const char *root)
 	}
 	close(probe);
 	return fd;
-}
-
-int
-safe_root_open(const char *root)
-{
-	return safe_root_openat(AT_FDCWD, root);
 }
 
 /*

@@ -3,7 +3,7 @@
  * operator can see what is on the topic or in a spool segment.
  *
  *   kcat -C -b BROKER -t tallyman.inventory -f '%s\n' | tallyman-decode
- *   tallyman-decode --validate < /var/lib/tallyman/spool/0000000000000003
+ *   tallyman-decode --validate < /var/lib/tallyman/agent/spool/0000000000000003
  */
 #include "config.h"
 

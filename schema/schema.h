@@ -410,6 +410,14 @@ void	tm_reasm_free(struct tm_reasm *ra);
 enum tm_reject tm_reasm_feed(struct tm_reasm *ra, const void *buf, size_t len,
 	    struct tm_record *rec, int *complete, char *detail, size_t detaillen);
 /*
+ * tm_reasm_feed keeping the bytes of a record that came in parts: when
+ * *complete = 1, *joined (caller frees) and *joinedlen are the joined
+ * message, or NULL and 0 when buf was a whole message (its bytes are buf).
+ */
+enum tm_reject tm_reasm_take(struct tm_reasm *ra, const void *buf, size_t len,
+	    struct tm_record *rec, uint8_t **joined, size_t *joinedlen,
+	    int *complete, char *detail, size_t detaillen);
+/*
  * The same without decoding the record: when *complete = 1, *out (caller
  * frees) and *outlen hold the whole message: a copy of buf when it was not
  * split, or the joined parts (which may exceed TM_MSG_MAX).
@@ -417,6 +425,14 @@ enum tm_reject tm_reasm_feed(struct tm_reasm *ra, const void *buf, size_t len,
 enum tm_reject tm_reasm_join(struct tm_reasm *ra, const void *buf, size_t len,
 	    uint8_t **out, size_t *outlen, int *complete, char *detail,
 	    size_t detaillen);
+/*
+ * After tm_reasm_take stored a part without completing its record: that
+ * record's host id (valid until the next feed) and sequence, and 0.  -1
+ * when the last message fed was not such a part.  A consumer holds its
+ * offsets back at the first part of a record still incomplete.
+ */
+int	tm_reasm_last_part(const struct tm_reasm *ra, const char **host,
+	    uint64_t *seq);
 struct tm_reasm_stats {
 	size_t	 pending;		/* records waiting for parts */
 	size_t	 bytes;			/* bytes held for them */

@@ -24,6 +24,9 @@
 #                                just this; called by the others)
 #   harness_require_root         skip the script unless root (bail in CI)
 #   harness_require_cmd CMD...   skip the script unless CMDs exist (bail in CI)
+#   harness_prepare              configuration and sockets, nothing started
+#   harness_privileged_runtime   (before harness_start) a runc wrapper for
+#                                --privileged on a reduced bounding set
 #   harness_start                start containerd then dockerd, wait for both
 #   harness_stop                 full teardown (normally automatic)
 #   harness_docker ARGS...       docker CLI against the test dockerd
@@ -51,7 +54,8 @@
 #
 # Settings read: TM_INTEG=skip (skip every integration test), TM_KEEP=1,
 # TM_DOCKERD_ARGS (extra dockerd flags, e.g. --live-restore),
-# TM_MOCK_KAFKA (path of tests/mock-kafka), TM_START_TIMEOUT (s, default 120).
+# TM_MOCK_KAFKA (path of tests/mock-kafka), TM_START_TIMEOUT (s, default 120),
+# TM_CONTAINERD_SOCK_AT / TM_DOCKER_SOCK_AT (socket paths under TM_TMP).
 
 HARNESS_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HARNESS_LIB_DIR/tap.sh"
@@ -303,14 +307,18 @@ harness_dockerd_restart() {
 	harness_dockerd_start
 }
 
-# harness_start: root and tools required (else skip), then containerd, then
-# dockerd attached to it.  Bails out (after teardown) if either fails.
-harness_start() {
+# harness_prepare: root and tools required (else skip); the daemons'
+# configuration and sockets are set up, but nothing is started (tests that
+# start the agent before the runtimes call harness_containerd_start and
+# harness_dockerd_start themselves).  The sockets are TM_TMP/containerd.sock
+# and TM_TMP/docker.sock, or TM_TMP/$TM_CONTAINERD_SOCK_AT and
+# TM_TMP/$TM_DOCKER_SOCK_AT when those are set (folders that need not exist).
+harness_prepare() {
 	harness_init
 	harness_require_root
 	harness_require_cmd containerd dockerd runc ctr docker curl busybox
-	TM_CONTAINERD_SOCK=$TM_TMP/containerd.sock
-	TM_DOCKER_SOCK=$TM_TMP/docker.sock
+	TM_CONTAINERD_SOCK=$TM_TMP/${TM_CONTAINERD_SOCK_AT:-containerd.sock}
+	TM_DOCKER_SOCK=$TM_TMP/${TM_DOCKER_SOCK_AT:-docker.sock}
 	CONTAINERD_ADDRESS=$TM_CONTAINERD_SOCK
 	DOCKER_HOST=unix://$TM_DOCKER_SOCK
 	DOCKER_CONFIG=$TM_TMP/docker-config
@@ -320,6 +328,37 @@ harness_start() {
 	# Our own (empty) daemon.json: never the host's /etc/docker/daemon.json.
 	echo '{}' >"$TM_TMP/daemon.json"
 	harness__containerd_config
+}
+
+# harness_privileged_runtime: before harness_start.  On a host whose
+# capability bounding set lacks some capabilities (a sandbox), runc refuses
+# --privileged containers and execs ("unable to apply caps").  This installs
+# tests/lib/runc-capfilter.sh as the Docker runtime "tmrunc" (added to
+# TM_DOCKERD_ARGS) with the missing capabilities to leave out of the spec;
+# run privileged containers with `--runtime "$TM_PRIV_RUNTIME"`.  Docker's
+# own view of them (inspect: privileged) is unchanged.  Needs capsh, jq.
+harness_privileged_runtime() {
+	local all have missing
+	harness_init
+	harness_require_cmd capsh jq
+	all=$(capsh --decode=0x$(printf '%x' $(( (1 << ($(cat /proc/sys/kernel/cap_last_cap) + 1)) - 1 ))) | cut -d= -f2)
+	have=$(capsh --decode="$(awk '/^CapBnd/ {print $2}' /proc/self/status)" | cut -d= -f2)
+	missing=$(comm -23 <(tr , '\n' <<<"$all" | sort) <(tr , '\n' <<<"$have" | sort) |
+	    tr 'a-z' 'A-Z' | paste -sd, -)
+	cp "$HARNESS_LIB_DIR/runc-capfilter.sh" "$TM_TMP/tmrunc"
+	printf '%s' "$missing" >"$TM_TMP/tmrunc.drop"
+	chmod 755 "$TM_TMP/tmrunc"
+	TM_DOCKERD_ARGS="${TM_DOCKERD_ARGS:-} --add-runtime tmrunc=$TM_TMP/tmrunc"
+	TM_PRIV_RUNTIME=tmrunc
+	export TM_PRIV_RUNTIME
+	[ -z "$missing" ] ||
+	    tap_diag "bounding set lacks: $missing (the tmrunc runtime removes them)"
+}
+
+# harness_start: harness_prepare, then containerd, then dockerd attached to
+# it.  Bails out (after teardown) if either fails.
+harness_start() {
+	harness_prepare
 	harness_containerd_start
 	harness_dockerd_start
 }

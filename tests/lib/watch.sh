@@ -62,7 +62,9 @@ watch_agent_start() {
 	trap 'watch__on_exit' EXIT
 	trap 'watch__on_signal INT 130' INT
 	trap 'watch__on_signal TERM 143' TERM
-	tap_at_done watch_agent_stop
+	# First of the hooks: the agent goes before the harness's teardown
+	# checks that nothing of the test is left (also on tap_bail).
+	TAP_HOOKS=(watch_agent_stop "${TAP_HOOKS[@]}")
 }
 
 # Every complete line (record) written so far.

@@ -35,7 +35,7 @@ test_defaults_are_the_documented_ones(void **state)
 	assert_int_equal(cfg_defaults(T, N, &c), 0);
 	assert_string_equal(c.log_level, "info");
 	assert_string_equal(c.host_id, "");
-	assert_string_equal(c.state_dir, TALLYMAN_STATEDIR);
+	assert_string_equal(c.state_dir, TALLYMAN_STATEDIR "/agent");
 	assert_string_equal(c.docker_socket, "/var/run/docker.sock");
 	assert_string_equal(c.containerd_socket,
 	    "/run/containerd/containerd.sock");

@@ -37,7 +37,7 @@ test_defaults_are_the_documented_ones(void **state)
 	assert_string_equal(c.kafka_topic, "tallyman.inventory");
 	assert_string_equal(c.kafka_group, "tallyman-collector");
 	assert_int_equal(c.kafka.n, 0);
-	assert_string_equal(c.store_path, TALLYMAN_STATEDIR "/collector.db");
+	assert_string_equal(c.store_path, TALLYMAN_STATEDIR "/collector/collector.db");
 	assert_string_equal(c.api_listen, "127.0.0.1:8750");
 	assert_string_equal(c.api_token_file, TALLYMAN_CONFDIR "/api.token");
 	assert_string_equal(c.feeds_osv, "");
@@ -52,7 +52,8 @@ test_every_key_has_help(void **state)
 {
 	static const char *const keys[] = { "log.level", "kafka.brokers",
 	    "kafka.topic", "kafka.group", "kafka.*", "store.path",
-	    "api.listen", "api.token_file", "feeds.osv", "feeds.interval",
+	    "api.listen", "api.token_file", "api.auth", "store.retention",
+	    "feeds.osv", "feeds.interval",
 	    "findings.topic", "findings.webhook" };
 	size_t	i, j;
 

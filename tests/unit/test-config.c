@@ -312,7 +312,9 @@ test_duration_units(void **state)
 	assert_int_equal(v, 0);
 	assert_int_equal(cfg_parse_duration("", &v), -1);
 	assert_int_equal(cfg_parse_duration("s", &v), -1);
-	assert_int_equal(cfg_parse_duration("5d", &v), -1);
+	assert_int_equal(cfg_parse_duration("2d", &v), 0);
+	assert_int_equal(v, 2ull * 86400 * 1000000000ull);
+	assert_int_equal(cfg_parse_duration("5w", &v), -1);
 	assert_int_equal(cfg_parse_duration("5 s", &v), -1);
 	assert_int_equal(cfg_parse_duration("1.5s", &v), -1);
 	assert_int_equal(cfg_parse_duration("5H", &v), -1);

@@ -3,20 +3,29 @@
  * formats the kernel writes (hybrid v1+v2, pure v2, cgroup namespaces,
  * hostile comm); the scan runs against a fake /proc tree (proc.root) with a
  * fake cgroup mount, a user namespace map and a container root whose
- * symlinks try to leave it, and once against this very process.
+ * symlinks try to leave it, and once against this very process.  Pids
+ * reused by another process are played on the fake tree at each stage of a
+ * read (a hook), and for real: in a private pid namespace (as root) a
+ * container process is killed and its pid handed to a new process at the
+ * moment the scan lists it, and at the moment it has opened /proc/PID.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -264,8 +273,10 @@ fake_proc(int pid, int ppid, const char *comm, unsigned huid, const char *exe)
 	    pid, comm, ppid, pid, pid, 1000 + pid);
 	put(rel, buf, strlen(buf));
 	snprintf(rel, sizeof(rel), "proc/%d/status", pid);
+	/* effective and saved ids differ from the real ones (setuid): the
+	 * record carries the real ones */
 	snprintf(buf, sizeof(buf), "Name:\t%s\nUid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\n",
-	    comm, huid, huid, huid, huid, huid, huid, huid, huid);
+	    comm, huid, huid + 7, huid + 7, huid, huid, huid + 9, huid + 9, huid);
 	put(rel, buf, strlen(buf));
 	snprintf(rel, sizeof(rel), "proc/%d/uid_map", pid);
 	put(rel, "0 100000 65536\n", 15);
@@ -305,11 +316,7 @@ setup_fake(void **state)
 	fake_proc(11, 10, "worker", 101000, "/bin/app");
 	fake_proc(12, 10, "escapee", 100000, "/bin/escape");
 	/* a pid listed in the cgroup that is gone (exited meanwhile): 13 */
-	/* a pid listed in the cgroup that exited and was given to a host
-	 * process before the scan opened it: 14, now in the host's group */
-	put("cg/ctr/one/nested/more/cgroup.procs", "13\n14\n", 6);
-	fake_proc(14, 1, "sshd", 0, "/usr/sbin/sshd");
-	put("proc/14/cgroup", "0::/system.slice/ssh.service\n", 29);
+	put("cg/ctr/one/nested/more/cgroup.procs", "13\n", 3);
 	/* a huge cmdline is cut, not refused */
 	memset(big, 'x', sizeof(big));
 	put("proc/12/cmdline", big, sizeof(big));
@@ -392,45 +399,196 @@ test_scan_reads_every_process_of_the_cgroup(void **state)
 	proc_scan_free(&ps);
 }
 
-/*
- * cgroup.procs is read before each /proc/PID: a pid in it may belong to
- * another process by then.  Its own cgroup file (read through the same
- * /proc/PID descriptor as everything else of it) says it left: it is not
- * reported, not its command line, not its executable.
- */
-static void
-test_scan_skips_a_recycled_pid_now_outside_the_group(void **state)
-{
-	struct proc_scan ps;
-	char proc_root[PATH_MAX];
-
-	snprintf(proc_root, sizeof(proc_root), "%s/proc", tmpdir);
-	memset(&ps, 0, sizeof(ps));
-	ps.proc_root = proc_root;
-	ps.pids[0] = 10;
-	ps.n_pids = 1;
-	assert_int_equal(proc_scan_run(&ps), 3);
-	assert_non_null(find_pid(&ps, 10));
-	assert_null(find_pid(&ps, 14));
-	assert_int_equal(ps.errors, 0);
-	proc_scan_free(&ps);
-}
-
 static void
 test_scan_without_cgroup_reads_given_pids(void **state)
 {
 	struct proc_scan ps;
 	char proc_root[PATH_MAX];
 
+	/* pid 14 sits in the root groups only: no container group known */
+	fake_proc(14, 1, "loner", 100000, "/bin/app");
+	put("proc/14/cgroup", "0::/\n", 5);
+	snprintf(proc_root, sizeof(proc_root), "%s/proc", tmpdir);
+	memset(&ps, 0, sizeof(ps));
+	ps.proc_root = proc_root;
+	ps.pids[0] = 14;
+	ps.pids[1] = 4000;	/* never existed */
+	ps.n_pids = 2;
+	assert_int_equal(proc_scan_run(&ps), 1);
+	assert_null(ps.cgroup_dir);
+	assert_int_equal(ps.procs[0].pid, 14);
+	proc_scan_free(&ps);
+}
+
+/* ---- pids reused by another process ---- */
+
+static void
+test_scan_given_pid_outside_the_known_cgroup_is_another_process(void **state)
+{
+	struct proc_scan ps;
+	char proc_root[PATH_MAX];
+
+	/* The container's group is known but empty (gone): the pid the
+	 * runtime named now belongs to a process of another group. */
 	snprintf(proc_root, sizeof(proc_root), "%s/proc", tmpdir);
 	memset(&ps, 0, sizeof(ps));
 	ps.proc_root = proc_root;
 	ps.cgroup_dir = xstrdup("/nonexistent/cgroup");
 	ps.pids[0] = 12;
-	ps.pids[1] = 4000;	/* never existed */
-	ps.n_pids = 2;
-	assert_int_equal(proc_scan_run(&ps), 1);
-	assert_int_equal(ps.procs[0].pid, 12);
+	ps.n_pids = 1;
+	assert_int_equal(proc_scan_run(&ps), 0);
+	assert_int_equal(ps.foreign, 1);
+	proc_scan_free(&ps);
+}
+
+static void
+test_scan_skips_a_listed_pid_that_is_now_a_host_process(void **state)
+{
+	struct proc_scan ps;
+	char proc_root[PATH_MAX];
+
+	/* 20 is listed in the container's group, but /proc/20 is by now a
+	 * host process (the container's 20 exited, the pid was reused). */
+	put("cg/ctr/one/cgroup.procs", "10\n11\n20\n", 9);
+	fake_proc(20, 1, "cron", 0, "/usr/sbin/cron");
+	put("proc/20/cgroup", "0::/system.slice/cron.service\n", 30);
+	snprintf(proc_root, sizeof(proc_root), "%s/proc", tmpdir);
+	memset(&ps, 0, sizeof(ps));
+	ps.proc_root = proc_root;
+	ps.pids[0] = 10;
+	ps.n_pids = 1;
+	assert_int_equal(proc_scan_run(&ps), 3);
+	assert_null(find_pid(&ps, 20));
+	assert_int_equal(ps.foreign, 1);
+	assert_int_equal(ps.errors, 0);
+	proc_scan_free(&ps);
+}
+
+/*
+ * The hook plays the kernel reusing a pid at one stage of the read: the
+ * folder /proc/PID is replaced by another process's (as a pid reuse makes
+ * /proc/PID another process), or the process's cgroup changes.
+ */
+struct reuse {
+	uint32_t	 pid;
+	enum proc_stage	 stage;
+	bool		 move;		/* change the cgroup instead */
+	int		 fired;
+};
+
+static void
+reuse_hook(void *arg, uint32_t pid, enum proc_stage stage)
+{
+	struct reuse *r = arg;
+	char from[PATH_MAX], to[PATH_MAX], rel[64];
+
+	if (pid != r->pid || stage != r->stage)
+		return;
+	r->fired++;
+	if (r->move) {
+		snprintf(rel, sizeof(rel), "proc/%u/cgroup", pid);
+		put(rel, "0::/user.slice\n", 15);
+		return;
+	}
+	snprintf(from, sizeof(from), "%s/proc/%u", tmpdir, pid);
+	snprintf(to, sizeof(to), "%s/proc/%u.gone", tmpdir, pid);
+	assert_int_equal(rename(from, to), 0);
+	fake_proc((int)pid, 1, "hostproc", 0, "/usr/bin/hostproc");
+	snprintf(rel, sizeof(rel), "proc/%u/cgroup", pid);
+	put(rel, "0::/user.slice\n", 15);
+}
+
+/* Scan the fake container (its pid 10 named) with r played at its stage. */
+static void
+scan_with_reuse(struct proc_scan *ps, struct reuse *r, int want)
+{
+	static char proc_root[PATH_MAX];
+
+	snprintf(proc_root, sizeof(proc_root), "%s/proc", tmpdir);
+	memset(ps, 0, sizeof(*ps));
+	ps->proc_root = proc_root;
+	ps->pids[0] = 10;
+	ps->n_pids = 1;
+	ps->hook = reuse_hook;
+	ps->hook_arg = r;
+	assert_int_equal(proc_scan_run(ps), want);
+	assert_int_equal(r->fired, 1);
+}
+
+static void
+test_scan_reads_through_the_folder_it_opened(void **state)
+{
+	struct proc_scan ps;
+	struct reuse r = { .pid = 11, .stage = PROC_STAGE_OPENED };
+	size_t i;
+
+	/* Reused right after we opened /proc/11: every read still comes
+	 * from the process we opened and checked, never the new one. */
+	scan_with_reuse(&ps, &r, 3);
+	assert_non_null(find_pid(&ps, 11));
+	assert_string_equal(find_pid(&ps, 11)->comm, "worker");
+	assert_int_equal(find_pid(&ps, 11)->host_uid, 101000);
+	assert_string_equal(find_pid(&ps, 11)->args[0], "worker");
+	for (i = 0; i < ps.n_procs; i++)
+		assert_string_not_equal(ps.procs[i].comm, "hostproc");
+	assert_int_equal(ps.foreign, 0);
+	proc_scan_free(&ps);
+}
+
+static void
+test_scan_rejects_a_pid_reused_between_listing_and_open(void **state)
+{
+	struct proc_scan ps;
+	struct reuse r = { .pid = 11, .stage = PROC_STAGE_LISTED };
+
+	scan_with_reuse(&ps, &r, 2);
+	assert_null(find_pid(&ps, 11));
+	assert_int_equal(ps.foreign, 1);
+	proc_scan_free(&ps);
+}
+
+static void
+test_scan_drops_a_process_that_left_the_cgroup_during_the_reads(void **state)
+{
+	struct proc_scan ps;
+	struct reuse r = { .pid = 11, .stage = PROC_STAGE_READ, .move = true };
+
+	scan_with_reuse(&ps, &r, 2);
+	assert_null(find_pid(&ps, 11));
+	assert_int_equal(ps.foreign, 1);
+	proc_scan_free(&ps);
+}
+
+static void
+test_scan_named_pid_that_started_after_it_was_named_is_another(void **state)
+{
+	struct proc_scan ps;
+	char proc_root[PATH_MAX];
+	long hz = sysconf(_SC_CLK_TCK);
+
+	/* fake pid 10 started at tick 1010; the runtime named pid 10 one
+	 * tick before that: whatever runs as 10 now is not its process, and
+	 * its group is not taken for the container's. */
+	snprintf(proc_root, sizeof(proc_root), "%s/proc", tmpdir);
+	memset(&ps, 0, sizeof(ps));
+	ps.proc_root = proc_root;
+	ps.pids[0] = 10;
+	ps.pids_ns[0] = 1009ull * (1000000000ull / (uint64_t)hz);
+	ps.n_pids = 1;
+	assert_int_equal(proc_scan_run(&ps), 0);
+	assert_null(ps.cgroup_dir);
+	assert_int_equal(ps.foreign, 1);
+	proc_scan_free(&ps);
+
+	/* named at its start tick: it is the one (and so is its group) */
+	memset(&ps, 0, sizeof(ps));
+	ps.proc_root = proc_root;
+	ps.pids[0] = 10;
+	ps.pids_ns[0] = 1010ull * (1000000000ull / (uint64_t)hz);
+	ps.n_pids = 1;
+	assert_int_equal(proc_scan_run(&ps), 3);
+	assert_non_null(ps.cgroup_dir);
+	assert_int_equal(ps.foreign, 0);
 	proc_scan_free(&ps);
 }
 
@@ -467,6 +625,230 @@ test_scan_of_this_process_hashes_its_executable(void **state)
 	proc_scan_free(&ps);
 }
 
+/* ---- the real kernel: pids reused in a private pid namespace ---- */
+
+#define KERNEL_SKIP	77
+
+static char kcg[PATH_MAX - 64];	/* the "container's" cgroup folder */
+
+/* A cgroup folder of our own: in the cgroup2 mount if there is one, else
+ * in the v1 pids hierarchy (where the agent looks for containers). */
+static int
+kernel_cg_make(void)
+{
+	struct proc_cg_mount *m = NULL;
+	size_t nm = 0, len, i;
+	char *buf;
+	int fd, rc = -1;
+
+	if ((fd = open("/proc/self/mountinfo", O_RDONLY)) == -1)
+		return -1;
+	if (safe_read_fd(fd, 4u << 20, &buf, &len) == -1) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	proc_mountinfo_parse(buf, len, &m, &nm);
+	free(buf);
+	for (i = 0; i < nm && rc == -1; i++)
+		if (m[i].v2 && strcmp(m[i].root, "/") == 0) {
+			snprintf(kcg, sizeof(kcg), "%s/tm-proc-reuse-%d",
+			    m[i].mountpoint, (int)getpid());
+			rc = mkdir(kcg, 0755);
+		}
+	for (i = 0; i < nm && rc == -1; i++)
+		if (!m[i].v2 && strcmp(m[i].root, "/") == 0 &&
+		    strcmp(m[i].controllers, "pids") == 0) {
+			snprintf(kcg, sizeof(kcg), "%s/tm-proc-reuse-%d",
+			    m[i].mountpoint, (int)getpid());
+			rc = mkdir(kcg, 0755);
+		}
+	proc_cg_mounts_free(m, nm);
+	return rc;
+}
+
+static int
+kernel_write(const char *path, long v)
+{
+	char num[32];
+	int fd, n, rc;
+
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = snprintf(num, sizeof(num), "%ld", v);
+	rc = write(fd, num, (size_t)n) == n ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+static pid_t
+kernel_sleeper(void)
+{
+	pid_t p = fork();
+
+	if (p == 0)
+		for (;;)
+			pause();
+	return p;
+}
+
+/* The process at pid dies and a new one is given that very pid. */
+struct kreuse {
+	pid_t		 pid;
+	enum proc_stage	 stage;
+	bool		 into_cg;	/* the new one joins the container group */
+	bool		 reused;
+};
+
+static void
+kernel_hook(void *arg, uint32_t pid, enum proc_stage stage)
+{
+	struct kreuse *k = arg;
+	char procs[PATH_MAX];
+	pid_t b;
+
+	if ((pid_t)pid != k->pid || stage != k->stage)
+		return;
+	kill(k->pid, SIGKILL);
+	waitpid(k->pid, NULL, 0);
+	if (kernel_write("/proc/sys/kernel/ns_last_pid", (long)k->pid - 1) == -1)
+		return;
+	b = kernel_sleeper();
+	k->reused = b == k->pid;
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", kcg);
+	if (k->into_cg)
+		kernel_write(procs, (long)b);
+}
+
+static bool
+kernel_has(const struct proc_scan *ps, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < ps->n_procs; i++)
+		if (ps->procs[i].pid == (uint64_t)pid)
+			return true;
+	return false;
+}
+
+/*
+ * Pid 1 of a new pid namespace, with its own /proc mounted at proc_root:
+ * returns 0 when every check holds, KERNEL_SKIP when the kernel would not
+ * let us reuse a pid, else the number of the failed check.
+ */
+static int
+kernel_ns_init(const char *proc_root)
+{
+	struct proc_scan ps;
+	struct kreuse k;
+	char procs[PATH_MAX];
+	pid_t a;
+	int fail = 0;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1 ||
+	    mount("proc", proc_root, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    NULL) == -1)
+		return KERNEL_SKIP;
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", kcg);
+
+	/* 1: the control: a process in the group is reported */
+	a = kernel_sleeper();
+	if (kernel_write(procs, (long)a) == -1)
+		return KERNEL_SKIP;
+	memset(&ps, 0, sizeof(ps));
+	ps.proc_root = proc_root;
+	ps.pids[0] = (uint32_t)a;
+	ps.n_pids = 1;
+	if (proc_scan_run(&ps) != 1 || !kernel_has(&ps, a) ||
+	    ps.cgroup_dir == NULL || strcmp(ps.cgroup_dir, kcg) != 0)
+		fail = fail ? fail : 1;
+	proc_scan_free(&ps);
+
+	/* 2: listed, then the pid goes to a host process: not reported */
+	memset(&k, 0, sizeof(k));
+	k.pid = a;
+	k.stage = PROC_STAGE_LISTED;
+	memset(&ps, 0, sizeof(ps));
+	ps.proc_root = proc_root;
+	ps.pids[0] = (uint32_t)a;
+	ps.n_pids = 1;
+	ps.hook = kernel_hook;
+	ps.hook_arg = &k;
+	proc_scan_run(&ps);
+	if (!k.reused)
+		return KERNEL_SKIP;
+	if (kernel_has(&ps, a) || ps.foreign != 1)
+		fail = fail ? fail : 2;
+	proc_scan_free(&ps);
+	kill(a, SIGKILL);
+	waitpid(a, NULL, 0);
+
+	/* 3: opened, then the pid is reused, even by a process that joins
+	 * the group: nothing of the new one is read through our descriptor */
+	a = kernel_sleeper();
+	kernel_write(procs, (long)a);
+	memset(&k, 0, sizeof(k));
+	k.pid = a;
+	k.stage = PROC_STAGE_OPENED;
+	k.into_cg = true;
+	memset(&ps, 0, sizeof(ps));
+	ps.proc_root = proc_root;
+	ps.cgroup_dir = xstrdup(kcg);
+	ps.hook = kernel_hook;
+	ps.hook_arg = &k;
+	proc_scan_run(&ps);
+	if (!k.reused)
+		return KERNEL_SKIP;
+	if (kernel_has(&ps, a))
+		fail = fail ? fail : 3;
+	proc_scan_free(&ps);
+	/* ... and the next scan does see the new one, now in the group */
+	memset(&ps, 0, sizeof(ps));
+	ps.proc_root = proc_root;
+	ps.cgroup_dir = xstrdup(kcg);
+	if (proc_scan_run(&ps) != 1 || !kernel_has(&ps, a))
+		fail = fail ? fail : 4;
+	proc_scan_free(&ps);
+	kill(a, SIGKILL);
+	waitpid(a, NULL, 0);
+	return fail;
+}
+
+static void
+test_scan_real_pid_reuse_in_a_private_pid_namespace(void **state)
+{
+	char proc_root[64];
+	pid_t x, y;
+	int st, rc;
+
+	if (geteuid() != 0)
+		skip();
+	strcpy(proc_root, "/tmp/tm-proc-ns-XXXXXX");
+	assert_non_null(mkdtemp(proc_root));
+	if (kernel_cg_make() == -1) {
+		rmdir(proc_root);
+		skip();
+	}
+	if ((x = fork()) == 0) {
+		/* the new pid namespace is our children's: Y is its pid 1 */
+		if (unshare(CLONE_NEWPID | CLONE_NEWNS) == -1)
+			_exit(KERNEL_SKIP);
+		if ((y = fork()) == 0)
+			_exit(kernel_ns_init(proc_root));
+		if (y == -1 || waitpid(y, &st, 0) == -1)
+			_exit(KERNEL_SKIP);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 99);
+	}
+	assert_true(x > 0);
+	assert_int_equal(waitpid(x, &st, 0), x);
+	rc = WIFEXITED(st) ? WEXITSTATUS(st) : 98;
+	rmdir(kcg);
+	rmdir(proc_root);
+	if (rc == KERNEL_SKIP)
+		skip();
+	assert_int_equal(rc, 0);
+}
+
 int
 main(void)
 {
@@ -484,11 +866,22 @@ main(void)
 		cmocka_unit_test(test_cmdline_split_bounds_arguments),
 		cmocka_unit_test_setup_teardown(test_scan_reads_every_process_of_the_cgroup,
 		    setup_fake, teardown_fake),
-		cmocka_unit_test_setup_teardown(test_scan_skips_a_recycled_pid_now_outside_the_group,
-		    setup_fake, teardown_fake),
 		cmocka_unit_test_setup_teardown(test_scan_without_cgroup_reads_given_pids,
 		    setup_fake, teardown_fake),
+		cmocka_unit_test_setup_teardown(test_scan_given_pid_outside_the_known_cgroup_is_another_process,
+		    setup_fake, teardown_fake),
+		cmocka_unit_test_setup_teardown(test_scan_skips_a_listed_pid_that_is_now_a_host_process,
+		    setup_fake, teardown_fake),
+		cmocka_unit_test_setup_teardown(test_scan_reads_through_the_folder_it_opened,
+		    setup_fake, teardown_fake),
+		cmocka_unit_test_setup_teardown(test_scan_rejects_a_pid_reused_between_listing_and_open,
+		    setup_fake, teardown_fake),
+		cmocka_unit_test_setup_teardown(test_scan_drops_a_process_that_left_the_cgroup_during_the_reads,
+		    setup_fake, teardown_fake),
+		cmocka_unit_test_setup_teardown(test_scan_named_pid_that_started_after_it_was_named_is_another,
+		    setup_fake, teardown_fake),
 		cmocka_unit_test(test_scan_of_this_process_hashes_its_executable),
+		cmocka_unit_test(test_scan_real_pid_reuse_in_a_private_pid_namespace),
 	};
 
 	log_init("test-proc", LOG_LEVEL_WARN);

@@ -1,0 +1,856 @@
+/*
+ * consume.c: the fleet's inventory from Kafka into the store, on the
+ * collector's loop.
+ *
+ * A librdkafka high-level consumer in the group kafka.group reads
+ * kafka.topic; replicas sharing the group split its partitions.  The
+ * consumer queue wakes the loop through a pipe (rd_kafka_queue_io_event_
+ * enable) watched by uv_poll: no thread of ours, no polling while idle.
+ *
+ * Per batch (at most CONSUME_BATCH messages, one transaction):
+ *   - every message is untrusted: decoded and validated by the schema
+ *     codec (parts of split records joined), its host id checked against
+ *     the message key (an agent keys its records by its host id), its
+ *     sequence checked against the host's ledger: new and late records are
+ *     written, duplicates dropped, refused ones counted per host and
+ *     reason and logged (rate-limited) -- a bad message never stops the
+ *     ones around it;
+ *   - the ledgers and per-host counters are written in the same
+ *     transaction;
+ *   - only after the commit are the offsets stored, for librdkafka to
+ *     commit (enable.auto.offset.store=false, auto commit of stored
+ *     offsets, and on every rebalance and at close): at least once, and
+ *     the ledger makes the replay of a crash change nothing;
+ *   - then each accepted record goes to the correlation (on_record).
+ * A batch whose transaction fails is rolled back, the ledgers reloaded
+ * from the store, and its messages are read again: consumption pauses on
+ * the store's failure instead of losing records.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "collector/collector.h"
+#include "collector/store.h"
+
+#define CONSUME_BATCH		500
+#define CONSUME_SAFETY_MS	1000	/* poll anyway: a lost wake-up costs 1 s */
+#define CONSUME_RETRY_MS	2000	/* after a failed store batch */
+#define CONSUME_REASM_PENDING	1024
+#define CONSUME_REASM_BYTES	(256u * 1024 * 1024)
+#define CONSUME_KEY_MAX		TM_STR_SHORT
+#define CONSUME_PARTS_MAX	4096	/* partitions tracked for split records */
+#define CONSUME_HELD_MAX	64	/* split records held per partition */
+#define CONSUME_HELD_MSGS	10000	/* messages a split record may hold */
+
+struct consume_rec {
+	struct tm_record	 rec;
+	uint8_t			*joined;	/* owned, or NULL: bytes in msg */
+	const void		*raw;
+	size_t			 rawlen;
+};
+
+/*
+ * A split record in progress: the offset of its first part, which the
+ * partition's committed offset must not pass (a restart reads its parts
+ * again).  Given up after CONSUME_HELD_MSGS more messages on the
+ * partition (a record whose last part never comes, or that reassembly
+ * dropped).
+ */
+struct consume_held {
+	char		*host;
+	uint64_t	 seq;
+	int64_t		 offset;
+	uint64_t	 msgno;		/* the partition's message count then */
+};
+
+/* A partition's split records in progress (parts of several hosts'
+ * records interleave on a partition). */
+struct consume_part {
+	char			*topic;
+	int32_t			 partition;
+	struct consume_held	 held[CONSUME_HELD_MAX];
+	size_t			 nheld;
+	uint64_t		 msgs;		/* messages read */
+};
+
+struct consume {
+	uv_loop_t		*loop;
+	rd_kafka_t		*rk;
+	rd_kafka_queue_t	*queue;
+	int			 pipefd[2];
+	uv_poll_t		 poll;
+	uv_timer_t		 safety;
+	uv_idle_t		 more;		/* a full batch: go on next turn */
+	struct store		*store;
+	struct ledger		*ledger;
+	struct tm_reasm		*reasm;
+	consume_record_fn	 on_record;
+	void			*arg;
+	struct strmap		*counts;	/* host -> store_host_counts (batch) */
+	struct consume_part	*parts;
+	size_t			 nparts;
+	int			 stopping;
+	int			 nclosed;
+	int			 paused;	/* store failed: retry later */
+	struct log_ratelimit	 rl;
+	struct consume_stats	 st;
+	char			*group;
+};
+
+static void	consume_run(struct consume *c);
+static void	consume_parts_clear(struct consume *c);
+static void	consume_safety_cb(uv_timer_t *t);
+
+/* ---------------------------------------------------------------------- */
+/* librdkafka callbacks */
+
+static void
+consume_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+    const char *buf)
+{
+	log_emit(level <= 3 ? LOG_LEVEL_ERROR : level == 4 ? LOG_LEVEL_WARN :
+	    level <= 6 ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
+	    "consume: librdkafka: %s: %s", fac, buf);
+}
+
+static void
+consume_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct consume *c = opaque;
+
+	c->st.kafka_errors++;
+	if (log_ratelimit_ok(&c->rl))
+		log_warnx("consume: kafka: %s: %s",
+		    rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+/* Statistics (statistics.interval.ms): the group's lag, summed. */
+static int
+consume_stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	struct consume	*c = opaque;
+	json_t		*root, *topics, *t, *parts, *p;
+	const char	*tk, *pk;
+	int64_t		 lag = 0;
+
+	if ((root = json_loadb(json, len, 0, NULL)) == NULL)
+		return 0;
+	topics = json_object_get(root, "topics");
+	json_object_foreach(topics, tk, t) {
+		parts = json_object_get(t, "partitions");
+		json_object_foreach(parts, pk, p) {
+			json_int_t l = json_integer_value(
+			    json_object_get(p, "consumer_lag"));
+
+			if (strcmp(pk, "-1") != 0 && l > 0)
+				lag += l;
+		}
+	}
+	c->st.lag = (uint64_t)lag;
+	json_decref(root);
+	return 0;
+}
+
+static int
+consume_reload_ledger(const struct store_ledger *sl, void *arg)
+{
+	ledger_load(arg, sl);
+	return 0;
+}
+
+/* Take every host's ledger from the store (another replica may have
+ * written some since: partitions move between replicas). */
+static int
+consume_ledgers(struct consume *c)
+{
+	ledger_clear(c->ledger);
+	return store_each_ledger(c->store, consume_reload_ledger, c->ledger);
+}
+
+static void
+consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+    rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	struct consume	*c = opaque;
+	int		 coop = strcmp(rd_kafka_rebalance_protocol(rk),
+			    "COOPERATIVE") == 0;
+	rd_kafka_error_t *e = NULL;
+
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		if (consume_ledgers(c) == -1)
+			log_warnx("consume: cannot reload the ledgers");
+		if (coop)
+			e = rd_kafka_incremental_assign(rk, parts);
+		else
+			rd_kafka_assign(rk, parts);
+		c->st.partitions += (uint64_t)parts->cnt;
+		c->st.rebalances++;
+		log_info("consume: %d partition(s) of %s assigned (%llu now)",
+		    parts->cnt, c->group, (unsigned long long)c->st.partitions);
+	} else {
+		if (coop)
+			e = rd_kafka_incremental_unassign(rk, parts);
+		else
+			rd_kafka_assign(rk, NULL);
+		c->st.partitions = coop && c->st.partitions >=
+		    (uint64_t)parts->cnt ? c->st.partitions -
+		    (uint64_t)parts->cnt : 0;
+		consume_parts_clear(c);	/* read again from the commit */
+		log_info("consume: %d partition(s) revoked (%s)", parts->cnt,
+		    rd_kafka_err2str(err));
+	}
+	if (e != NULL) {
+		log_warnx("consume: rebalance: %s", rd_kafka_error_string(e));
+		rd_kafka_error_destroy(e);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Split records in progress, per partition */
+
+static void
+consume_held_drop(struct consume_part *pt, size_t i)
+{
+	free(pt->held[i].host);
+	memmove(&pt->held[i], &pt->held[i + 1],
+	    (pt->nheld - i - 1) * sizeof *pt->held);
+	pt->nheld--;
+}
+
+/* Forget every partition's split records (their parts are read again). */
+static void
+consume_parts_clear(struct consume *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nparts; i++) {
+		while (c->parts[i].nheld > 0)
+			consume_held_drop(&c->parts[i], 0);
+		free(c->parts[i].topic);
+	}
+	c->nparts = 0;
+}
+
+/* A part of (host, seq) at offset was held: remember its first one. */
+static void
+consume_held_add(struct consume_part *pt, const char *host, uint64_t seq,
+    int64_t offset)
+{
+	size_t i;
+
+	for (i = 0; i < pt->nheld; i++)
+		if (pt->held[i].seq == seq && strcmp(pt->held[i].host, host) == 0)
+			return;
+	if (pt->nheld == CONSUME_HELD_MAX)
+		consume_held_drop(pt, 0);	/* the oldest */
+	pt->held[pt->nheld].host = xstrdup(host);
+	pt->held[pt->nheld].seq = seq;
+	pt->held[pt->nheld].offset = offset;
+	pt->held[pt->nheld].msgno = pt->msgs;
+	pt->nheld++;
+}
+
+/* (host, seq) completed: it no longer holds the partition back. */
+static void
+consume_held_done(struct consume_part *pt, const char *host, uint64_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < pt->nheld; i++)
+		if (pt->held[i].seq == seq && strcmp(pt->held[i].host, host) == 0) {
+			consume_held_drop(pt, i);
+			return;
+		}
+}
+
+/* The first offset the partition must be read from again, or -1. */
+static int64_t
+consume_held_from(struct consume_part *pt)
+{
+	int64_t	from = -1;
+	size_t	i;
+
+	for (i = 0; i < pt->nheld; ) {
+		if (pt->msgs - pt->held[i].msgno > CONSUME_HELD_MSGS) {
+			consume_held_drop(pt, i);	/* never completed */
+			continue;
+		}
+		if (from == -1 || pt->held[i].offset < from)
+			from = pt->held[i].offset;
+		i++;
+	}
+	return from;
+}
+
+static struct consume_part *
+consume_part_get(struct consume *c, const char *topic, int32_t partition)
+{
+	size_t i;
+
+	for (i = 0; i < c->nparts; i++)
+		if (c->parts[i].partition == partition &&
+		    strcmp(c->parts[i].topic, topic) == 0)
+			return &c->parts[i];
+	if (c->nparts == CONSUME_PARTS_MAX)
+		return NULL;
+	c->parts = xreallocarray(c->parts, c->nparts + 1, sizeof *c->parts);
+	c->parts[c->nparts].topic = xstrdup(topic);
+	c->parts[c->nparts].partition = partition;
+	c->parts[c->nparts].nheld = 0;
+	c->parts[c->nparts].msgs = 0;
+	return &c->parts[c->nparts++];
+}
+
+/* ---------------------------------------------------------------------- */
+/* A batch */
+
+static struct store_host_counts *
+consume_counts(struct consume *c, const char *host)
+{
+	struct store_host_counts *hc = strmap_get(c->counts, host);
+
+	if (hc == NULL) {
+		char *k = xstrdup(host);
+
+		hc = xcalloc(1, sizeof *hc);
+		strmap_put(c->counts, k, hc);
+	}
+	return hc;
+}
+
+/*
+ * The message key as a host id when it could be one (printable, bounded),
+ * else "" -- rejects are counted under it.
+ */
+static void
+consume_key(const rd_kafka_message_t *m, char *out, size_t outlen)
+{
+	const unsigned char	*k = m->key;
+	size_t			 i;
+
+	out[0] = '\0';
+	if (k == NULL || m->key_len == 0 || m->key_len >= outlen)
+		return;
+	for (i = 0; i < m->key_len; i++)
+		if (k[i] < 0x21 || k[i] > 0x7e)
+			return;
+	memcpy(out, k, m->key_len);
+	out[m->key_len] = '\0';
+}
+
+static void
+consume_reject(struct consume *c, const char *host, unsigned why,
+    const rd_kafka_message_t *m, const char *detail, uint64_t rx)
+{
+	struct store_host_counts *hc = consume_counts(c, host);
+
+	hc->rejects[why]++;
+	hc->last_rx_ns = rx;
+	c->st.rejects[why]++;
+	if (log_ratelimit_ok(&c->rl))
+		log_warnx("consume: %s [%d] offset %lld (key \"%s\"): refused: "
+		    "%s%s%s", rd_kafka_topic_name(m->rkt), (int)m->partition,
+		    (long long)m->offset, host, store_reject_name(why),
+		    detail != NULL && *detail ? ": " : "",
+		    detail != NULL ? detail : "");
+}
+
+struct consume_put_ctx {
+	struct consume	*c;
+	int		 failed;
+};
+
+static int
+consume_put_counts(const char *host, void *v, void *arg)
+{
+	struct consume_put_ctx *x = arg;
+
+	if (store_put_host_counts(x->c->store, host, v) == -1)
+		x->failed = 1;
+	return x->failed;
+}
+
+static int
+consume_put_ledger(const struct store_ledger *l, void *arg)
+{
+	return store_put_ledger(arg, l);
+}
+
+static int
+consume_free_counts(const char *k, void *v, void *arg)
+{
+	free((char *)(uintptr_t)k);
+	free(v);
+	return 0;
+}
+
+static void
+consume_counts_clear(struct consume *c)
+{
+	strmap_each(c->counts, consume_free_counts, NULL);
+	strmap_free(c->counts);
+	c->counts = strmap_new();
+}
+
+/*
+ * Decode, check and write one message.  Accepted records are appended to
+ * recs (for the correlation after the commit).  Returns -1 only when the
+ * store failed (the batch must be rolled back).
+ */
+static int
+consume_one(struct consume *c, rd_kafka_message_t *m,
+    struct consume_rec *recs, size_t *nrecs, uint64_t rx)
+{
+	struct consume_rec	*r = &recs[*nrecs];
+	struct consume_part	*pt;
+	char			 key[CONSUME_KEY_MAX + 1], detail[256];
+	enum tm_reject		 why;
+	enum ledger_verdict	 v;
+	int			 complete = 0;
+
+	c->st.messages++;
+	c->st.bytes += m->len;
+	consume_key(m, key, sizeof key);
+	memset(r, 0, sizeof *r);
+	why = tm_reasm_take(c->reasm, m->payload, m->len, &r->rec, &r->joined,
+	    &r->rawlen, &complete, detail, sizeof detail);
+	pt = consume_part_get(c, rd_kafka_topic_name(m->rkt), m->partition);
+	if (pt != NULL)
+		pt->msgs++;
+	if (why != TM_OK) {
+		consume_reject(c, key, why, m, detail, rx);
+		return 0;
+	}
+	if (!complete) {
+		const char	*ph;
+		uint64_t	 ps;
+
+		/* A part: the offset of its record's first one is where a
+		 * restart must read from, whatever other records come
+		 * between its parts. */
+		c->st.parts++;
+		if (pt != NULL && tm_reasm_last_part(c->reasm, &ph, &ps) == 0)
+			consume_held_add(pt, ph, ps, m->offset);
+		return 0;
+	}
+	if (pt != NULL && r->joined != NULL)
+		consume_held_done(pt, r->rec.host_id, r->rec.seq);
+	if (r->joined != NULL) {
+		r->raw = r->joined;
+	} else {
+		r->raw = m->payload;
+		r->rawlen = m->len;
+	}
+	if (strcmp(key, r->rec.host_id) != 0) {
+		snprintf(detail, sizeof detail, "host id \"%.64s\" in a message "
+		    "keyed \"%.64s\"", r->rec.host_id, key);
+		consume_reject(c, key, REJ_KEY_MISMATCH, m, detail, rx);
+		goto drop;
+	}
+	v = ledger_check(c->ledger, r->rec.host_id, r->rec.seq);
+	if (v == LEDGER_JUMP) {
+		snprintf(detail, sizeof detail, "sequence %llu",
+		    (unsigned long long)r->rec.seq);
+		consume_reject(c, key, REJ_SEQ_JUMP, m, detail, rx);
+		goto drop;
+	}
+	if (v == LEDGER_DUP) {
+		consume_counts(c, key)->duplicates++;
+		c->st.duplicates++;
+		goto drop;
+	}
+	if (store_put_record(c->store, &r->rec, r->raw, r->rawlen, rx) == -1) {
+		(*nrecs)++;	/* freed by the caller with the rest */
+		return -1;
+	}
+	{
+		struct store_host_counts *hc = consume_counts(c, key);
+
+		hc->records[r->rec.kind]++;
+		hc->last_rx_ns = rx;
+	}
+	if (v == LEDGER_FILL)
+		c->st.late++;
+	(*nrecs)++;
+	return 0;
+drop:
+	tm_record_free(&r->rec);
+	free(r->joined);
+	r->joined = NULL;
+	return 0;
+}
+
+static void
+consume_free_recs(struct consume_rec *recs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		tm_record_free(&recs[i].rec);
+		free(recs[i].joined);
+	}
+}
+
+/* Store the offsets after the batch, holding back split records. */
+static void
+consume_store_offsets(struct consume *c, rd_kafka_message_t **msgs, size_t n)
+{
+	rd_kafka_topic_partition_list_t	*l;
+	rd_kafka_resp_err_t		 err;
+	size_t				 i;
+
+	l = rd_kafka_topic_partition_list_new((int)(n < 16 ? n : 16));
+	for (i = 0; i < n; i++) {
+		rd_kafka_message_t		*m = msgs[i];
+		rd_kafka_topic_partition_t	*tp;
+		struct consume_part		*pt;
+		int64_t				 next = m->offset + 1;
+		int64_t				 held;
+
+		if (m->err)
+			continue;
+		pt = consume_part_get(c, rd_kafka_topic_name(m->rkt),
+		    m->partition);
+		if (pt != NULL && (held = consume_held_from(pt)) != -1 &&
+		    held < next)
+			next = held;
+		tp = rd_kafka_topic_partition_list_find(l,
+		    rd_kafka_topic_name(m->rkt), m->partition);
+		if (tp == NULL)
+			tp = rd_kafka_topic_partition_list_add(l,
+			    rd_kafka_topic_name(m->rkt), m->partition);
+		tp->offset = next;
+	}
+	if (l->cnt > 0 && (err = rd_kafka_offsets_store(c->rk, l)) !=
+	    RD_KAFKA_RESP_ERR_NO_ERROR && log_ratelimit_ok(&c->rl))
+		log_warnx("consume: storing offsets: %s", rd_kafka_err2str(err));
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/*
+ * Take one batch from the queue and process it.  Returns the number of
+ * messages taken (0: the queue is empty), or -1 when the store failed.
+ */
+static ssize_t
+consume_batch(struct consume *c)
+{
+	rd_kafka_message_t	*msgs[CONSUME_BATCH];
+	struct consume_rec	*recs;
+	ssize_t			 n, i;
+	size_t			 nrecs = 0;
+	uint64_t		 t0, rx;
+	int			 failed = 0;
+
+	n = rd_kafka_consume_batch_queue(c->queue, 0, msgs, CONSUME_BATCH);
+	if (n <= 0)
+		return 0;
+	t0 = mono_ns();
+	rx = now_ns();
+	recs = xcalloc((size_t)n, sizeof *recs);
+	if (store_begin(c->store) == -1) {
+		failed = 1;
+	} else {
+		for (i = 0; i < n && !failed; i++) {
+			rd_kafka_message_t *m = msgs[i];
+
+			if (m->err) {
+				if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+					c->st.kafka_errors++;
+					if (log_ratelimit_ok(&c->rl))
+						log_warnx("consume: %s",
+						    rd_kafka_message_errstr(m));
+				}
+				continue;
+			}
+			if (consume_one(c, m, recs, &nrecs, rx) == -1)
+				failed = 1;
+		}
+		if (!failed) {
+			struct consume_put_ctx x = { c, 0 };
+
+			strmap_each(c->counts, consume_put_counts, &x);
+			failed = x.failed || ledger_flush(c->ledger,
+			    consume_put_ledger, c->store) == -1;
+		}
+		if (!failed && store_commit(c->store) == -1)
+			failed = 1;
+	}
+	consume_counts_clear(c);
+	if (failed) {
+		/* Read the batch again later: seek each partition back. */
+		store_rollback(c->store);
+		c->st.store_errors++;
+		log_warnx("consume: the store failed; the batch of %zd "
+		    "message(s) is read again in %d ms", n, CONSUME_RETRY_MS);
+		if (consume_ledgers(c) == -1)
+			log_warnx("consume: cannot reload the ledgers");
+		for (i = n; i-- > 0;) {
+			rd_kafka_message_t *m = msgs[i];
+
+			if (!m->err)
+				rd_kafka_seek(m->rkt, m->partition, m->offset,
+				    1000);
+		}
+		consume_parts_clear(c);
+		consume_free_recs(recs, nrecs);
+		free(recs);
+		for (i = 0; i < n; i++)
+			rd_kafka_message_destroy(msgs[i]);
+		return -1;
+	}
+	consume_store_offsets(c, msgs, (size_t)n);
+	c->st.batches++;
+	c->st.store_ns += mono_ns() - t0;
+	for (i = 0; i < (ssize_t)nrecs; i++) {
+		c->st.records[recs[i].rec.kind]++;
+		if (c->on_record != NULL)
+			c->on_record(&recs[i].rec, rx, c->arg);
+	}
+	c->st.last_batch_ns = rx;
+	consume_free_recs(recs, nrecs);
+	free(recs);
+	for (i = 0; i < n; i++)
+		rd_kafka_message_destroy(msgs[i]);
+	return n;
+}
+
+static void
+consume_more_cb(uv_idle_t *h)
+{
+	struct consume *c = h->data;
+
+	uv_idle_stop(&c->more);
+	consume_run(c);
+}
+
+/* Process one batch; come back next loop turn if the queue had more. */
+static void
+consume_run(struct consume *c)
+{
+	ssize_t n;
+
+	if (c->stopping || c->paused)
+		return;
+	n = consume_batch(c);
+	if (n == -1) {
+		/* The safety timer resumes: after CONSUME_RETRY_MS. */
+		c->paused = 1;
+		uv_timer_start(&c->safety, consume_safety_cb, CONSUME_RETRY_MS,
+		    CONSUME_SAFETY_MS);
+		return;
+	}
+	if (n == CONSUME_BATCH)
+		uv_idle_start(&c->more, consume_more_cb);
+}
+
+static void
+consume_readable_cb(uv_poll_t *p, int status, int events)
+{
+	struct consume	*c = p->data;
+	char		 buf[256];
+
+	while (read(c->pipefd[0], buf, sizeof buf) > 0)
+		;
+	consume_run(c);
+}
+
+static void
+consume_safety_cb(uv_timer_t *t)
+{
+	struct consume *c = t->data;
+
+	c->paused = 0;
+	consume_run(c);
+}
+
+/* ---------------------------------------------------------------------- */
+
+static int
+consume_conf(rd_kafka_conf_t *conf, const char *k, const char *v, char *err,
+    size_t errlen)
+{
+	char e[256];
+
+	if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
+		snprintf(err, errlen, "kafka.%s: %s", k, e);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Start consuming cfg->kafka_topic as a member of cfg->kafka_group from
+ * brokers (cfg->kafka_brokers, or the embedded cluster's address), writing
+ * to st with the ledgers lg (loaded here from st).  on_record(rec, rx_ns,
+ * arg) is called for each record accepted, after its batch committed.
+ * Returns NULL with err set.
+ */
+struct consume *
+consume_start(uv_loop_t *loop, const struct collector_config *cfg,
+    const char *brokers, struct store *st, struct ledger *lg,
+    consume_record_fn on_record, void *arg, char *err, size_t errlen)
+{
+	struct consume			*c = xcalloc(1, sizeof *c);
+	rd_kafka_conf_t			*conf = rd_kafka_conf_new();
+	rd_kafka_topic_partition_list_t	*topics;
+	rd_kafka_resp_err_t		 kerr;
+	char				 e[512];
+	size_t				 i;
+	static const char *const defaults[][2] = {
+		{ "enable.auto.commit", "true" },
+		{ "enable.auto.offset.store", "false" },
+		{ "auto.commit.interval.ms", "1000" },
+		{ "auto.offset.reset", "earliest" },
+		{ "enable.partition.eof", "false" },
+		{ "fetch.wait.max.ms", "100" },
+		{ "statistics.interval.ms", "5000" },
+	};
+
+	c->loop = loop;
+	c->store = st;
+	c->ledger = lg;
+	c->on_record = on_record;
+	c->arg = arg;
+	c->counts = strmap_new();
+	c->pipefd[0] = c->pipefd[1] = -1;
+	c->rl.interval_s = 10;
+	c->rl.burst = 20;
+	c->group = xstrdup(cfg->kafka_group);
+	c->reasm = tm_reasm_new(CONSUME_REASM_PENDING, CONSUME_REASM_BYTES);
+	if (consume_ledgers(c) == -1) {
+		snprintf(err, errlen, "consume: cannot read the ledgers from "
+		    "the store");
+		goto fail;
+	}
+	for (i = 0; i < TM_NELEM(defaults); i++)
+		if (consume_conf(conf, defaults[i][0], defaults[i][1], err,
+		    errlen) == -1)
+			goto fail;
+	if (consume_conf(conf, "bootstrap.servers", brokers, err, errlen) ==
+	    -1 || consume_conf(conf, "group.id", cfg->kafka_group, err,
+	    errlen) == -1 || consume_conf(conf, "client.id",
+	    "tallyman-collector", err, errlen) == -1)
+		goto fail;
+	for (i = 0; i < cfg->kafka.n; i++) {
+		/* The findings feed's producer settings are not ours. */
+		if (strcmp(cfg->kafka.pairs[i].key, "enable.idempotence") == 0 ||
+		    strncmp(cfg->kafka.pairs[i].key, "compression.", 12) == 0 ||
+		    strcmp(cfg->kafka.pairs[i].key, "linger.ms") == 0 ||
+		    strcmp(cfg->kafka.pairs[i].key, "acks") == 0)
+			continue;
+		if (consume_conf(conf, cfg->kafka.pairs[i].key,
+		    cfg->kafka.pairs[i].value, err, errlen) == -1)
+			goto fail;
+	}
+	rd_kafka_conf_set_opaque(conf, c);
+	rd_kafka_conf_set_log_cb(conf, consume_log_cb);
+	rd_kafka_conf_set_error_cb(conf, consume_error_cb);
+	rd_kafka_conf_set_stats_cb(conf, consume_stats_cb);
+	rd_kafka_conf_set_rebalance_cb(conf, consume_rebalance_cb);
+	if ((c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e)) ==
+	    NULL) {
+		snprintf(err, errlen, "consume: %s", e);
+		goto fail;	/* conf is still ours on failure */
+	}
+	conf = NULL;
+	rd_kafka_poll_set_consumer(c->rk);
+	c->queue = rd_kafka_queue_get_consumer(c->rk);
+	if (pipe2(c->pipefd, O_CLOEXEC | O_NONBLOCK) == -1) {
+		snprintf(err, errlen, "consume: pipe: %s", strerror(errno));
+		goto fail;
+	}
+	rd_kafka_queue_io_event_enable(c->queue, c->pipefd[1], "1", 1);
+	topics = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(topics, cfg->kafka_topic,
+	    RD_KAFKA_PARTITION_UA);
+	kerr = rd_kafka_subscribe(c->rk, topics);
+	rd_kafka_topic_partition_list_destroy(topics);
+	if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(err, errlen, "consume: subscribe to %s: %s",
+		    cfg->kafka_topic, rd_kafka_err2str(kerr));
+		goto fail;
+	}
+	uv_poll_init(loop, &c->poll, c->pipefd[0]);
+	c->poll.data = c;
+	uv_poll_start(&c->poll, UV_READABLE, consume_readable_cb);
+	uv_timer_init(loop, &c->safety);
+	c->safety.data = c;
+	uv_timer_start(&c->safety, consume_safety_cb, CONSUME_SAFETY_MS,
+	    CONSUME_SAFETY_MS);
+	uv_idle_init(loop, &c->more);
+	c->more.data = c;
+	log_info("consume: group %s reading %s from %s", cfg->kafka_group,
+	    cfg->kafka_topic, brokers);
+	return c;
+fail:
+	if (conf != NULL)
+		rd_kafka_conf_destroy(conf);
+	if (c->queue != NULL)
+		rd_kafka_queue_destroy(c->queue);
+	if (c->rk != NULL)
+		rd_kafka_destroy(c->rk);
+	if (c->pipefd[0] != -1) {
+		close(c->pipefd[0]);
+		close(c->pipefd[1]);
+	}
+	tm_reasm_free(c->reasm);
+	strmap_free(c->counts);
+	free(c->group);
+	free(c);
+	return NULL;
+}
+
+void
+consume_stats(const struct consume *c, struct consume_stats *st)
+{
+	*st = c->st;
+}
+
+static void
+consume_closed(uv_handle_t *h)
+{
+	struct consume *c = h->data;
+
+	if (++c->nclosed < 3)
+		return;
+	close(c->pipefd[0]);
+	close(c->pipefd[1]);
+	consume_parts_clear(c);
+	free(c->parts);
+	consume_counts_clear(c);
+	strmap_free(c->counts);
+	tm_reasm_free(c->reasm);
+	free(c->group);
+	free(c);
+}
+
+/*
+ * Leave the group (committing the stored offsets) and stop.  Blocks while
+ * librdkafka closes the consumer (bounded by its session timeout).  The
+ * structure is freed once the loop has closed its handles.
+ */
+void
+consume_stop(struct consume *c)
+{
+	rd_kafka_resp_err_t err;
+
+	if (c == NULL)
+		return;
+	c->stopping = 1;
+	uv_poll_stop(&c->poll);
+	rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
+	if ((err = rd_kafka_consumer_close(c->rk)) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		log_warnx("consume: close: %s", rd_kafka_err2str(err));
+	rd_kafka_queue_destroy(c->queue);
+	rd_kafka_destroy(c->rk);
+	uv_close((uv_handle_t *)&c->poll, consume_closed);
+	uv_close((uv_handle_t *)&c->safety, consume_closed);
+	uv_close((uv_handle_t *)&c->more, consume_closed);
+}
