@@ -334,6 +334,9 @@ tap_is "$(cut -d' ' -f2- "$D/topic.txt" | jq -r '[.id, .event] | @tsv' | sort | 
     "the topic's state changes are exactly the API's findings: each new once, each resolved once"
 tap_is "$(while read -r k json; do [ "$(jq -r .id <<<"$json")" = "$k" ] || echo "$k"; done <"$D/topic.txt" | wc -l)" \
     0 "every message's key is its finding's id"
+tap_is "$(cut -d' ' -f2- "$D/topic.txt" | jq -r 'select(.event == "new" and .kind == "vulnerability") | [.host, .container_name, .package, .installed_version, .fixed_version, (.aliases | join(","))] | @tsv')" \
+    "$HOST	hb-vuln	libssl1.0.0	1.0.1e-2+deb7u4	1.0.1e-2+deb7u5	CVE-2014-0160" \
+    "the topic carries the Heartbleed finding (this host, hb-vuln), and no other vulnerability"
 tap_is "$(cut -d' ' -f2- "$D/topic.txt" | jq -r 'select(.event == "resolved" and .kind == "vulnerability") | [.container_name, .advisory, .resolved_reason] | @tsv')" \
     "hb-vuln	DSA-2896-1	container exited" "the topic carries the Heartbleed finding's resolution"
 
