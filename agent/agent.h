@@ -69,6 +69,7 @@ struct agent {
 	struct containers	*containers;
 	struct inventory_cache	*icache;
 	struct host		*host;		/* host.c: last host record */
+	bool			 apparmor;	/* the host's kernel enforces AppArmor */
 	uv_signal_t		 sig_term, sig_int, sig_hup;
 	bool			 stopping;
 };
@@ -715,6 +716,8 @@ void	snapshot_k8s_labels(struct tm_container *c);
 int	host_emit(struct agent *a, bool now);
 void	host_close(struct agent *a);
 /* A runtime's version became known (or changed). */
+/* Whether this host's kernel enforces AppArmor (the CIS check 5.2 applies). */
+bool	host_apparmor(void);
 void	host_runtime_version(struct agent *a, const char *runtime,
 	    const char *version);
 
