@@ -173,3 +173,17 @@ TESTS += tests/integ/web-page.sh
 EXTRA_DIST += tests/integ/web-page.sh
 TESTS += tests/integ/collector-replicas.sh
 EXTRA_DIST += tests/integ/collector-replicas.sh
+# The store (store-sqlite*.c) with records built in C, and api_parse_time:
+# the program's store, consumer and API objects, without main.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-store
+TESTS += tests/unit/test-store
+tests_unit_test_store_SOURCES = tests/unit/test-store.c \
+	$(COLLECTOR_STORE_SOURCES) collector/api.c $(COLLECTOR_VERSION_SOURCES)
+nodist_tests_unit_test_store_SOURCES = collector/web-assets.c
+tests_unit_test_store_CFLAGS = $(collector_tallyman_collector_CFLAGS) \
+	$(CMOCKA_CFLAGS)
+tests_unit_test_store_LDADD = $(UV_LIBS) $(SQLITE_LIBS) $(MHD_LIBS) \
+	$(CURL_LIBS) $(JANSSON_LIBS) $(MSGPACK_LIBS) $(CORRELATE_LIBS) \
+	$(SCHEMA_LIBS) $(COMMON_LIBS) $(RDKAFKA_LIBS) $(CMOCKA_LIBS)
+endif
