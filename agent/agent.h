@@ -615,6 +615,7 @@ struct proc_scan {
 	uint64_t	 errors;
 	uint64_t	 foreign;	/* pids found to be another process's
 					   (reused): never reported */
+	uint64_t	 dropped;	/* pids over the bound, not read */
 };
 /* Read every process of the container.  Returns the number found or -1. */
 int	proc_scan_run(struct proc_scan *ps);
@@ -659,7 +660,7 @@ struct ctr_rec {
 	/* processes seen in this run */
 	struct tm_process	*procs;
 	size_t			 n_procs;
-	uint64_t		 procs_dropped;
+	uint64_t		 procs_dropped;	/* most left out by a scan */
 	char			*cgroup_dir;
 	uint32_t		 scan_pids[CTR_SCAN_PIDS];
 	uint64_t		 scan_pids_ns[CTR_SCAN_PIDS];	/* proc_boottime_ns()

@@ -233,6 +233,7 @@ snapshot_build(struct agent *a, const struct ctr_rec *c, const char *why,
 	}
 	out->n_procs = n;
 	out->procs_missed = n == 0 && out->started_ns != 0;
+	out->procs_dropped = c->procs_dropped;
 }
 
 #undef PICK

@@ -21,3 +21,7 @@ bench_reeval_LDADD = $(CORRELATE_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS)
 
 # watch: short-lived containers captured (bash bench/short-lived.sh [BUILDDIR] [N]).
 EXTRA_DIST += bench/short-lived.sh
+
+# collector: short-lived capture and start-to-stored latency at the collector
+# (bash bench/collector-e2e.sh).
+EXTRA_DIST += bench/collector-e2e.sh

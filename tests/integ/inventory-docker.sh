@@ -14,9 +14,9 @@
 #    reports nothing new.
 
 . "$(dirname "$0")/../lib/harness.sh"
-AGENT=$top_builddir/agent/tallyman-agent
-CACHE_RUN=$top_builddir/tests/integ/inventory-cache-run
-DRIFT_RUN=$top_builddir/tests/integ/drift-run
+AGENT=$(prog_path agent/tallyman-agent)
+CACHE_RUN=$(prog_path tests/integ/inventory-cache-run)
+DRIFT_RUN=$(prog_path tests/integ/drift-run)
 
 harness_start
 harness_require_cmd jq getfattr
