@@ -287,6 +287,7 @@ struct seq *seq_open(uv_loop_t *loop, const char *dir, bool have_spool_last,
 int	seq_next(struct seq *sq, uint64_t *out);
 int	seq_unget(struct seq *sq, uint64_t n);
 uint64_t seq_peek(const struct seq *sq);
+uint64_t seq_epoch(const struct seq *sq);
 int	seq_close(struct seq *sq, bool clean);
 
 /* spool.c: the on-disk spool between agent_emit and Kafka. */
