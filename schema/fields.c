@@ -228,6 +228,7 @@ static const struct tm_field container_fields[] = {
 	F_STRUCT(S, risks, "risk", &risks_desc, "configuration risks"),
 	F_ARRAY(S, procs, "procs", TM_PROCS_MAX, &process_desc, "processes"),
 	F_BOOL(S, procs_missed, "pmiss", "exited before its processes could be read"),
+	F_U64(S, procs_dropped, "pdrop", OPT, "processes left out (the most in one reading): over the agent's bounds"),
 };
 #undef S
 

@@ -212,6 +212,7 @@ struct tm_container {
 	struct tm_process *procs;	/* "procs" */
 	size_t	 n_procs;
 	bool	 procs_missed;		/* "pmiss": exited before processes were read */
+	uint64_t procs_dropped;		/* "pdrop": left out, over the agent's bound */
 };
 
 struct tm_package {

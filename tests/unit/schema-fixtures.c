@@ -237,6 +237,7 @@ fx_container(struct tm_container *c, int full)
 	fx_process(&c->procs[0], 1);
 	fx_process(&c->procs[1], 0);
 	c->procs_missed = true;
+	U64(c->procs_dropped, "pdrop");
 }
 
 static void
