@@ -8,10 +8,12 @@
 #   bench/ingest.sh [BUILDDIR] [HOSTS]      (default: _build, 10000 hosts)
 #
 # Environment: MINUTES (simulated window, default 15), PARTITIONS (of the
-# inventory topic, default 4), ADVISORIES (OSV records in the feed, default
+# inventory topic, default 64: librdkafka's mock cluster keeps at most
+# about 5 MB of (compressed) batches per partition and drops the oldest;
+# the script checks that nothing was dropped), ADVISORIES (OSV records in the feed, default
 # 2000), IMAGES (distinct images in the fleet, default 40), FEED_AT_START=1
 # (the collector starts with the first feed: ingest correlates every record
-# against it), PROFILE="perf record -g -o FILE" or any command prefix to
+# against it), FEEDS=0 (skip the feed steps), PROFILE="perf record -g -o FILE" or any command prefix to
 # run the collector under, KEEP=1 (keep the temporary folder).
 #
 # Steps:
@@ -34,7 +36,7 @@ set -u
 B=${1:-_build}
 HOSTS=${2:-10000}
 MINUTES=${MINUTES:-15}
-PARTITIONS=${PARTITIONS:-4}
+PARTITIONS=${PARTITIONS:-64}
 ADVISORIES=${ADVISORIES:-2000}
 IMAGES=${IMAGES:-40}
 FEED_AT_START=${FEED_AT_START:-0}
@@ -46,8 +48,9 @@ COL=$B/collector/tallyman-collector
 for p in "$MK" "$FG" "$COL"; do
 	[ -x "$p" ] || { echo "ingest.sh: $p missing: make -C $B all check TESTS=" >&2; exit 1; }
 done
-command -v curl >/dev/null && command -v sqlite3 >/dev/null ||
-    { echo "ingest.sh: needs curl and sqlite3" >&2; exit 1; }
+for c in curl sqlite3 kcat python3; do
+	command -v "$c" >/dev/null || { echo "ingest.sh: needs $c" >&2; exit 1; }
+done
 T=$(mktemp -d /tmp/tm-bench-ingest-XXXXXX)
 MKPID=
 CPID=
@@ -84,6 +87,14 @@ K=$(cat "$T/addr")
 cat "$T/gen.out"
 TOTAL=$(awk '/ total / {print $3}' "$T/gen.out")
 [ -n "$TOTAL" ] || fail "no total from fleet-gen"
+# The mock cluster trims each partition's log: every record must still be
+# there for the collector to read.
+p=0
+while [ "$p" -lt "$PARTITIONS" ]; do
+	low=$(kcat -Q -b "$K" -t "tallyman.inventory:$p:-2" 2>/dev/null | awk '{print $NF}')
+	[ "$low" = 0 ] || fail "the mock cluster dropped the first $low messages of partition $p: use more PARTITIONS"
+	p=$((p + 1))
+done
 mkdir -p "$T/feed1" "$T/feed2" "$T/state"
 "$FG" -F "$T/feed1/fleet.json" -A "$ADVISORIES" -i "$IMAGES" || fail "feed"
 "$FG" -F "$T/feed2/fleet.json" -A "$ADVISORIES" -i "$IMAGES" -c || fail "feed"
@@ -125,6 +136,8 @@ if [ -n "$PROFILE" ]; then
 fi
 t_first=
 stored=0
+last=-1
+still=0
 while :; do
 	kill -0 "$CPID" 2>/dev/null || fail "the collector exited"
 	if scrape; then
@@ -133,6 +146,13 @@ while :; do
 		    /^tallyman_duplicates_total/ { s += $2 } END { print s + 0 }' "$T/metrics")")
 		[ -z "$t_first" ] && [ "$stored" -gt 0 ] && t_first=$(now)
 		[ "$stored" -ge "$TOTAL" ] && break
+	fi
+	if [ "$stored" = "$last" ]; then
+		still=$((still + 1))
+		[ "$still" -lt 600 ] || fail "no progress for 120 s: $stored of $TOTAL records stored"
+	else
+		still=0
+		last=$stored
 	fi
 	sleep 0.2
 done
@@ -191,7 +211,9 @@ feed_step() {
 	    -v w="$(( $(int "$(metric tallyman_findings_written_total)") - w0 ))" -v o="$(int "$(metric tallyman_findings_open)")" 'BEGIN {
 		printf "%-10s SIGHUP to evaluated: %.2f s (engine: %.2f s); every change written: %.2f s; %d changes written, %d open\n", l, b - a, e, c - a, w, o }'
 }
-if [ "$FEED_AT_START" = 1 ]; then
+if [ "${FEEDS:-1}" = 0 ]; then
+	:
+elif [ "$FEED_AT_START" = 1 ]; then
 	feed_step "reeval" "$T/feed2"
 else
 	feed_step "feed" "$T/feed1"
