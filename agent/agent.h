@@ -424,6 +424,7 @@ struct watch {
 	ino_t			 watchino;
 	bool			 dirwatching;
 	bool			 absent_logged;
+	bool			 stale_logged;	/* "nothing listens" said */
 	bool			 settled;	/* first attempt has an outcome */
 };
 /* Start every watcher (a->watchers).  Returns 0 or -1. */
@@ -432,6 +433,8 @@ int	watchers_start(struct agent *a, enum watch_mode mode);
 void	watchers_stop(struct agent *a, void (*done)(struct agent *));
 /* Is the watcher NAME connected now? */
 bool	watchers_up(struct agent *a, const char *name);
+/* ... or connecting (its view is on its way: worth waiting for)? */
+bool	watchers_coming(struct agent *a, const char *name);
 /* WATCH_ONCE: has every watcher finished its listing (or been skipped)? */
 bool	watchers_done(struct agent *a);
 /* For watchers: connected; the connection was lost (retry with backoff);
@@ -615,6 +618,7 @@ struct proc_scan {
 /* Read every process of the container.  Returns the number found or -1. */
 int	proc_scan_run(struct proc_scan *ps);
 void	proc_scan_free(struct proc_scan *ps);
+void	proc_process_free(struct tm_process *p);
 uint64_t proc_boot_ns(void);
 uint64_t proc_boottime_ns(void);	/* CLOCK_BOOTTIME, ns */
 

@@ -114,18 +114,10 @@ ctr_strs_free(char ***v, size_t *n)
 static void
 ctr_procs_free(struct ctr_rec *c)
 {
-	struct tm_process *p;
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < c->n_procs; i++) {
-		p = &c->procs[i];
-		free(p->comm);
-		free(p->exe);
-		free(p->sha256);
-		for (j = 0; j < p->n_args; j++)
-			free(p->args[j]);
-		free(p->args);
-	}
+	for (i = 0; i < c->n_procs; i++)
+		proc_process_free(&c->procs[i]);
 	free(c->procs);
 	c->procs = NULL;
 	c->n_procs = 0;
@@ -438,7 +430,7 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 {
 	struct containers *r = a->containers;
 	struct tm_process *p, *q;
-	size_t i, j, k;
+	size_t i, j;
 	bool unsettled = false, same;
 
 	r->scans--;
@@ -470,12 +462,7 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 			;
 		if (i == ps->n_procs && q->comm != NULL &&
 		    strncmp(q->comm, "runc:[", 6) == 0) {
-			free(q->comm);
-			free(q->exe);
-			free(q->sha256);
-			for (k = 0; k < q->n_args; k++)
-				free(q->args[k]);
-			free(q->args);
+			proc_process_free(q);
 			c->procs[j] = c->procs[--c->n_procs];
 		} else
 			j++;
@@ -521,12 +508,7 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 				p->sha256 = q->sha256;
 				q->sha256 = NULL;
 			}
-			free(q->comm);
-			free(q->exe);
-			free(q->sha256);
-			for (k = 0; k < q->n_args; k++)
-				free(q->args[k]);
-			free(q->args);
+			proc_process_free(q);
 		}
 		c->procs[j] = *p;
 		memset(p, 0, sizeof(*p));
@@ -568,9 +550,11 @@ ctr_ready(struct containers *r, struct ctr_rec *c)
 	if (c->state == CTR_ST_RUNNING && c->pid != 0 && !c->procs_tried)
 		return false;
 	/* Docker's containers wait (briefly) for Docker's own description,
-	 * which arrives on another connection than containerd's events. */
+	 * which arrives on another connection than containerd's events --
+	 * also while that connection is still being made: at start-up
+	 * containerd's listing can beat Docker's. */
 	if (c->docker && !c->have_meta[CTR_SRC_DOCKER] && !c->grace_over &&
-	    watchers_up(r->a, "docker")) {
+	    watchers_coming(r->a, "docker")) {
 		if (c->grace == NULL) {
 			c->grace = xmalloc(sizeof(*c->grace));
 			uv_timer_init(r->a->loop, c->grace);
@@ -949,10 +933,18 @@ ctr_meta_lifecycle(struct containers *r, struct ctr_rec *c, enum ctr_src src,
 		o.pid = strcmp(m->state, "running") == 0 ? (uint32_t)m->pid : 0;
 		ctr_on_start(r, c, &o);
 	}
+	/*
+	 * Exited: unless the metadata's run is older than ours.  Docker can
+	 * stamp a very short run's FinishedAt before its StartedAt: the run
+	 * then ends at its start (lifetime 1 ns in the record), it does not
+	 * stay running for ever.
+	 */
 	if (strcmp(m->state, "exited") == 0 && c->state == CTR_ST_RUNNING &&
-	    (m->finished_ns == 0 || m->finished_ns >= c->started_ns)) {
+	    (m->finished_ns == 0 || m->finished_ns >= c->started_ns ||
+	    m->started_ns >= c->started_ns)) {
 		o.act = CTR_ACT_EXIT;
-		o.time_ns = m->finished_ns;
+		o.time_ns = m->finished_ns != 0 && m->finished_ns < c->started_ns ?
+		    c->started_ns : m->finished_ns;
 		o.has_exit = m->has_exit_code;
 		o.exit_code = m->exit_code;
 		ctr_on_exit(r, c, &o);

@@ -386,8 +386,9 @@ inspect_docker_parse(json_t *in, bool daemon_userns, struct tm_container *out)
 	if (strcmp(out->state, "exited") == 0) {
 		out->has_exit_code = true;
 		out->exit_code = jint(st, "ExitCode");
-		if (out->finished_ns > out->started_ns && out->started_ns > 0)
-			out->lifetime_ns = out->finished_ns - out->started_ns;
+		if (out->started_ns > 0 && out->finished_ns > 0)
+			out->lifetime_ns = out->finished_ns > out->started_ns ?
+			    out->finished_ns - out->started_ns : 1;
 	}
 	out->oom = jbool(st, "OOMKilled");
 	if (jint(st, "Pid") > 0 && jint(st, "Pid") <= UINT32_MAX)

@@ -786,7 +786,8 @@ proc_hash_exe(int pfd, const char *exe, uint64_t max, struct proc_hash **cache,
 	return xstrdup(hex);
 }
 
-static void
+/* Free what p holds (not p) and clear it. */
+void
 proc_process_free(struct tm_process *p)
 {
 	size_t i;

@@ -169,8 +169,11 @@ snapshot_build(struct agent *a, const struct ctr_rec *c, const char *why,
 	if (c->state >= CTR_ST_EXITED) {
 		out->finished_ns = c->finished_ns != 0 ? c->finished_ns :
 		    p->finished_ns;
-		if (out->started_ns != 0 && out->finished_ns >= out->started_ns)
-			out->lifetime_ns = out->finished_ns - out->started_ns;
+		/* At least 1: a run that ended at (or, by the runtime's
+		 * stamps, before) its start still lived. */
+		if (out->started_ns != 0 && out->finished_ns != 0)
+			out->lifetime_ns = out->finished_ns > out->started_ns ?
+			    out->finished_ns - out->started_ns : 1;
 		if (c->has_exit) {
 			out->has_exit_code = true;
 			out->exit_code = c->exit_code;

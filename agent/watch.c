@@ -9,8 +9,10 @@
  * its nearest existing parent, and moves down the path as the folders
  * appear.  Only when inotify itself fails (no watches left) does a slow
  * timer look again.  A lost connection is retried after 100 ms, doubling
- * up to 5 s; the socket being created again (a daemon restart) triggers an
- * attempt at once.  Nothing polls, and nothing is watched, while connected.
+ * up to 5 s, while the daemon still listens; the socket being created again
+ * (a daemon restart) triggers an attempt at once, and a socket that nobody
+ * listens on (its daemon died) is only waited for that way.  Nothing polls,
+ * and nothing is watched, while connected.
  */
 #include "config.h"
 
@@ -20,7 +22,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -226,6 +231,31 @@ watch_socket_present(const char *path)
 	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
+/*
+ * Is path a socket nobody listens on (left by a daemon that died)?  A unix
+ * socket's connect() answers at once: ECONNREFUSED.  A daemon that starts
+ * again removes it and binds a new one, which inotify reports.
+ */
+static bool
+watch_socket_stale(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, rc, err;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return false;
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		return false;
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	err = errno;
+	close(fd);
+	return rc == -1 && err == ECONNREFUSED;
+}
+
 static void
 watch_try(struct watch *w)
 {
@@ -264,6 +294,7 @@ watch_up(struct watch *w)
 {
 	w->connecting = false;
 	w->up = true;
+	w->stale_logged = false;
 	watch_dir_stop(w);
 	log_info("watch-%s: connected to %s%s%s", w->ops->name, w->socket,
 	    w->version[0] != '\0' ? ", version " : "", w->version);
@@ -304,6 +335,18 @@ watch_lost(struct watch *w, const char *why)
 	}
 	if (w->backoff_ms == 0)
 		w->backoff_ms = WATCH_BACKOFF_MIN_MS;
+	/* Nobody listens: wait (inotify, in place first) for the daemon to
+	 * make its socket again rather than knock every few seconds. */
+	watch_dir_start(w);
+	if (w->dirwatching && watch_socket_stale(w->socket)) {
+		if (!w->stale_logged)
+			log_warnx("watch-%s: %s; nothing listens on %s: waiting "
+			    "for %s to create it again", w->ops->name, why,
+			    w->socket, w->ops->name);
+		w->stale_logged = true;
+		w->backoff_ms = WATCH_BACKOFF_MIN_MS;
+		return;
+	}
 	if (was_up || w->backoff_ms == WATCH_BACKOFF_MIN_MS)
 		log_warnx("watch-%s: %s; reconnecting", w->ops->name, why);
 	else
@@ -349,18 +392,34 @@ watchers_start(struct agent *a, enum watch_mode mode)
 	return 0;
 }
 
-bool
-watchers_up(struct agent *a, const char *name)
+static const struct watch *
+watchers_find(struct agent *a, const char *name)
 {
 	struct watchers *ws = a->watchers;
 	size_t i;
 
 	if (ws == NULL)
-		return false;
+		return NULL;
 	for (i = 0; i < TM_NELEM(watch_table); i++)
 		if (strcmp(ws->w[i].ops->name, name) == 0)
-			return ws->w[i].up;
-	return false;
+			return &ws->w[i];
+	return NULL;
+}
+
+bool
+watchers_up(struct agent *a, const char *name)
+{
+	const struct watch *w = watchers_find(a, name);
+
+	return w != NULL && w->up;
+}
+
+bool
+watchers_coming(struct agent *a, const char *name)
+{
+	const struct watch *w = watchers_find(a, name);
+
+	return w != NULL && (w->up || w->connecting);
 }
 
 bool

@@ -9,10 +9,12 @@
  * hosts (default 10000), each running CONTAINERS-PER-HOST containers
  * (default 5) picked from IMAGES Debian 12 images (default 200) of PACKAGES
  * dpkg packages each (default 300; binary names differ from their source
- * names, as libssl3 from openssl).  The feed: ADVISORIES OSV records
- * (default 20000) over 200 x PACKAGES source packages (so an image of 300 packages meets
- * about 100 advisories and is affected by about half), parsed from JSON by
- * osv.c.
+ * names, as libssl3 from openssl).  Each host sends the inventory of every
+ * image its containers use, as agents do (the engine keeps inventories per
+ * host and image, and matches each distinct package list once).  The feed:
+ * ADVISORIES OSV records (default 20000) over 200 x PACKAGES source
+ * packages (so an image of 300 packages meets about 100 advisories and is
+ * affected by about half), parsed from JSON by osv.c.
  *
  * Prints: time to load the first feed into a fleet with none (first
  * evaluation), then the time to re-evaluate after a changed feed (a tenth
@@ -126,8 +128,9 @@ main(int argc, char **argv)
 	struct correlate	*cor;
 	struct counts		 cnt = { 0 };
 	struct correlate_stats	 st;
-	struct tm_package	*pkgs;
-	char			**names, host[64], ikey[64], cid[72], *feed;
+	struct tm_package	**imgs;
+	size_t			*pick, image_records = 0;
+	char			 host[64], ikey[64], cid[72], *feed;
 	uint64_t		 t0, now = 1700000000ULL * 1000000000ULL;
 	struct rusage		 ru;
 	double			 t_load, t_first, t_parse2, t_re;
@@ -144,53 +147,59 @@ main(int argc, char **argv)
 
 	/* Images: package j of image m is built from source "src-X". */
 	t0 = mono_ns();
-	pkgs = xcalloc(npkg, sizeof *pkgs);
-	names = xcalloc(npkg * 4, sizeof *names);
+	imgs = xcalloc(nimg, sizeof *imgs);
 	for (i = 0; i < nimg; i++) {
-		struct tm_record rec;
-
+		imgs[i] = xcalloc(npkg, sizeof *imgs[i]);
 		for (k = 0; k < npkg; k++) {
 			size_t src = rnd(nsrc);
+			char *s;
 
-			xasprintf(&names[4 * k], "lib%zu-%zu", src, k % 3);
-			xasprintf(&names[4 * k + 1], "1.0.%u-1",
-			    (unsigned)rnd(10));
-			xasprintf(&names[4 * k + 2], "src-%zu", src);
-			names[4 * k + 3] = NULL;
-			pkgs[k].ecosystem = (char *)"dpkg";
-			pkgs[k].name = names[4 * k];
-			pkgs[k].version = names[4 * k + 1];
-			pkgs[k].source_name = names[4 * k + 2];
-		}
-		memset(&rec, 0, sizeof rec);
-		snprintf(ikey, sizeof ikey, "sha256:image-%zu", i);
-		rec.host_id = (char *)"host-0";
-		rec.kind = TM_KIND_IMAGE;
-		rec.body.image.key = ikey;
-		rec.body.image.os_id = (char *)"debian";
-		rec.body.image.os_version = (char *)"12";
-		rec.body.image.packages = pkgs;
-		rec.body.image.n_packages = npkg;
-		correlate_record(cor, &rec, now);
-		for (k = 0; k < npkg; k++) {
-			free(names[4 * k]);
-			free(names[4 * k + 1]);
-			free(names[4 * k + 2]);
+			xasprintf(&s, "lib%zu-%zu", src, k % 3);
+			imgs[i][k].name = s;
+			xasprintf(&s, "1.0.%u-1", (unsigned)rnd(10));
+			imgs[i][k].version = s;
+			xasprintf(&s, "src-%zu", src);
+			imgs[i][k].source_name = s;
+			imgs[i][k].ecosystem = (char *)"dpkg";
 		}
 	}
-	free(names);
-	free(pkgs);
 
-	/* Hosts and their containers (running, Docker's defaults). */
+	/*
+	 * Hosts: each sends the inventory of every image its containers use
+	 * (as an agent does, once per image), then its containers (running,
+	 * Docker's defaults).
+	 */
+	pick = xcalloc(per, sizeof *pick);
 	for (h = 0; h < hosts; h++) {
 		snprintf(host, sizeof host, "host-%05zu", h);
+		for (k = 0; k < per; k++)
+			pick[k] = (size_t)rnd(nimg);
+		for (k = 0; k < per; k++) {
+			struct tm_record rec;
+			size_t j;
+
+			for (j = 0; j < k && pick[j] != pick[k]; j++)
+				;
+			if (j < k)
+				continue;	/* sent already */
+			memset(&rec, 0, sizeof rec);
+			snprintf(ikey, sizeof ikey, "sha256:image-%zu", pick[k]);
+			rec.host_id = host;
+			rec.kind = TM_KIND_IMAGE;
+			rec.body.image.key = ikey;
+			rec.body.image.os_id = (char *)"debian";
+			rec.body.image.os_version = (char *)"12";
+			rec.body.image.packages = imgs[pick[k]];
+			rec.body.image.n_packages = npkg;
+			correlate_record(cor, &rec, now);
+			image_records++;
+		}
 		for (k = 0; k < per; k++) {
 			struct tm_record rec;
 
 			memset(&rec, 0, sizeof rec);
 			snprintf(cid, sizeof cid, "%064zx", h * per + k);
-			snprintf(ikey, sizeof ikey, "sha256:image-%zu",
-			    (size_t)rnd(nimg));
+			snprintf(ikey, sizeof ikey, "sha256:image-%zu", pick[k]);
 			rec.host_id = host;
 			rec.kind = TM_KIND_CONTAINER;
 			rec.body.container.runtime = (char *)"docker";
@@ -203,6 +212,16 @@ main(int argc, char **argv)
 			correlate_record(cor, &rec, now);
 		}
 	}
+	free(pick);
+	for (i = 0; i < nimg; i++) {
+		for (k = 0; k < npkg; k++) {
+			free(imgs[i][k].name);
+			free(imgs[i][k].version);
+			free(imgs[i][k].source_name);
+		}
+		free(imgs[i]);
+	}
+	free(imgs);
 	t_load = ms_since(t0);
 
 	/* The first feed: every finding opens. */
@@ -216,7 +235,8 @@ main(int argc, char **argv)
 	printf("fleet: %zu hosts, %zu containers, %zu images x %zu packages; "
 	    "%zu advisories over %zu source packages\n", hosts, hosts * per,
 	    nimg, npkg, nadv, nsrc);
-	printf("fleet built through correlate_record: %.0f ms\n", t_load);
+	printf("fleet built through correlate_record: %.0f ms (%zu image "
+	    "records, one per image per host)\n", t_load, image_records);
 	printf("first feed (parse + evaluate the fleet): %.0f ms; findings "
 	    "open: %llu (vulnerabilities and CIS checks)\n", t_first,
 	    (unsigned long long)st.open);

@@ -996,6 +996,42 @@ bad:
 	return -1;
 }
 
+static int
+api_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * libmicrohttpd's unescaping (%HH) for paths and parameters, except that
+ * %00 stays as it is: a decoded NUL would silently cut an id or a value
+ * ("good-a%00evil" answering for "good-a").  Returns the new length.
+ */
+static size_t
+api_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char	*r = s, *w = s;
+	int	 hi, lo;
+
+	while (*r != '\0') {
+		if (r[0] == '%' && (hi = api_hexval(r[1])) != -1 &&
+		    (lo = api_hexval(r[2])) != -1 && (hi | lo) != 0) {
+			*w++ = (char)(hi << 4 | lo);
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 static void
 api_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -1037,6 +1073,7 @@ api_start(struct collector *co, char *err, size_t errlen)
 		flags |= MHD_USE_IPv6;
 	a->mhd = MHD_start_daemon(flags, 0, NULL, NULL, api_access_cb, a,
 	    MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL,
+	    MHD_OPTION_UNESCAPE_CALLBACK, api_unescape, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_CONN_LIMIT,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)API_PER_IP_LIMIT,

@@ -180,19 +180,26 @@ query_token(const char *path)
 	return xstrdup(line);
 }
 
-/* One cell: the value at key ("a.b") in o, as text (caller frees). */
+/*
+ * Replace control characters in s (not NULL) with '?': containers name
+ * their own processes, labels and files, and a terminal must not take them
+ * for escapes.
+ */
 static char *
-query_cell(json_t *o, const char *key)
+query_clean(char *s)
 {
-	char	*k = xstrdup(key), *dot, *out = NULL;
-	json_t	*v = o;
+	for (char *p = s; p != NULL && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}
 
-	for (char *p = k; v != NULL && p != NULL; p = dot) {
-		if ((dot = strchr(p, '.')) != NULL)
-			*dot++ = '\0';
-		v = json_object_get(v, p);
-	}
-	free(k);
+/* The value v of key as text (caller frees). */
+static char *
+query_value(json_t *v, const char *key)
+{
+	char *out = NULL;
+
 	if (v == NULL || json_is_null(v))
 		return xstrdup("-");
 	if (json_is_string(v)) {
@@ -200,11 +207,10 @@ query_cell(json_t *o, const char *key)
 
 		/* 2026-12-06T10:00:00.123456789Z -> 2026-12-06 10:00:00 */
 		if (strlen(s) >= 20 && s[4] == '-' && s[10] == 'T' &&
-		    s[13] == ':') {
+		    s[13] == ':')
 			xasprintf(&out, "%.10s %.8s", s, s + 11);
-			return out;
-		}
-		out = xstrdup(s);
+		else
+			out = xstrdup(s);
 	} else if (json_is_true(v)) {
 		out = xstrdup("yes");
 	} else if (json_is_false(v)) {
@@ -239,13 +245,26 @@ query_cell(json_t *o, const char *key)
 	} else {
 		out = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	}
-	/* A container names its own processes: no terminal escapes. */
-	for (char *p = out; p != NULL && *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	query_clean(out);
 	if (out != NULL && strlen(out) > QUERY_CELL_MAX)
 		strcpy(out + QUERY_CELL_MAX - 3, "...");
 	return out;
+}
+
+/* One cell: the value at key ("a.b") in o, as text (caller frees). */
+static char *
+query_cell(json_t *o, const char *key)
+{
+	char	*k = xstrdup(key), *dot;
+	json_t	*v = o;
+
+	for (char *p = k; v != NULL && p != NULL; p = dot) {
+		if ((dot = strchr(p, '.')) != NULL)
+			*dot++ = '\0';
+		v = json_object_get(v, p);
+	}
+	free(k);
+	return query_value(v, key);
 }
 
 static void
@@ -297,19 +316,24 @@ query_object(json_t *o, int depth)
 	json_t		*v;
 
 	json_object_foreach(o, k, v) {
+		/* Keys can be a container's too (labels). */
+		char *name = query_clean(xstrdup(k));
+
 		if (json_is_object(v)) {
-			printf("%*s%s:\n", depth * 2, "", k);
+			printf("%*s%s:\n", depth * 2, "", name);
 			query_object(v, depth + 1);
 		} else if (json_is_array(v) && json_array_size(v) > 0 &&
 		    json_is_object(json_array_get(v, 0))) {
 			printf("%*s%s: %zu (--json shows them)\n", depth * 2, "",
-			    k, json_array_size(v));
+			    name, json_array_size(v));
 		} else {
-			char *cell = query_cell(o, k);
+			/* Not query_cell: label keys hold dots. */
+			char *cell = query_value(v, k);
 
-			printf("%*s%s: %s\n", depth * 2, "", k, cell);
+			printf("%*s%s: %s\n", depth * 2, "", name, cell);
 			free(cell);
 		}
+		free(name);
 	}
 }
 

@@ -323,7 +323,9 @@ struct correlate_config {
 	size_t	 history_max;		/* resolved findings kept in memory */
 };
 struct correlate_stats {
-	uint64_t hosts, images, containers, containers_live;
+	uint64_t hosts, containers, containers_live;
+	uint64_t images;		/* (host, image) inventories */
+	uint64_t inventories;		/* distinct ones (matched once each) */
 	uint64_t open, resolved;	/* findings now */
 	uint64_t opened, closed;	/* changes since start */
 	uint64_t evaluations;		/* container evaluations */
@@ -344,8 +346,8 @@ void	correlate_record(struct correlate *cor, const struct tm_record *rec,
 	    uint64_t rx_ns);
 void	correlate_tick(struct correlate *cor, uint64_t now_ns);
 void	correlate_reevaluate(struct correlate *cor, uint64_t now_ns);
-void	correlate_reevaluate_image(struct correlate *cor, const char *image,
-	    uint64_t now_ns);
+void	correlate_reevaluate_image(struct correlate *cor, const char *host,
+	    const char *image, uint64_t now_ns);
 void	correlate_restore(struct correlate *cor, const struct finding *f);
 void	correlate_each_finding(struct correlate *cor,
 	    int (*fn)(const struct finding *f, void *arg), void *arg);

@@ -1,9 +1,15 @@
 /*
  * correlate.c: the correlation engine.  It keeps the fleet as correlation
- * needs it -- hosts (last heartbeat), images (OS and packages, and which
- * advisories of the current feed affect them), containers (state, failed
- * CIS checks, drifted executables) -- and the findings, each with first
- * seen, last seen and resolved at.
+ * needs it -- hosts (last heartbeat), images as each host reported them (OS
+ * and packages, and which advisories of the current feed affect them),
+ * containers (state, failed CIS checks, drifted executables) -- and the
+ * findings, each with first seen, last seen and resolved at.
+ *
+ * Every host is judged by what it reported itself: a container is matched
+ * against the inventory its own host sent for its image, never another
+ * host's (an agent that lies about a popular image hides nothing anywhere
+ * else).  Identical inventories are shared and matched once (cor_inv), so
+ * a fleet of hosts running the same images costs what one host does.
  *
  * Inputs are decoded records in arrival order (correlate_record), the feed
  * (correlate_set_feed: a changed feed re-evaluates every image and every
@@ -37,7 +43,8 @@
 #define COR_DRIFT_SAMPLES	8
 #define COR_DRIFT_SEEN_MAX	1024	/* paths remembered per container */
 #define COR_DETAIL_MAX		512
-#define COR_KEY_MAX		1024
+#define COR_KEY_MAX		4096	/* > 3 x host + container + advisory + package */
+#define COR_INV_SCAN		16	/* lists of one image key compared */
 
 struct cor_host {
 	const char	*id;
@@ -45,6 +52,8 @@ struct cor_host {
 	uint64_t	 last_hb_ns;
 	uint64_t	 hb_interval_ns;
 	struct cor_finding *silent;
+	struct cor_container **ctrs;	/* its containers (in the model) */
+	size_t		 nctrs, capctrs;
 };
 
 struct cor_pkg {
@@ -58,9 +67,16 @@ struct cor_hit {
 	double		 score;
 };
 
-struct cor_image {
-	const char		*key;
-	const char		*ref;
+/*
+ * One distinct inventory of an image: an ecosystem and a package list,
+ * matched against the feed once however many hosts report it.  Hosts share
+ * it only when their lists are identical (compared field by field), so no
+ * host's report changes what another host's image is judged by.  The
+ * inventories reported for one image key form a list (cor->invs).
+ */
+struct cor_inv {
+	const char		*image;		/* the image key */
+	struct cor_inv		*next;		/* same key, another list */
 	struct eco_target	 t;
 	int			 mapped;
 	struct cor_pkg		*pkgs;
@@ -68,6 +84,15 @@ struct cor_image {
 	struct cor_hit		*hits;
 	size_t			 nhits, caphits;
 	char			 digest[65];	/* feed the hits are for */
+	size_t			 refs;		/* cor_images using it */
+};
+
+/* An image as one host reported it. */
+struct cor_image {
+	char			*key;		/* host and image (owned) */
+	const char		*image;		/* the image key */
+	const char		*ref;
+	struct cor_inv		*inv;
 };
 
 struct cor_check_hit {
@@ -76,8 +101,9 @@ struct cor_check_hit {
 };
 
 struct cor_container {
-	char			*key;		/* host/id (owned) */
+	char			*key;		/* cor_key(host, id) (owned) */
 	struct cor_host		*host;
+	size_t			 hidx;		/* index in host->ctrs */
 	char			*id, *name;	/* owned */
 	const char		*image_key, *image_ref, *state;
 	int			 live;
@@ -118,10 +144,11 @@ struct correlate {
 	struct correlate_config	 cfg;
 	struct strpool		*pool;
 	struct strmap		*hosts;		/* id -> cor_host */
-	struct strmap		*images;	/* key -> cor_image */
-	struct strmap		*containers;	/* host/id -> cor_container */
+	struct strmap		*images;	/* cor_key(host, image) -> cor_image */
+	struct strmap		*invs;		/* image key -> cor_inv list */
+	struct strmap		*containers;	/* cor_key(host, id) -> cor_container */
 	struct strmap		*open;		/* key -> cor_finding (open) */
-	struct strmap		*orphans;	/* host/id -> cor_orphans */
+	struct strmap		*orphans;	/* cor_key(host, id) -> cor_orphans */
 	struct cor_finding	**all;		/* open and resolved, by age */
 	size_t			 nall, capall;
 	struct osv_db		*db;
@@ -146,6 +173,7 @@ correlate_new(const struct correlate_config *cfg)
 	cor->pool = strpool_new();
 	cor->hosts = strmap_new();
 	cor->images = strmap_new();
+	cor->invs = strmap_new();
 	cor->containers = strmap_new();
 	cor->open = strmap_new();
 	cor->orphans = strmap_new();
@@ -155,7 +183,30 @@ correlate_new(const struct correlate_config *cfg)
 static int
 cor_free_host(const char *k, void *v, void *arg)
 {
-	free(v);
+	struct cor_host *h = v;
+
+	free(h->ctrs);
+	free(h);
+	return 0;
+}
+
+static void
+cor_inv_free(struct cor_inv *inv)
+{
+	free(inv->pkgs);
+	free(inv->hits);
+	free(inv);
+}
+
+static int
+cor_free_inv(const char *k, void *v, void *arg)
+{
+	struct cor_inv *inv = v, *next;
+
+	for (; inv != NULL; inv = next) {
+		next = inv->next;
+		cor_inv_free(inv);
+	}
 	return 0;
 }
 
@@ -164,8 +215,7 @@ cor_free_image(const char *k, void *v, void *arg)
 {
 	struct cor_image *im = v;
 
-	free(im->pkgs);
-	free(im->hits);
+	free(im->key);
 	free(im);
 	return 0;
 }
@@ -233,9 +283,11 @@ correlate_free(struct correlate *cor)
 		return;
 	strmap_each(cor->hosts, cor_free_host, NULL);
 	strmap_each(cor->images, cor_free_image, NULL);
+	strmap_each(cor->invs, cor_free_inv, NULL);
 	strmap_each(cor->containers, cor_free_container, NULL);
 	strmap_free(cor->hosts);
 	strmap_free(cor->images);
+	strmap_free(cor->invs);
 	strmap_free(cor->containers);
 	strmap_free(cor->open);
 	strmap_each(cor->orphans, cor_free_orphans, NULL);
@@ -274,6 +326,29 @@ static const char *
 cor_str(struct correlate *cor, const char *s)
 {
 	return strpool_get(cor->pool, s);
+}
+
+/*
+ * The model's key for something of host's named id (a container, an
+ * image): "HOST/ID" with '%' and '/' in HOST written %25 and %2F, so the
+ * first '/' always ends the host.  Host ids and container ids are any
+ * strings an agent sends: "a" + "b/c" and "a/b" + "c" must not meet, or one
+ * host could reach another's containers.  Both are bounded by the schema
+ * (256 bytes), so buf (COR_KEY_MAX) always holds the key.
+ */
+static void
+cor_key(char *buf, size_t len, const char *host, const char *id)
+{
+	size_t	o = 0;
+
+	for (; *host != '\0' && o + 4 < len; host++) {
+		if (*host == '/' || *host == '%')
+			o += (size_t)snprintf(buf + o, len - o, "%%%02X",
+			    (unsigned char)*host);
+		else
+			buf[o++] = *host;
+	}
+	snprintf(buf + o, len - o, "/%s", id);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -460,7 +535,7 @@ cor_upsert(struct correlate *cor, const char *key, struct cor_container *c,
 
 struct cor_hit_ctx {
 	struct correlate	*cor;
-	struct cor_image	*im;
+	struct cor_inv		*im;
 	const struct cor_pkg	*pkg;
 };
 
@@ -468,7 +543,7 @@ static int
 cor_hit_add(const struct osv_match *m, void *arg)
 {
 	struct cor_hit_ctx	*x = arg;
-	struct cor_image	*im = x->im;
+	struct cor_inv		*im = x->im;
 	struct cor_hit		*h;
 	char			 aliases[2048];
 	size_t			 i, off = 0;
@@ -498,9 +573,9 @@ cor_hit_add(const struct osv_match *m, void *arg)
 	return 0;
 }
 
-/* Recompute which advisories of the current feed affect image im. */
+/* Recompute which advisories of the current feed affect inventory im. */
 static void
-cor_image_match(struct correlate *cor, struct cor_image *im)
+cor_inv_match(struct correlate *cor, struct cor_inv *im)
 {
 	struct cor_hit_ctx	 x = { cor, im, NULL };
 	size_t			 i;
@@ -527,16 +602,24 @@ cor_image_match(struct correlate *cor, struct cor_image *im)
 	}
 }
 
-static struct cor_image *
-cor_image_get(struct correlate *cor, const char *key)
+/* The inventory host reported for image key, matched against the current
+ * feed; NULL when that host sent none. */
+static struct cor_inv *
+cor_inv_get(struct correlate *cor, const struct cor_host *h, const char *key)
 {
-	struct cor_image *im;
+	struct cor_image	*im;
+	struct cor_inv		*inv;
+	char			 k[COR_KEY_MAX];
 
-	if (key == NULL || (im = strmap_get(cor->images, key)) == NULL)
+	if (key == NULL)
 		return NULL;
-	if (strcmp(im->digest, cor->db ? osv_db_digest(cor->db) : "") != 0)
-		cor_image_match(cor, im);
-	return im;
+	cor_key(k, sizeof k, h->id, key);
+	if ((im = strmap_get(cor->images, k)) == NULL)
+		return NULL;
+	inv = im->inv;
+	if (strcmp(inv->digest, cor->db ? osv_db_digest(cor->db) : "") != 0)
+		cor_inv_match(cor, inv);
+	return inv;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -582,13 +665,13 @@ cor_eval_container(struct correlate *cor, struct cor_container *c,
     uint64_t now)
 {
 	struct cor_facts	 x;
-	struct cor_image	*im;
+	struct cor_inv		*im;
 	char			 key[COR_KEY_MAX];
 	size_t			 i;
 
 	cor->gen++;
 	cor->st.evaluations++;
-	if (c->live && (im = cor_image_get(cor, c->image_key)) != NULL) {
+	if (c->live && (im = cor_inv_get(cor, c->host, c->image_key)) != NULL) {
 		for (i = 0; i < im->nhits; i++) {
 			const struct cor_hit *h = &im->hits[i];
 
@@ -704,7 +787,7 @@ cor_container_get(struct correlate *cor, struct cor_host *h, const char *id)
 	struct cor_container	*c;
 	char			 key[COR_KEY_MAX];
 
-	snprintf(key, sizeof key, "%s/%s", h->id, id);
+	cor_key(key, sizeof key, h->id, id);
 	if ((c = strmap_get(cor->containers, key)) != NULL)
 		return c;
 	c = xcalloc(1, sizeof *c);
@@ -712,6 +795,12 @@ cor_container_get(struct correlate *cor, struct cor_host *h, const char *id)
 	c->host = h;
 	c->id = xstrdup(id);
 	strmap_put(cor->containers, c->key, c);
+	if (h->nctrs == h->capctrs) {
+		h->capctrs = h->capctrs ? h->capctrs * 2 : 8;
+		h->ctrs = xreallocarray(h->ctrs, h->capctrs, sizeof *h->ctrs);
+	}
+	c->hidx = h->nctrs;
+	h->ctrs[h->nctrs++] = c;
 	cor->st.containers++;
 	/* Findings restored from the store for it: its own again. */
 	{
@@ -740,6 +829,8 @@ cor_container_drop(struct correlate *cor, struct cor_container *c, uint64_t now)
 			cor_resolve(cor, c->findings[i], "container removed",
 			    now);
 	strmap_del(cor->containers, c->key);
+	c->host->ctrs[c->hidx] = c->host->ctrs[--c->host->nctrs];
+	c->host->ctrs[c->hidx]->hidx = c->hidx;
 	if (c->live)
 		cor->st.containers_live--;
 	cor->st.containers--;
@@ -833,7 +924,7 @@ cor_on_event(struct correlate *cor, struct cor_host *h,
 	{
 		char key[COR_KEY_MAX];
 
-		snprintf(key, sizeof key, "%s/%s", h->id, ev->id);
+		cor_key(key, sizeof key, h->id, ev->id);
 		c = strmap_get(cor->containers, key);
 	}
 	if (c == NULL && strcmp(state, "removed") == 0)
@@ -878,7 +969,7 @@ cor_on_drift(struct correlate *cor, struct cor_host *h,
 	size_t			 i;
 	int			 added = 0;
 
-	snprintf(key, sizeof key, "%s/%s", h->id, d->id);
+	cor_key(key, sizeof key, h->id, d->id);
 	if ((c = strmap_get(cor->containers, key)) == NULL)
 		c = cor_container_get(cor, h, d->id);
 	for (i = 0; i < d->n_files; i++) {
@@ -906,49 +997,155 @@ cor_on_drift(struct correlate *cor, struct cor_host *h,
 		cor_eval_container(cor, c, now);
 }
 
-static void
-cor_on_image(struct correlate *cor, const struct tm_image *ti, uint64_t now)
+/* 1 if inventory inv holds exactly ti's packages (what matching reads). */
+static int
+cor_inv_same(const struct cor_inv *inv, const struct tm_image *ti)
 {
-	struct cor_image	*im;
+	size_t	i;
+
+	if (inv->npkgs != ti->n_packages)
+		return 0;
+	for (i = 0; i < inv->npkgs; i++) {
+		const struct cor_pkg	*a = &inv->pkgs[i];
+		const struct tm_package	*b = &ti->packages[i];
+
+		if (!cor_streq(a->name, b->name) ||
+		    !cor_streq(a->version, b->version) ||
+		    !cor_streq(a->sname, b->source_name) ||
+		    !cor_streq(a->sver, b->source_version) ||
+		    !cor_streq(a->eco, b->ecosystem))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The inventory for ti (its ecosystem and package list): one already made
+ * for the same image key and the same list, else a new one, matched against
+ * the feed.  One more reference on it either way.  Only the first
+ * COR_INV_SCAN lists of a key are compared (the one found moves to the
+ * front): many hosts reporting different lists cost memory, not time.
+ */
+static struct cor_inv *
+cor_inv_ref(struct correlate *cor, const struct tm_image *ti)
+{
+	struct cor_inv		*head, *inv, *prev = NULL;
 	struct eco_target	 t;
+	int			 mapped, n = 0;
 	size_t			 i;
 
-	if (strmap_get(cor->images, ti->key) != NULL)
-		return;		/* an image's content never changes */
-	im = xcalloc(1, sizeof *im);
-	im->key = cor_str(cor, ti->key);
-	im->ref = ti->n_refs > 0 ? cor_str(cor, ti->refs[0]) : NULL;
-	if (ecosystem_map(ti->os_id, ti->os_version, ti->os_pretty, &t) == 0) {
-		im->t = t;
-		im->mapped = 1;
-	} else if (ti->os_id != NULL) {
-		cor->st.unmapped_images++;
+	mapped = ecosystem_map(ti->os_id, ti->os_version, ti->os_pretty,
+	    &t) == 0;
+	head = strmap_get(cor->invs, ti->key);
+	for (inv = head; inv != NULL && n < COR_INV_SCAN;
+	    prev = inv, inv = inv->next, n++) {
+		if (inv->mapped != mapped || (mapped &&
+		    (strcmp(inv->t.eco, t.eco) != 0 ||
+		    strcmp(inv->t.unscoped, t.unscoped) != 0 ||
+		    strcmp(inv->t.pro, t.pro) != 0 ||
+		    inv->t.scheme != t.scheme)) || !cor_inv_same(inv, ti))
+			continue;
+		if (prev != NULL) {
+			prev->next = inv->next;
+			inv->next = head;
+			strmap_put(cor->invs, inv->image, inv);
+		}
+		inv->refs++;
+		return inv;
 	}
-	im->pkgs = xcalloc(ti->n_packages + 1, sizeof *im->pkgs);
+	inv = xcalloc(1, sizeof *inv);
+	inv->image = cor_str(cor, ti->key);
+	if (mapped) {
+		inv->t = t;
+		inv->mapped = 1;
+	}
+	inv->pkgs = xcalloc(ti->n_packages + 1, sizeof *inv->pkgs);
 	for (i = 0; i < ti->n_packages; i++) {
 		const struct tm_package *p = &ti->packages[i];
 
-		im->pkgs[i].eco = cor_str(cor, p->ecosystem);
-		im->pkgs[i].name = cor_str(cor, p->name);
-		im->pkgs[i].version = cor_str(cor, p->version);
-		im->pkgs[i].sname = cor_str(cor, p->source_name);
-		im->pkgs[i].sver = cor_str(cor, p->source_version);
+		inv->pkgs[i].eco = cor_str(cor, p->ecosystem);
+		inv->pkgs[i].name = cor_str(cor, p->name);
+		inv->pkgs[i].version = cor_str(cor, p->version);
+		inv->pkgs[i].sname = cor_str(cor, p->source_name);
+		inv->pkgs[i].sver = cor_str(cor, p->source_version);
 	}
-	im->npkgs = ti->n_packages;
-	strmap_put(cor->images, im->key, im);
-	cor->st.images++;
-	cor_image_match(cor, im);
+	inv->npkgs = ti->n_packages;
+	inv->refs = 1;
+	inv->next = head;
+	strmap_put(cor->invs, inv->image, inv);
+	cor->st.inventories++;
+	cor_inv_match(cor, inv);
+	return inv;
+}
+
+/* One reference less on inv; the last frees it. */
+static void
+cor_inv_unref(struct correlate *cor, struct cor_inv *inv)
+{
+	struct cor_inv *head, *p;
+
+	if (inv == NULL || --inv->refs > 0)
+		return;
+	head = strmap_get(cor->invs, inv->image);
+	if (head == inv) {
+		if (inv->next != NULL)
+			strmap_put(cor->invs, inv->image, inv->next);
+		else
+			strmap_del(cor->invs, inv->image);
+	} else {
+		for (p = head; p != NULL && p->next != inv; p = p->next)
+			;
+		if (p != NULL)
+			p->next = inv->next;
+	}
+	cor->st.inventories--;
+	cor_inv_free(inv);
+}
+
+/*
+ * An image inventory from host h.  It is h's view of that image only: the
+ * containers of h that use it are judged by it, no other host's.  A host
+ * that reports a different list for an image it reported before (a new
+ * agent, a rebuilt cache) replaces its own view.
+ */
+static void
+cor_on_image(struct correlate *cor, struct cor_host *h,
+    const struct tm_image *ti, uint64_t now)
+{
+	struct cor_image	*im;
+	struct cor_inv		*inv;
+	char			 key[COR_KEY_MAX];
+
+	if (ti->key == NULL)
+		return;
+	cor_key(key, sizeof key, h->id, ti->key);
+	inv = cor_inv_ref(cor, ti);
+	if ((im = strmap_get(cor->images, key)) != NULL) {
+		if (im->inv == inv) {
+			cor_inv_unref(cor, inv);	/* the same again */
+			return;
+		}
+		cor_inv_unref(cor, im->inv);
+	} else {
+		im = xcalloc(1, sizeof *im);
+		im->key = xstrdup(key);
+		im->image = cor_str(cor, ti->key);
+		strmap_put(cor->images, im->key, im);
+		cor->st.images++;
+		if (!inv->mapped && ti->os_id != NULL)
+			cor->st.unmapped_images++;
+	}
+	if (ti->n_refs > 0)
+		im->ref = cor_str(cor, ti->refs[0]);
+	im->inv = inv;
 	/* Containers that arrived before their image: evaluate them now. */
-	correlate_reevaluate_image(cor, im->key, now);
+	correlate_reevaluate_image(cor, h->id, ti->key, now);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Entry points */
 
 struct cor_each_ctx {
-	struct correlate	*cor;
-	const char		*image;	/* NULL: every container */
-	uint64_t		 now;
 	struct cor_container	**list;
 	size_t			 n, cap;
 };
@@ -957,29 +1154,36 @@ static int
 cor_collect(const char *k, void *v, void *arg)
 {
 	struct cor_each_ctx	*x = arg;
-	struct cor_container	*c = v;
 
-	if (x->image != NULL && (c->image_key == NULL ||
-	    strcmp(c->image_key, x->image) != 0))
-		return 0;
 	if (x->n == x->cap) {
 		x->cap = x->cap ? x->cap * 2 : 64;
 		x->list = xreallocarray(x->list, x->cap, sizeof *x->list);
 	}
-	x->list[x->n++] = c;
+	x->list[x->n++] = v;
 	return 0;
 }
 
-/* Evaluate every container using image (every container when NULL). */
+/*
+ * Evaluate the containers of host that use image (every container of the
+ * fleet when host is NULL).
+ */
 void
-correlate_reevaluate_image(struct correlate *cor, const char *image,
-    uint64_t now)
+correlate_reevaluate_image(struct correlate *cor, const char *host,
+    const char *image, uint64_t now)
 {
-	struct cor_each_ctx	x = { cor, image, now, NULL, 0, 0 };
-	size_t			i;
+	struct cor_each_ctx	 x = { NULL, 0, 0 };
+	struct cor_host		*h;
+	size_t			 i;
 
-	/* Collect first: evaluation must not run inside strmap_each. */
-	strmap_each(cor->containers, cor_collect, &x);
+	if (host == NULL) {
+		/* Collect first: evaluation must not run inside strmap_each. */
+		strmap_each(cor->containers, cor_collect, &x);
+	} else if ((h = strmap_get(cor->hosts, host)) != NULL) {
+		for (i = 0; i < h->nctrs; i++)
+			if (h->ctrs[i]->image_key != NULL && image != NULL &&
+			    strcmp(h->ctrs[i]->image_key, image) == 0)
+				cor_collect(NULL, h->ctrs[i], &x);
+	}
 	for (i = 0; i < x.n; i++)
 		cor_eval_container(cor, x.list[i], now);
 	free(x.list);
@@ -988,7 +1192,10 @@ correlate_reevaluate_image(struct correlate *cor, const char *image,
 static int
 cor_rematch(const char *k, void *v, void *arg)
 {
-	cor_image_match(arg, v);
+	struct cor_inv *inv;
+
+	for (inv = v; inv != NULL; inv = inv->next)
+		cor_inv_match(arg, inv);
 	return 0;
 }
 
@@ -998,8 +1205,8 @@ correlate_reevaluate(struct correlate *cor, uint64_t now)
 {
 	uint64_t t0 = mono_ns();
 
-	strmap_each(cor->images, cor_rematch, cor);
-	correlate_reevaluate_image(cor, NULL, now);
+	strmap_each(cor->invs, cor_rematch, cor);
+	correlate_reevaluate_image(cor, NULL, NULL, now);
 	cor->st.feed_changes++;
 	cor->st.last_reeval_ns = mono_ns() - t0;
 }
@@ -1055,7 +1262,7 @@ correlate_record(struct correlate *cor, const struct tm_record *rec,
 		cor_on_event(cor, h, &rec->body.event, rx_ns);
 		break;
 	case TM_KIND_IMAGE:
-		cor_on_image(cor, &rec->body.image, rx_ns);
+		cor_on_image(cor, h, &rec->body.image, rx_ns);
 		break;
 	case TM_KIND_DRIFT:
 		cor_on_drift(cor, h, &rec->body.drift, rx_ns);
@@ -1170,8 +1377,7 @@ correlate_restore(struct correlate *cor, const struct finding *src)
 			struct cor_orphans	*o;
 			char			 key[COR_KEY_MAX];
 
-			snprintf(key, sizeof key, "%s/%s", f->host,
-			    f->container);
+			cor_key(key, sizeof key, f->host, f->container);
 			if ((c = strmap_get(cor->containers, key)) != NULL) {
 				cor_own(c, cf);
 				return;

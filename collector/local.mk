@@ -143,3 +143,10 @@ tests_unit_test_strmap_LDADD = $(CORRELATE_TEST_LIBS)
 endif
 TESTS += tests/integ/findings-feed.sh
 EXTRA_DIST += tests/integ/findings-feed.sh
+# The chain with the real agent and dockerd: API, query tool, counts.
+TESTS += tests/integ/collector-docker.sh
+EXTRA_DIST += tests/integ/collector-docker.sh
+# Consumer and API under hostile input, kill -9, two replicas (issue 6).
+TESTS += tests/integ/collector-hostile.sh
+EXTRA_DIST += tests/integ/collector-hostile.sh tests/lib/collector.sh \
+	tests/lib/hostile-records.py

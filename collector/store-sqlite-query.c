@@ -374,7 +374,8 @@ q_host(sqlite3 *db, const struct store_query *q, json_t **out)
 	"c.image_key, c.state, c.created_ns, c.started_ns, c.finished_ns, " \
 	"c.removed_ns, c.lifetime_ns, c.exit_code, c.oom, c.pid, c.pod_name, " \
 	"c.pod_ns, c.k8s_container, c.privileged, c.first_seen_ns, " \
-	"c.last_seen_ns, c.image_digest, c.user, c.procs_missed, c.snapshot"
+	"c.last_seen_ns, c.image_digest, c.user, c.procs_missed, c.snapshot, " \
+	"c.snapshot IS NOT NULL"
 
 static json_t *
 ctr_row(sqlite3_stmt *s)
@@ -404,6 +405,7 @@ ctr_row(sqlite3_stmt *s)
 	jbool(o, "privileged", s, 20);
 	jtime(o, "first_seen", s, 21);
 	jtime(o, "last_seen", s, 22);
+	jbool(o, "snapshot", s, 27);
 	return o;
 }
 

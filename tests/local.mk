@@ -23,3 +23,7 @@ tests_mock_kafka_LDADD = $(RDKAFKA_LIBS)
 # The harness proves itself: daemons, Docker API, image import, kcat round trip.
 TESTS += tests/integ/smoke.sh
 EXTRA_DIST += tests/integ/smoke.sh
+
+# The README's first command, non-interactive, against the harness's daemons.
+TESTS += tests/integ/quickstart.sh
+EXTRA_DIST += tests/integ/quickstart.sh

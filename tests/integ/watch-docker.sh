@@ -23,17 +23,8 @@
 harness_init
 harness_require_cmd jq capsh sha256sum
 
-# --- a runc wrapper for --privileged on a host with a reduced bounding set --
-all=$(capsh --decode=0x$(printf '%x' $(( (1 << ($(cat /proc/sys/kernel/cap_last_cap) + 1)) - 1 ))) | cut -d= -f2)
-have=$(capsh --decode=$(awk '/^CapBnd/ {print $2}' /proc/self/status) | cut -d= -f2)
-missing=$(comm -23 <(tr , '\n' <<<"$all" | sort) <(tr , '\n' <<<"$have" | sort) |
-    tr 'a-z' 'A-Z' | paste -sd, -)
-cp "$(dirname "$0")/../lib/runc-capfilter.sh" "$TM_TMP/tmrunc"
-printf '%s' "$missing" >"$TM_TMP/tmrunc.drop"
-chmod 755 "$TM_TMP/tmrunc"
-TM_DOCKERD_ARGS="--add-runtime tmrunc=$TM_TMP/tmrunc"
+harness_privileged_runtime
 harness_start
-[ -n "$missing" ] && tap_diag "bounding set lacks: $missing (wrapper removes them)"
 
 harness_image tm-watch:1 || tap_bail "no image"
 bbsum=$(sha256sum "$(command -v busybox)" | cut -d' ' -f1)
@@ -45,7 +36,7 @@ watch_wait_record "the host record" '.k == "host" and .b.docker != null and .b.c
 
 # --- the two containers -----------------------------------------------------
 priv=$(harness_docker run -d --network none --name "priv-$TM_ID" \
-    --runtime tmrunc --privileged \
+    --runtime "$TM_PRIV_RUNTIME" --privileged \
     -v "$TM_DOCKER_SOCK:/var/run/docker.sock" -v /etc:/host-etc:ro \
     tm-watch:1 sleep 600) || tap_bail "privileged container did not start"
 hard=$(harness_docker run -d --network none --name "hard-$TM_ID" \

@@ -5,8 +5,10 @@
 # existing folder with inotify (TM_TMP/late) and moves down the path as the
 # folders appear; its loop does not wake up while it waits (no polling).
 # containerd is started first and picked up on its own, then dockerd; the
-# containers run then are reported.  Last, containerd's socket folder is
-# removed and made again by a new containerd: the agent follows.
+# containers run then are reported.  Then containerd's socket folder is
+# removed and made again by a new containerd: the agent follows.  Last,
+# containerd is killed and leaves its socket behind: the agent waits for a
+# new one without retrying in a loop, and reconnects when it comes.
 
 TM_CONTAINERD_SOCK_AT=late/ctd/run/containerd.sock
 TM_DOCKER_SOCK_AT=late/dkr/docker.sock
@@ -19,7 +21,8 @@ mkdir -p "$TM_TMP/late"
 tap_check "the sockets' folders do not exist when the agent starts" \
     eval "[ ! -e '$TM_TMP/late/ctd' ] && [ ! -e '$TM_TMP/late/dkr' ]"
 
-WATCH_LOG_LEVEL=debug watch_agent_start
+# No heartbeat: its timer would be the one thing to wake the agent up.
+WATCH_LOG_LEVEL=debug watch_agent_start -o heartbeat.interval=0
 LOG=$TM_LOGS/agent.log
 
 absent() {
@@ -116,6 +119,31 @@ harness_wait_for "the agent reconnected to containerd" 60 \
 tap_is "$(watch_connections containerd)" 2 \
     "reconnected to containerd after its socket folder was removed and made again"
 
-watch_check_no_duplicates
+# containerd dies (SIGKILL): its socket file stays, nobody listens on it.
+# The agent does not knock on it every few seconds: it waits for a new
+# containerd to make the socket again.  (dockerd is stopped first, so that
+# nothing else happens meanwhile.)
 harness_docker rm -f "$CID" >/dev/null 2>&1
+harness_dockerd_stop
+kill -KILL "$TM_CONTAINERD_PID"
+wait "$TM_CONTAINERD_PID" 2>/dev/null
+TM_CONTAINERD_PID=
+tap_check "containerd's socket is left behind" test -S "$TM_CONTAINERD_SOCK"
+harness_wait_for "the agent to see that nothing listens" 60 \
+    grep -q "watch-containerd: .*nothing listens on $TM_CONTAINERD_SOCK" "$LOG" ||
+    tap_diag "$(tail -n 20 "$LOG")"
+S0=$(switches)
+sleep 8
+S1=$(switches)
+tap_is "$((S1 - S0))" 0 \
+    "with a dead daemon's socket left behind, the agent did not wake up in 8 s (no retries)"
+c1=$(watch_connections containerd)
+harness_containerd_start
+harness_wait_for "the agent reconnected to the new containerd" 60 \
+    eval "[ \"\$(watch_connections containerd)\" -gt $c1 ]" ||
+    tap_diag "$(tail -n 20 "$LOG")"
+tap_is "$(watch_connections containerd)" $((c1 + 1)) \
+    "reconnected as soon as the new containerd made its socket"
+
+watch_check_no_duplicates
 tap_done

@@ -25,6 +25,8 @@
 #   harness_require_root         skip the script unless root (bail in CI)
 #   harness_require_cmd CMD...   skip the script unless CMDs exist (bail in CI)
 #   harness_prepare              configuration and sockets, nothing started
+#   harness_privileged_runtime   (before harness_start) a runc wrapper for
+#                                --privileged on a reduced bounding set
 #   harness_start                start containerd then dockerd, wait for both
 #   harness_stop                 full teardown (normally automatic)
 #   harness_docker ARGS...       docker CLI against the test dockerd
@@ -326,6 +328,31 @@ harness_prepare() {
 	# Our own (empty) daemon.json: never the host's /etc/docker/daemon.json.
 	echo '{}' >"$TM_TMP/daemon.json"
 	harness__containerd_config
+}
+
+# harness_privileged_runtime: before harness_start.  On a host whose
+# capability bounding set lacks some capabilities (a sandbox), runc refuses
+# --privileged containers and execs ("unable to apply caps").  This installs
+# tests/lib/runc-capfilter.sh as the Docker runtime "tmrunc" (added to
+# TM_DOCKERD_ARGS) with the missing capabilities to leave out of the spec;
+# run privileged containers with `--runtime "$TM_PRIV_RUNTIME"`.  Docker's
+# own view of them (inspect: privileged) is unchanged.  Needs capsh, jq.
+harness_privileged_runtime() {
+	local all have missing
+	harness_init
+	harness_require_cmd capsh jq
+	all=$(capsh --decode=0x$(printf '%x' $(( (1 << ($(cat /proc/sys/kernel/cap_last_cap) + 1)) - 1 ))) | cut -d= -f2)
+	have=$(capsh --decode="$(awk '/^CapBnd/ {print $2}' /proc/self/status)" | cut -d= -f2)
+	missing=$(comm -23 <(tr , '\n' <<<"$all" | sort) <(tr , '\n' <<<"$have" | sort) |
+	    tr 'a-z' 'A-Z' | paste -sd, -)
+	cp "$HARNESS_LIB_DIR/runc-capfilter.sh" "$TM_TMP/tmrunc"
+	printf '%s' "$missing" >"$TM_TMP/tmrunc.drop"
+	chmod 755 "$TM_TMP/tmrunc"
+	TM_DOCKERD_ARGS="${TM_DOCKERD_ARGS:-} --add-runtime tmrunc=$TM_TMP/tmrunc"
+	TM_PRIV_RUNTIME=tmrunc
+	export TM_PRIV_RUNTIME
+	[ -z "$missing" ] ||
+	    tap_diag "bounding set lacks: $missing (the tmrunc runtime removes them)"
 }
 
 # harness_start: harness_prepare, then containerd, then dockerd attached to

@@ -234,20 +234,22 @@ count(struct fx *fx, const char *kind, const char *ctr, const char *adv,
 	return x.n;
 }
 
+/* Debian 7's openssl before and after the Heartbleed fix. */
+static struct tm_package vuln[] = {
+	{ .ecosystem = S("dpkg"), .name = S("libssl1.0.0"),
+	  .version = S("1.0.1e-2+deb7u4"), .source_name = S("openssl"),
+	  .source_version = S("1.0.1e-2+deb7u4") },
+	{ .ecosystem = S("dpkg"), .name = S("bash"), .version = S("4.2+dfsg-0.1") },
+};
+static struct tm_package fixed[] = {
+	{ .ecosystem = S("dpkg"), .name = S("libssl1.0.0"),
+	  .version = S("1.0.1e-2+deb7u5"), .source_name = S("openssl"),
+	  .source_version = S("1.0.1e-2+deb7u5") },
+};
+
 static void
 heartbleed_fleet(struct fx *fx)
 {
-	static struct tm_package vuln[] = {
-		{ .ecosystem = S("dpkg"), .name = S("libssl1.0.0"),
-		  .version = S("1.0.1e-2+deb7u4"), .source_name = S("openssl"),
-		  .source_version = S("1.0.1e-2+deb7u4") },
-		{ .ecosystem = S("dpkg"), .name = S("bash"), .version = S("4.2+dfsg-0.1") },
-	};
-	static struct tm_package fixed[] = {
-		{ .ecosystem = S("dpkg"), .name = S("libssl1.0.0"),
-		  .version = S("1.0.1e-2+deb7u5"), .source_name = S("openssl"),
-		  .source_version = S("1.0.1e-2+deb7u5") },
-	};
 	struct tm_container c;
 
 	feed_image(fx, "host-a", "img-vuln", "debian", "7", vuln, 2, T0);
@@ -650,6 +652,9 @@ test_findings_api_filters_pages_and_blast_radius(void **state)
 	{
 		struct tm_container c;
 
+		/* Each host reports the images it runs. */
+		feed_image(fx, "host-z", "img-vuln", "debian", "7", vuln, 2,
+		    T0 + 2 * SEC);
 		secure(&c, "priv", "img-vuln");
 		c.risks.privileged = true;
 		feed_container(fx, "host-z", &c, T0 + 2 * SEC);
@@ -721,6 +726,103 @@ test_findings_api_filters_pages_and_blast_radius(void **state)
 	assert_null(findings_blast_radius(fx->cor, "CVE-1999-0001"));
 }
 
+/*
+ * A hostile or broken agent reports a popular image's key with a package
+ * list of its own (the fixed openssl, then nothing at all): only its own
+ * host's containers are judged by it.  Hosts that report the same list
+ * share one inventory (matched once).
+ */
+static void
+test_poisoned_inventory_stays_on_its_own_host(void **state)
+{
+	struct fx		*fx = *state;
+	struct correlate_stats	 st;
+	struct tm_container	 c;
+	struct finding		 f;
+
+	correlate_set_feed(fx->cor, feed_of(HEARTBLEED), T0);
+	static struct tm_package lie[] = {
+		{ .ecosystem = S("dpkg"), .name = S("libssl1.0.0"),
+		  .version = S("1.0.1e-2+deb7u99"), .source_name = S("openssl"),
+		  .source_version = S("1.0.1e-2+deb7u99") },
+	};
+
+	/* The liar reports first: a first-comer must not define the image. */
+	feed_image(fx, "host-evil", "img-vuln", "debian", "7", lie, 1, T0);
+	secure(&c, "ctr-evil", "img-vuln");
+	feed_container(fx, "host-evil", &c, T0);
+	heartbleed_fleet(fx);
+	feed_image(fx, "host-b", "img-vuln", "debian", "7", vuln, 2, T0);
+	secure(&c, "ctr-b", "img-vuln");
+	feed_container(fx, "host-b", &c, T0 + SEC);
+	assert_int_equal(count(fx, "vulnerability", "ctr-vuln", "DSA-2896-1",
+	    NULL, 1, &f), 1);
+	assert_string_equal(f.host, "host-a");
+	assert_string_equal(f.installed, "1.0.1e-2+deb7u4");
+	assert_int_equal(count(fx, "vulnerability", "ctr-b", "DSA-2896-1",
+	    NULL, 1, &f), 1);
+	assert_string_equal(f.host, "host-b");
+	assert_int_equal(count(fx, "vulnerability", "ctr-evil", NULL, NULL,
+	    -1, NULL), 0);
+	correlate_stats(fx->cor, &st);
+	assert_int_equal(st.images, 4);		/* (host, image) pairs */
+	/* vuln (shared by a and b), fixed, the lie */
+	assert_int_equal(st.inventories, 3);
+
+	/* The liar changes its story (no packages at all), then the feed
+	 * changes: nothing happens to the other hosts' findings. */
+	feed_image(fx, "host-evil", "img-vuln", "debian", "7", NULL, 0,
+	    T0 + 2 * SEC);
+	correlate_reevaluate(fx->cor, T0 + 3 * SEC);
+	assert_int_equal(count(fx, "vulnerability", NULL, "DSA-2896-1", NULL,
+	    1, NULL), 2);
+	assert_int_equal(fx->seen.nresolved, 0);
+	assert_int_equal(fx->seen.twice, 0);
+	correlate_stats(fx->cor, &st);
+	assert_int_equal(st.inventories, 3);	/* the first lie is freed */
+
+	/* A host that reports the vulnerable list for itself gets it. */
+	feed_image(fx, "host-evil", "img-vuln", "debian", "7", vuln, 2,
+	    T0 + 4 * SEC);
+	assert_int_equal(count(fx, "vulnerability", "ctr-evil", "DSA-2896-1",
+	    NULL, 1, NULL), 1);
+	correlate_stats(fx->cor, &st);
+	assert_int_equal(st.inventories, 2);
+}
+
+/*
+ * Host ids and container ids are any strings: host "h" naming container
+ * "1/c" or image "1/img" must not reach host "h/1"'s container "c" or image
+ * "img".
+ */
+static void
+test_host_ids_cannot_reach_another_hosts_containers(void **state)
+{
+	struct fx		*fx = *state;
+	struct tm_container	 c;
+
+	correlate_set_feed(fx->cor, feed_of(HEARTBLEED), T0);
+	feed_image(fx, "h/1", "img", "debian", "7", fixed, 1, T0);
+	secure(&c, "c", "img");
+	c.risks.privileged = true;
+	feed_container(fx, "h/1", &c, T0);
+	assert_int_equal(count(fx, "misconfiguration", "c", NULL, "5.5", 1,
+	    NULL), 1);
+	/* Host "h": an image "1/img" that is vulnerable, a delete of "1/c". */
+	feed_image(fx, "h", "1/img", "debian", "7", vuln, 2, T0 + SEC);
+	feed_event(fx, "h", "1/c", "delete", T0 + SEC);
+	feed_event(fx, "h", "1/c", "exit", T0 + SEC);
+	assert_int_equal(count(fx, "misconfiguration", "c", NULL, "5.5", 1,
+	    NULL), 1);
+	assert_int_equal(count(fx, "vulnerability", NULL, NULL, NULL, -1,
+	    NULL), 0);
+	assert_int_equal(fx->seen.nresolved, 0);
+	/* The same with '%' (the escape character) in the host id. */
+	feed_event(fx, "h%2F1", "c", "exit", T0 + 2 * SEC);
+	assert_int_equal(count(fx, "misconfiguration", "c", NULL, "5.5", 1,
+	    NULL), 1);
+}
+
 int
 main(void)
 {
@@ -735,6 +837,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_silent_host_opens_and_heartbeat_resolves, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restored_findings_are_not_announced_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_findings_api_filters_pages_and_blast_radius, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poisoned_inventory_stays_on_its_own_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_ids_cannot_reach_another_hosts_containers, setup, teardown),
 	};
 
 	log_init("test-correlate", LOG_LEVEL_ERROR);
