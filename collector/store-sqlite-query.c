@@ -325,14 +325,23 @@ q_host(sqlite3 *db, const struct store_query *q, json_t **out)
 	    NULL) {
 		sqlite3_bind_text(t, 1, q->id, -1, SQLITE_STATIC);
 		if (sqlite3_step(t) == SQLITE_ROW) {
-			int k;
+			int	k, m, n = 0, order[TM_KIND_MAX];
 
-			for (k = TM_KIND_NONE + 1; k < TM_KIND_MAX; k++)
-				if (sqlite3_column_int64(t, k - 1) > 0)
+			/* By name, as the API has always listed them. */
+			for (k = TM_KIND_NONE + 1; k < TM_KIND_MAX; k++) {
+				for (m = n; m > 0 && strcmp(tm_kind_name(
+				    (enum tm_kind)order[m - 1]),
+				    tm_kind_name((enum tm_kind)k)) > 0; m--)
+					order[m] = order[m - 1];
+				order[m] = k;
+				n++;
+			}
+			for (m = 0; m < n; m++)
+				if (sqlite3_column_int64(t, order[m] - 1) > 0)
 					json_object_set_new(kinds,
-					    tm_kind_name((enum tm_kind)k),
+					    tm_kind_name((enum tm_kind)order[m]),
 					    json_integer(sqlite3_column_int64(t,
-					    k - 1)));
+					    order[m] - 1)));
 		}
 		sqlite3_finalize(t);
 	}
