@@ -121,6 +121,8 @@ metric() {
 }
 scrape() { curl -sf --max-time 5 "$API/metrics" >"$T/metrics.new" && mv "$T/metrics.new" "$T/metrics"; }
 hwm() { awk '/VmHWM/ {print $2}' "/proc/$COLPID/status" 2>/dev/null; }
+# CPU seconds the collector used so far (user + system, all its threads).
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$COLPID/stat" 2>/dev/null; }
 int() { printf '%.0f' "$1"; }
 
 # 2. Ingest.
@@ -157,16 +159,18 @@ while :; do
 	sleep 0.2
 done
 t_done=$(now)
+cpu_ingest=$(cpu)
 hwm_ingest=$(hwm)
 batch_s=$(metric tallyman_store_batch_seconds_total)
 commit_s=$(metric tallyman_store_commit_seconds_total)
 batches=$(int "$(metric tallyman_store_batches_total)")
 rejects=$(int "$(metric tallyman_rejects_total)")
 awk -v n="$TOTAL" -v a="$t_start" -v f="$t_first" -v d="$t_done" -v bs="$batch_s" \
-    -v cs="$commit_s" -v nb="$batches" -v rj="$rejects" 'BEGIN {
+    -v cs="$commit_s" -v nb="$batches" -v rj="$rejects" -v cpu="$cpu_ingest" 'BEGIN {
 	printf "ingest     %d records stored in %.2f s from the collector'"'"'s start: %.0f records/s\n", n, d - a, n / (d - a)
 	printf "ingest     from the first stored record: %.2f s, %.0f records/s\n", d - f, n / (d - f)
 	printf "ingest     in store batches (decode, check, write, commit): %.2f s, %.0f records/s; commits %.2f s; %d batches; %d rejected\n", bs, n / bs, cs, nb, rj
+	printf "ingest     collector CPU (user + system, every thread): %.2f s, %.0f records per CPU-second\n", cpu, n / cpu
 }'
 
 # CIS findings of the ingest (no feed yet): written too.
