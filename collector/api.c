@@ -7,14 +7,17 @@
  *
  * Security: it binds api.listen (127.0.0.1:8750 by default); every request
  * but /healthz needs "Authorization: Bearer TOKEN", TOKEN being the
- * content of api.token_file (which must not be readable by group or
- * others; created with a random token when missing).  api.auth = none
+ * content of api.token_file (which others must not read nor its group
+ * write; created with a random token, 0600, when missing).  api.auth = none
  * turns the check off, and is refused unless api.listen is a loopback
  * address.  Requests are untrusted: only GET and HEAD, bounded
  * parameters, unknown parameters refused, every error a JSON body with a
  * reason, never a crash.
  *
- * Routes are one table (api_routes[]); a handler fills the reply.
+ * Routes are one table (api_routes[]); a handler fills the reply.  The
+ * web page (collector/web/, embedded by collector/web/embed.sh) is served
+ * at / and /ui/: static files, no token, a strict Content-Security-Policy
+ * (its own script only); it asks for the token and reads this API.
  */
 #include "config.h"
 
@@ -23,6 +26,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -734,6 +738,56 @@ api_authorized(struct api *a, struct MHD_Connection *conn)
 	return api_token_ok(a->token, h);
 }
 
+/* What every answer carries: the page's code only, nothing framed. */
+static void
+api_headers(struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+	    "default-src 'none'; script-src 'self'; style-src 'self'; "
+	    "connect-src 'self'; img-src 'self'; base-uri 'none'; "
+	    "form-action 'self'; frame-ancestors 'none'");
+}
+
+/*
+ * The web page's files (web-assets.c): public, like any login page; the
+ * data it shows comes from the API, with the token the user gives.
+ */
+static const struct web_asset *
+api_web_asset(const char *url)
+{
+	size_t i;
+
+	for (i = 0; i < web_assets_len; i++)
+		if (strcmp(web_assets[i].url, url) == 0)
+			return &web_assets[i];
+	return NULL;
+}
+
+static enum MHD_Result
+api_send_asset(struct api *a, struct MHD_Connection *conn,
+    const struct web_asset *w)
+{
+	struct MHD_Response	*resp;
+	enum MHD_Result		 ret;
+	char			 type[64];
+
+	resp = MHD_create_response_from_buffer(w->len, (void *)(uintptr_t)w->data,
+	    MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	snprintf(type, sizeof type, "%s; charset=utf-8", w->type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	api_headers(resp);
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	a->requests[2]++;
+	return ret;
+}
+
 static enum MHD_Result
 api_send(struct api_req *r)
 {
@@ -763,13 +817,12 @@ api_send(struct api_req *r)
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    r->ctype != NULL ? r->ctype : "text/plain");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (r->status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		    "Bearer realm=\"tallyman\"");
 	if (r->status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	api_headers(resp);
 	ret = MHD_queue_response(r->conn, r->status, resp);
 	MHD_destroy_response(resp);
 	if (r->status / 100 >= 1 && r->status / 100 <= 5)
@@ -800,6 +853,8 @@ api_access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
 		api_error(&r, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
 		    "only GET and HEAD");
+	} else if (api_web_asset(url) != NULL) {
+		return api_send_asset(a, conn, api_web_asset(url));
 	} else if ((rt = api_route(url, &r.id)) == NULL) {
 		api_error(&r, MHD_HTTP_NOT_FOUND, "not_found", "no such path: "
 		    "%.128s (see doc/api.md)", url);
@@ -928,9 +983,10 @@ api_token_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    (sb.st_mode & 077) != 0) {
+	    (sb.st_mode & 027) != 0) {
 		snprintf(err, errlen, "api: api.token_file %s: must be a "
-		    "regular file readable by its owner only (chmod 600)", path);
+		    "regular file that others cannot read and its group cannot "
+		    "write (chmod 600, or 640 for a group of readers)", path);
 		close(fd);
 		return NULL;
 	}

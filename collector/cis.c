@@ -109,6 +109,16 @@ cis_privileged(const struct tm_container *c, char *d, size_t dl)
 	return 1;
 }
 
+/* 1 if mount m brings a container runtime's API socket in (5.32). */
+static int
+cis_socket_mount(const struct tm_mount *m)
+{
+	const char *s = m->source;
+
+	return s != NULL && (strstr(s, "docker.sock") != NULL ||
+	    strstr(s, "containerd.sock") != NULL);
+}
+
 static int
 cis_sensitive_mounts(const struct tm_container *c, char *d, size_t dl)
 {
@@ -117,6 +127,10 @@ cis_sensitive_mounts(const struct tm_container *c, char *d, size_t dl)
 	for (i = 0; i < c->risks.n_mounts; i++) {
 		const struct tm_mount *m = &c->risks.mounts[i];
 
+		/* The agent flags runtime sockets sensitive too: that is
+		 * 5.32's finding, not a second one under 5.6. */
+		if (cis_socket_mount(m))
+			continue;
 		if (m->sensitive || (m->type != NULL &&
 		    strcmp(m->type, "bind") == 0 &&
 		    cis_sensitive_path(m->source))) {
@@ -304,15 +318,11 @@ cis_docker_socket(const struct tm_container *c, char *d, size_t dl)
 		snprintf(d, dl, "container runtime socket mounted");
 		return 1;
 	}
-	for (i = 0; i < c->risks.n_mounts; i++) {
-		const char *s = c->risks.mounts[i].source;
-
-		if (s != NULL && (strstr(s, "docker.sock") != NULL ||
-		    strstr(s, "containerd.sock") != NULL)) {
-			snprintf(d, dl, "%s mounted", s);
+	for (i = 0; i < c->risks.n_mounts; i++)
+		if (cis_socket_mount(&c->risks.mounts[i])) {
+			snprintf(d, dl, "%s mounted", c->risks.mounts[i].source);
 			return 1;
 		}
-	}
 	return 0;
 }
 

@@ -489,6 +489,19 @@ struct api *api_start(struct collector *co, char *err, size_t errlen);
 void	api_stop(struct api *a);
 int	api_parse_time(const char *v, uint64_t now, uint64_t *out);
 
+/*
+ * web-assets.c, generated from collector/web/ by collector/web/embed.sh:
+ * the web page's files, served by api.c at their url.
+ */
+struct web_asset {
+	const char		*url;		/* "/", "/ui/app.js" */
+	const char		*type;		/* "text/html" */
+	const unsigned char	*data;
+	size_t			 len;
+};
+extern const struct web_asset web_assets[];
+extern const size_t web_assets_len;
+
 /* cmd-query.c: `query WHAT`: the API, as tables for operators. */
 extern const struct collector_cmd collector_cmd_query;
 

@@ -46,6 +46,8 @@
 #define CONSUME_REASM_BYTES	(256u * 1024 * 1024)
 #define CONSUME_KEY_MAX		TM_STR_SHORT
 #define CONSUME_PARTS_MAX	4096	/* partitions tracked for split records */
+#define CONSUME_HELD_MAX	64	/* split records held per partition */
+#define CONSUME_HELD_MSGS	10000	/* messages a split record may hold */
 
 struct consume_rec {
 	struct tm_record	 rec;
@@ -54,12 +56,28 @@ struct consume_rec {
 	size_t			 rawlen;
 };
 
-/* A partition's split record in progress: offsets must not pass it. */
+/*
+ * A split record in progress: the offset of its first part, which the
+ * partition's committed offset must not pass (a restart reads its parts
+ * again).  Given up after CONSUME_HELD_MSGS more messages on the
+ * partition (a record whose last part never comes, or that reassembly
+ * dropped).
+ */
+struct consume_held {
+	char		*host;
+	uint64_t	 seq;
+	int64_t		 offset;
+	uint64_t	 msgno;		/* the partition's message count then */
+};
+
+/* A partition's split records in progress (parts of several hosts'
+ * records interleave on a partition). */
 struct consume_part {
-	char		*topic;
-	int32_t		 partition;
-	int64_t		 pending_from;	/* -1: none */
-	unsigned	 pending_msgs;
+	char			*topic;
+	int32_t			 partition;
+	struct consume_held	 held[CONSUME_HELD_MAX];
+	size_t			 nheld;
+	uint64_t		 msgs;		/* messages read */
 };
 
 struct consume {
@@ -87,6 +105,7 @@ struct consume {
 };
 
 static void	consume_run(struct consume *c);
+static void	consume_parts_clear(struct consume *c);
 static void	consume_safety_cb(uv_timer_t *t);
 
 /* ---------------------------------------------------------------------- */
@@ -183,7 +202,7 @@ consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		c->st.partitions = coop && c->st.partitions >=
 		    (uint64_t)parts->cnt ? c->st.partitions -
 		    (uint64_t)parts->cnt : 0;
-		c->nparts = 0;	/* split records restart from the commit */
+		consume_parts_clear(c);	/* read again from the commit */
 		log_info("consume: %d partition(s) revoked (%s)", parts->cnt,
 		    rd_kafka_err2str(err));
 	}
@@ -195,6 +214,80 @@ consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---------------------------------------------------------------------- */
 /* Split records in progress, per partition */
+
+static void
+consume_held_drop(struct consume_part *pt, size_t i)
+{
+	free(pt->held[i].host);
+	memmove(&pt->held[i], &pt->held[i + 1],
+	    (pt->nheld - i - 1) * sizeof *pt->held);
+	pt->nheld--;
+}
+
+/* Forget every partition's split records (their parts are read again). */
+static void
+consume_parts_clear(struct consume *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nparts; i++) {
+		while (c->parts[i].nheld > 0)
+			consume_held_drop(&c->parts[i], 0);
+		free(c->parts[i].topic);
+	}
+	c->nparts = 0;
+}
+
+/* A part of (host, seq) at offset was held: remember its first one. */
+static void
+consume_held_add(struct consume_part *pt, const char *host, uint64_t seq,
+    int64_t offset)
+{
+	size_t i;
+
+	for (i = 0; i < pt->nheld; i++)
+		if (pt->held[i].seq == seq && strcmp(pt->held[i].host, host) == 0)
+			return;
+	if (pt->nheld == CONSUME_HELD_MAX)
+		consume_held_drop(pt, 0);	/* the oldest */
+	pt->held[pt->nheld].host = xstrdup(host);
+	pt->held[pt->nheld].seq = seq;
+	pt->held[pt->nheld].offset = offset;
+	pt->held[pt->nheld].msgno = pt->msgs;
+	pt->nheld++;
+}
+
+/* (host, seq) completed: it no longer holds the partition back. */
+static void
+consume_held_done(struct consume_part *pt, const char *host, uint64_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < pt->nheld; i++)
+		if (pt->held[i].seq == seq && strcmp(pt->held[i].host, host) == 0) {
+			consume_held_drop(pt, i);
+			return;
+		}
+}
+
+/* The first offset the partition must be read from again, or -1. */
+static int64_t
+consume_held_from(struct consume_part *pt)
+{
+	int64_t	from = -1;
+	size_t	i;
+
+	for (i = 0; i < pt->nheld; ) {
+		if (pt->msgs - pt->held[i].msgno > CONSUME_HELD_MSGS) {
+			consume_held_drop(pt, i);	/* never completed */
+			continue;
+		}
+		if (from == -1 || pt->held[i].offset < from)
+			from = pt->held[i].offset;
+		i++;
+	}
+	return from;
+}
 
 static struct consume_part *
 consume_part_get(struct consume *c, const char *topic, int32_t partition)
@@ -210,8 +303,8 @@ consume_part_get(struct consume *c, const char *topic, int32_t partition)
 	c->parts = xreallocarray(c->parts, c->nparts + 1, sizeof *c->parts);
 	c->parts[c->nparts].topic = xstrdup(topic);
 	c->parts[c->nparts].partition = partition;
-	c->parts[c->nparts].pending_from = -1;
-	c->parts[c->nparts].pending_msgs = 0;
+	c->parts[c->nparts].nheld = 0;
+	c->parts[c->nparts].msgs = 0;
 	return &c->parts[c->nparts++];
 }
 
@@ -329,24 +422,26 @@ consume_one(struct consume *c, rd_kafka_message_t *m,
 	why = tm_reasm_take(c->reasm, m->payload, m->len, &r->rec, &r->joined,
 	    &r->rawlen, &complete, detail, sizeof detail);
 	pt = consume_part_get(c, rd_kafka_topic_name(m->rkt), m->partition);
+	if (pt != NULL)
+		pt->msgs++;
 	if (why != TM_OK) {
 		consume_reject(c, key, why, m, detail, rx);
 		return 0;
 	}
 	if (!complete) {
-		/* A part: the offset of the record's first one is where a
-		 * restart must read from. */
+		const char	*ph;
+		uint64_t	 ps;
+
+		/* A part: the offset of its record's first one is where a
+		 * restart must read from, whatever other records come
+		 * between its parts. */
 		c->st.parts++;
-		if (pt != NULL && pt->pending_from < 0) {
-			pt->pending_from = m->offset;
-			pt->pending_msgs = 0;
-		}
-		if (pt != NULL && ++pt->pending_msgs > TM_PARTS_MAX + 16)
-			pt->pending_from = -1;	/* never completed */
+		if (pt != NULL && tm_reasm_last_part(c->reasm, &ph, &ps) == 0)
+			consume_held_add(pt, ph, ps, m->offset);
 		return 0;
 	}
-	if (pt != NULL)
-		pt->pending_from = -1;
+	if (pt != NULL && r->joined != NULL)
+		consume_held_done(pt, r->rec.host_id, r->rec.seq);
 	if (r->joined != NULL) {
 		r->raw = r->joined;
 	} else {
@@ -417,13 +512,15 @@ consume_store_offsets(struct consume *c, rd_kafka_message_t **msgs, size_t n)
 		rd_kafka_topic_partition_t	*tp;
 		struct consume_part		*pt;
 		int64_t				 next = m->offset + 1;
+		int64_t				 held;
 
 		if (m->err)
 			continue;
 		pt = consume_part_get(c, rd_kafka_topic_name(m->rkt),
 		    m->partition);
-		if (pt != NULL && pt->pending_from >= 0)
-			next = pt->pending_from;
+		if (pt != NULL && (held = consume_held_from(pt)) != -1 &&
+		    held < next)
+			next = held;
 		tp = rd_kafka_topic_partition_list_find(l,
 		    rd_kafka_topic_name(m->rkt), m->partition);
 		if (tp == NULL)
@@ -501,7 +598,7 @@ consume_batch(struct consume *c)
 				rd_kafka_seek(m->rkt, m->partition, m->offset,
 				    1000);
 		}
-		c->nparts = 0;
+		consume_parts_clear(c);
 		consume_free_recs(recs, nrecs);
 		free(recs);
 		for (i = 0; i < n; i++)
@@ -719,15 +816,13 @@ consume_stats(const struct consume *c, struct consume_stats *st)
 static void
 consume_closed(uv_handle_t *h)
 {
-	struct consume	*c = h->data;
-	size_t		 i;
+	struct consume *c = h->data;
 
 	if (++c->nclosed < 3)
 		return;
 	close(c->pipefd[0]);
 	close(c->pipefd[1]);
-	for (i = 0; i < c->nparts; i++)
-		free(c->parts[i].topic);
+	consume_parts_clear(c);
 	free(c->parts);
 	consume_counts_clear(c);
 	strmap_free(c->counts);

@@ -1043,7 +1043,8 @@ cor_inv_ref(struct correlate *cor, const struct tm_image *ti)
 		    (strcmp(inv->t.eco, t.eco) != 0 ||
 		    strcmp(inv->t.unscoped, t.unscoped) != 0 ||
 		    strcmp(inv->t.pro, t.pro) != 0 ||
-		    inv->t.scheme != t.scheme)) || !cor_inv_same(inv, ti))
+		    inv->t.def != t.def || inv->t.scheme != t.scheme)) ||
+		    !cor_inv_same(inv, ti))
 			continue;
 		if (prev != NULL) {
 			prev->next = inv->next;

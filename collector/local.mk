@@ -93,6 +93,19 @@ collector_tallyman_collector_SOURCES += \
 	collector/api.c \
 	collector/embedded.c \
 	$(COLLECTOR_STORE_SOURCES)
+# The web page, embedded in the program (collector/web/embed.sh).
+WEB_ASSETS = collector/web/index.html collector/web/app.js \
+	collector/web/style.css
+nodist_collector_tallyman_collector_SOURCES = collector/web-assets.c
+collector/web-assets.c: $(WEB_ASSETS) collector/web/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) collector && $(SHELL) \
+	    $(srcdir)/collector/web/embed.sh $@ \
+	    /=$(srcdir)/collector/web/index.html=text/html \
+	    /ui/app.js=$(srcdir)/collector/web/app.js=text/javascript \
+	    /ui/style.css=$(srcdir)/collector/web/style.css=text/css
+BUILT_SOURCES += collector/web-assets.c
+CLEANFILES += collector/web-assets.c
+EXTRA_DIST += $(WEB_ASSETS) collector/web/embed.sh
 COLLECTOR_STORE_SOURCES = \
 	collector/consume.c \
 	collector/ledger.c \
@@ -146,7 +159,31 @@ EXTRA_DIST += tests/integ/findings-feed.sh
 # The chain with the real agent and dockerd: API, query tool, counts.
 TESTS += tests/integ/collector-docker.sh
 EXTRA_DIST += tests/integ/collector-docker.sh
+# Findings from real containers: every CIS check, Heartbleed, the topic.
+TESTS += tests/integ/findings-docker.sh
+EXTRA_DIST += tests/integ/findings-docker.sh
 # Consumer and API under hostile input, kill -9, two replicas (issue 6).
 TESTS += tests/integ/collector-hostile.sh
 EXTRA_DIST += tests/integ/collector-hostile.sh tests/lib/collector.sh \
 	tests/lib/hostile-records.py
+TESTS += tests/integ/collector-kill.sh
+EXTRA_DIST += tests/integ/collector-kill.sh
+# The web page in headless Chromium (Debian's chromium).
+TESTS += tests/integ/web-page.sh
+EXTRA_DIST += tests/integ/web-page.sh
+TESTS += tests/integ/collector-replicas.sh
+EXTRA_DIST += tests/integ/collector-replicas.sh
+# The store (store-sqlite*.c) with records built in C, and api_parse_time:
+# the program's store, consumer and API objects, without main.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test-store
+TESTS += tests/unit/test-store
+tests_unit_test_store_SOURCES = tests/unit/test-store.c \
+	$(COLLECTOR_STORE_SOURCES) collector/api.c $(COLLECTOR_VERSION_SOURCES)
+nodist_tests_unit_test_store_SOURCES = collector/web-assets.c
+tests_unit_test_store_CFLAGS = $(collector_tallyman_collector_CFLAGS) \
+	$(CMOCKA_CFLAGS)
+tests_unit_test_store_LDADD = $(UV_LIBS) $(SQLITE_LIBS) $(MHD_LIBS) \
+	$(CURL_LIBS) $(JANSSON_LIBS) $(MSGPACK_LIBS) $(CORRELATE_LIBS) \
+	$(SCHEMA_LIBS) $(COMMON_LIBS) $(RDKAFKA_LIBS) $(CMOCKA_LIBS)
+endif

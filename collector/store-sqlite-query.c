@@ -305,12 +305,10 @@ q_host(sqlite3 *db, const struct store_query *q, json_t **out)
 	}
 	o = host_row(s, q);
 	if (sqlite3_column_type(s, 25) == SQLITE_BLOB) {
-		struct tm_record	rec;
-		char			detail[128];
+		struct tm_record rec;
 
-		if (tm_decode(sqlite3_column_blob(s, 25),
-		    (size_t)sqlite3_column_bytes(s, 25), &rec, detail,
-		    sizeof detail) == TM_OK) {
+		if (store_decode(sqlite3_column_blob(s, 25),
+		    (size_t)sqlite3_column_bytes(s, 25), &rec) == 0) {
 			if (rec.kind == TM_KIND_HEARTBEAT)
 				json_object_set_new(o, "heartbeat",
 				    record_json_heartbeat(&rec.body.heartbeat));
@@ -384,7 +382,7 @@ q_host(sqlite3 *db, const struct store_query *q, json_t **out)
 	"c.removed_ns, c.lifetime_ns, c.exit_code, c.oom, c.pid, c.pod_name, " \
 	"c.pod_ns, c.k8s_container, c.privileged, c.first_seen_ns, " \
 	"c.last_seen_ns, c.image_digest, c.user, c.procs_missed, c.snapshot, " \
-	"c.snapshot IS NOT NULL"
+	"c.snapshot IS NOT NULL, c.snapshot_ns, c.first_snapshot_ns"
 
 static json_t *
 ctr_row(sqlite3_stmt *s)
@@ -415,6 +413,8 @@ ctr_row(sqlite3_stmt *s)
 	jtime(o, "first_seen", s, 21);
 	jtime(o, "last_seen", s, 22);
 	jbool(o, "snapshot", s, 27);
+	jtime(o, "snapshot_received", s, 28);
+	jtime(o, "first_snapshot_received", s, 29);
 	return o;
 }
 
@@ -526,12 +526,11 @@ ctr_details(sqlite3 *db, sqlite3_stmt *row, json_t *o)
 	jstr(o, "user", row, 24);
 	jbool(o, "processes_missed", row, 25);
 	if (sqlite3_column_type(row, 26) == SQLITE_BLOB) {
-		struct tm_record	rec;
-		char			detail[128];
+		struct tm_record rec;
 
-		if (tm_decode(sqlite3_column_blob(row, 26),
-		    (size_t)sqlite3_column_bytes(row, 26), &rec, detail,
-		    sizeof detail) == TM_OK && rec.kind == TM_KIND_CONTAINER) {
+		if (store_decode(sqlite3_column_blob(row, 26),
+		    (size_t)sqlite3_column_bytes(row, 26), &rec) == 0 &&
+		    rec.kind == TM_KIND_CONTAINER) {
 			const struct tm_container *c = &rec.body.container;
 
 			json_object_set_new(o, "command",

@@ -121,7 +121,9 @@ static const char *const sq_migrations[] = {
 	"  last_seen_ns INTEGER NOT NULL, resolved_ns INTEGER,"
 	"  reason TEXT, open INTEGER NOT NULL);"
 	"CREATE INDEX findings_open ON findings (open, resolved_ns);",
-	/* 1 -> 2: records per kind are columns of hosts (one statement per
+	/* 1 -> 2: when a container's first snapshot arrived (latency). */
+	"ALTER TABLE containers ADD COLUMN first_snapshot_ns INTEGER;",
+	/* 2 -> 3: records per kind are columns of hosts (one statement per
 	 * host and batch instead of one per host, kind and batch). */
 	"ALTER TABLE hosts ADD COLUMN n_host INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE hosts ADD COLUMN n_heartbeat INTEGER NOT NULL DEFAULT 0;"
@@ -223,10 +225,11 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "image_id, image_digest, image_key, user, state, created_ns, "
 	    "started_ns, finished_ns, removed_ns, lifetime_ns, exit_code, oom, "
 	    "pid, pod_name, pod_ns, k8s_container, privileged, procs_missed, "
-	    "snapshot, snapshot_ns, first_seen_ns, last_seen_ns) VALUES "
+	    "snapshot, snapshot_ns, first_snapshot_ns, first_seen_ns, "
+	    "last_seen_ns) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
 	    "?16, ?17, ?18, ?19, ?20, ?21, ?22, coalesce(?23, 0), "
-	    "coalesce(?24, 0), ?25, ?26, ?27, ?27) "
+	    "coalesce(?24, 0), ?25, ?26, ?26, ?27, ?27) "
 	    "ON CONFLICT (host_id, id) DO UPDATE SET "
 	    "runtime = coalesce(?3, runtime), ns = coalesce(?4, ns), "
 	    "name = coalesce(?5, name), image_ref = coalesce(?6, image_ref), "
@@ -243,6 +246,7 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "procs_missed = coalesce(?24, procs_missed), "
 	    "snapshot = coalesce(?25, snapshot), "
 	    "snapshot_ns = coalesce(?26, snapshot_ns), "
+	    "first_snapshot_ns = coalesce(first_snapshot_ns, ?26), "
 	    "last_seen_ns = max(last_seen_ns, ?27)",
 	[SQ_PROC_PUT] =
 	    "INSERT INTO processes (host_id, container_id, pid, start_ns, ppid, "
@@ -1521,12 +1525,9 @@ sq_each_finding(struct store *st, uint64_t since_ns,
 static int
 sq_decode(const void *blob, int len, struct tm_record *rec)
 {
-	char detail[256];
-
-	if (blob == NULL || len <= 0)
+	if (len <= 0)
 		return -1;
-	return tm_decode(blob, (size_t)len, rec, detail, sizeof detail) ==
-	    TM_OK ? 0 : -1;
+	return store_decode(blob, (size_t)len, rec);
 }
 
 static int

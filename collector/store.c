@@ -24,6 +24,30 @@ store_reject_name(unsigned why)
 	return tm_reject_name((enum tm_reject)why);
 }
 
+/*
+ * Decode a record the store kept as it was received: a split record's
+ * parts joined, so up to TM_PARTS_MAX * TM_PART_MAX bytes, not the
+ * TM_MSG_MAX bound of one message (tm_decode would refuse it).  Returns 0
+ * (free rec with tm_record_free) or -1.
+ */
+int
+store_decode(const void *blob, size_t len, struct tm_record *rec)
+{
+	msgpack_unpacked	up;
+	char			detail[128];
+	enum tm_reject		r;
+
+	memset(rec, 0, sizeof *rec);
+	if (blob == NULL || len == 0)
+		return -1;
+	r = tm_unpack(blob, len, (size_t)TM_PARTS_MAX * TM_PART_MAX, &up,
+	    detail, sizeof detail);
+	if (r == TM_OK)
+		r = tm_decode_object(&up.data, rec, detail, sizeof detail);
+	msgpack_unpacked_destroy(&up);
+	return r == TM_OK ? 0 : -1;
+}
+
 struct store *
 store_open(const char *path, int readonly, char *err, size_t errlen)
 {

@@ -189,6 +189,8 @@ int	store_each_finding(struct store *st, uint64_t since_ns,
 int	store_replay(struct store *st,
 	    int (*fn)(const struct tm_record *, uint64_t rx_ns, void *),
 	    void *arg);
+/* A stored message (snapshot, heartbeat) back into rec: 0 or -1. */
+int	store_decode(const void *blob, size_t len, struct tm_record *rec);
 /* Answer q; *out (caller owns) is the JSON answer when STORE_QOK. */
 enum store_qresult store_query(struct store *st, const struct store_query *q,
 	    json_t **out);

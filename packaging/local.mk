@@ -73,6 +73,17 @@ AM_TESTS_ENVIRONMENT += \
 	TM_STATEDIR='$(tallymanstatedir)'; export TM_STATEDIR; \
 	TM_SBINDIR='$(sbindir)'; export TM_SBINDIR;
 
-# The units as generated: systemd-analyze verify and security, hardening.
-TESTS += tests/integ/units-verify.sh
-EXTRA_DIST += tests/integ/units-verify.sh
+# The units as generated: systemd-analyze verify and security, hardening;
+# the agent's capabilities against real daemons (setpriv); both programs'
+# system calls, socket families and writes against the units (strace).
+TESTS += tests/integ/units-verify.sh tests/integ/units-confinement.sh \
+	tests/integ/units-syscalls.sh
+EXTRA_DIST += tests/integ/units-verify.sh tests/integ/units-confinement.sh \
+	tests/integ/units-syscalls.sh
+
+# Debian and RPM packaging (packaging/README.md), and their tests: each
+# builds its packages once (a few minutes), then checks them.
+EXTRA_DIST += packaging/README.md packaging/debian packaging/rpm/tallyman.spec
+TESTS += tests/integ/package-deb.sh tests/integ/package-rpm.sh
+EXTRA_DIST += tests/integ/package-deb.sh tests/integ/package-rpm.sh \
+	tests/lib/package.sh

@@ -424,6 +424,14 @@ enum tm_reject tm_reasm_take(struct tm_reasm *ra, const void *buf, size_t len,
 enum tm_reject tm_reasm_join(struct tm_reasm *ra, const void *buf, size_t len,
 	    uint8_t **out, size_t *outlen, int *complete, char *detail,
 	    size_t detaillen);
+/*
+ * After tm_reasm_take stored a part without completing its record: that
+ * record's host id (valid until the next feed) and sequence, and 0.  -1
+ * when the last message fed was not such a part.  A consumer holds its
+ * offsets back at the first part of a record still incomplete.
+ */
+int	tm_reasm_last_part(const struct tm_reasm *ra, const char **host,
+	    uint64_t *seq);
 struct tm_reasm_stats {
 	size_t	 pending;		/* records waiting for parts */
 	size_t	 bytes;			/* bytes held for them */

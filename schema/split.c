@@ -136,6 +136,10 @@ struct tm_reasm {
 	size_t		 max_pending;
 	size_t		 max_bytes;
 	struct tm_reasm_stats st;
+	/* The record of the last part stored (tm_reasm_last_part). */
+	int		 last_held;
+	char		 last_host[TM_STR_SHORT + 1];
+	uint64_t	 last_seq;
 };
 
 struct tm_reasm *
@@ -362,6 +366,16 @@ reasm_add(struct tm_reasm *ra, const struct part *pt, uint8_t **out,
 	return TM_OK;
 }
 
+/* Remember the record whose part was just stored, not yet complete. */
+static void
+reasm_held(struct tm_reasm *ra, const struct part *pt)
+{
+	ra->last_held = 1;
+	memcpy(ra->last_host, pt->host, pt->hostlen);	/* <= TM_STR_SHORT */
+	ra->last_host[pt->hostlen] = '\0';
+	ra->last_seq = pt->seq;
+}
+
 /* Unpack buf and tell a part from a whole message. */
 static enum tm_reject
 reasm_open(const void *buf, size_t len, msgpack_unpacked *up, int *is_part,
@@ -392,6 +406,7 @@ tm_reasm_join(struct tm_reasm *ra, const void *buf, size_t len,
 	*out = NULL;
 	*outlen = 0;
 	*complete = 0;
+	ra->last_held = 0;
 	if (detail != NULL && detaillen > 0)
 		detail[0] = '\0';
 	r = reasm_open(buf, len, &up, &is_part, detail, detaillen);
@@ -429,6 +444,7 @@ tm_reasm_take(struct tm_reasm *ra, const void *buf, size_t len,
 
 	memset(rec, 0, sizeof(*rec));
 	*complete = 0;
+	ra->last_held = 0;
 	if (joined_out != NULL) {
 		*joined_out = NULL;
 		*joinedlen_out = 0;
@@ -447,6 +463,8 @@ tm_reasm_take(struct tm_reasm *ra, const void *buf, size_t len,
 	if (r == TM_OK)
 		r = reasm_add(ra, &pt, &joined, &joinedlen, complete, detail,
 		    detaillen);
+	if (r == TM_OK && !*complete)
+		reasm_held(ra, &pt);
 	if (r != TM_OK || !*complete) {
 		msgpack_unpacked_destroy(&up);
 		*complete = 0;
@@ -473,6 +491,17 @@ tm_reasm_take(struct tm_reasm *ra, const void *buf, size_t len,
 		free(joined);
 	}
 	return r;
+}
+
+int
+tm_reasm_last_part(const struct tm_reasm *ra, const char **host,
+    uint64_t *seq)
+{
+	if (!ra->last_held)
+		return -1;
+	*host = ra->last_host;
+	*seq = ra->last_seq;
+	return 0;
 }
 
 enum tm_reject

@@ -49,11 +49,15 @@ add clang libclang-rt-14-dev valgrind
 # packaging (issue 8): systemd-analyze verifies and rates the units (systemd;
 # /bin/kill of ExecReload from procps); man and lexgrog check the man pages,
 # col flattens them (man-db, bsdextrautils); setpriv runs the agent with the
-# unit's capability bounding set, strace records its system calls
-# (util-linux, strace); dpkg-buildpackage with debhelper (dh-autoreconf)
-# builds the DEBs and lintian checks them; rpm's rpmbuild builds the RPMs.
-add systemd procps man-db bsdextrautils util-linux strace
-add debhelper dh-autoreconf lintian dpkg-dev fakeroot rpm
+# unit's capability bounding set, capsh names capabilities, strace records
+# system calls (util-linux, libcap2-bin, strace); dpkg-buildpackage with
+# debhelper (dh-autoreconf) builds the DEBs and lintian checks them; rpm's
+# rpmbuild builds the RPMs and rpm2archive unpacks them (rpm2cpio).
+add systemd procps man-db bsdextrautils util-linux libcap2-bin strace
+add debhelper dh-autoreconf lintian dpkg-dev fakeroot rpm rpm2cpio
+
+# collector: its web page is tested in a real browser (headless).
+add chromium
 
 missing=""
 for p in $PACKAGES; do

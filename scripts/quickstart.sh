@@ -239,6 +239,7 @@ host_pkgs=$("$AGENT" scan --rootfs / --json 2>/dev/null | jq '.packages | length
 
 cat <<EOF
 
+The web page: $API/#token=$TOKEN
 The API:    $API   (token: $STATE/api.token)
   curl -s -H "Authorization: Bearer \$(cat $STATE/api.token)" $API/api/v1/containers
   curl -s -H "Authorization: Bearer \$(cat $STATE/api.token)" "$API/api/v1/packages?name=openssl"

@@ -18,6 +18,7 @@
  *             and the spool holds nothing unacknowledged
  *   -m MIX    record kinds, e.g. "container,event,image" (default
  *             container,event): each record cycles through the list
+ *             (up to 32 kinds: repeat one to make it more frequent)
  *   -P N      packages per image record (default 400)
  *
  * SIGTERM and SIGINT drain like the agent (output_close) and exit 0.  On
@@ -43,7 +44,7 @@ struct produce {
 	uint64_t	 count;		/* UINT64_MAX = no limit */
 	uint64_t	 made;
 	bool		 exit_when_done;
-	enum tm_kind	 mix[8];
+	enum tm_kind	 mix[32];
 	size_t		 nmix;
 	size_t		 npkgs;
 	uv_timer_t	 timer;

@@ -246,7 +246,8 @@ for q in "containers?limit=abc" "containers?limit=0" "containers?limit=1001" \
 		tap_fail "$q: 400 with a reason" "status $c: $(head -c 300 "$D/body")"
 	fi
 done
-for p in / /api /api/v1 /api/v1/ /api/v2/hosts /api/v1/hostsx /api/v1/hosts/a/b \
+for p in /api /api/v1 /api/v1/ /api/v2/hosts /ui/ /ui/nothing.js /ui/../api/v1/hosts \
+    /ui/app.js/../../api/v1/stats /index.html /api/v1/hostsx /api/v1/hosts/a/b \
     /api/v1/packages/bash /healthz/x /metrics/x /api/v1/vulnerabilities \
     "/api/v1/hosts/..%2F..%2Fetc%2Fpasswd" /api/v1/hosts/../../etc/passwd \
     "/api/v1/containers/%2e%2e%2f%2e%2e%2f" /api/v1/hosts/no-such-host \

@@ -28,9 +28,13 @@ TR_PIDS+=("$agent")
 sleep 3
 tap_check "all brokers go down" kafka_down
 ids=()
+# 30 s of outage at least, and at least 10 containers in it however slow
+# `docker run` is on a loaded machine (bounded: 300 s).
 end=$((SECONDS + 30))
+hard_end=$((SECONDS + 300))
 i=0
-while [ "$SECONDS" -lt "$end" ]; do
+while { [ "$SECONDS" -lt "$end" ] || [ "${#ids[@]}" -lt 10 ]; } &&
+    [ "$SECONDS" -lt "$hard_end" ]; do
 	id=$(harness_docker run -d --network none --name "tm-out-$TM_ID-$i" \
 	    "$TM_IMAGE" sh -c 'sleep 0.5' 2>/dev/null) && ids+=("$id")
 	i=$((i + 1))

@@ -44,6 +44,9 @@ with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as z:
             z.write(os.path.join(src, n), n)
 PY
 cp "$D/www/all.zip" "$D/www/flaky-2-all.zip"
+# Served with Last-Modified (an hour ago) and no ETag.
+cp "$D/www/all.zip" "$D/www/lm-all.zip"
+touch -d '1 hour ago' "$D/www/lm-all.zip"
 
 # feeds FEEDS [ARGS...]: run the command with its own store folder.
 feeds() {
@@ -94,6 +97,21 @@ tap_is "$(jq -r '[.not_modified, .advisories, (.matches | length)] | @tsv' <<<"$
 tap_is "$(jq -r .digest <<<"$out")" "$digest1" "same feed, same digest"
 tap_like "$(grep ' /all.zip 304 ' "$D/http.log")" '"[0-9a-f]{16}"' \
     "the second request sent If-None-Match with the ETag"
+
+# A server that gives Last-Modified and no ETag: If-Modified-Since.
+out=$(feeds "$URL/lm-all.zip" "${VULN[@]}")
+tap_is "$(jq -r '[.downloads, .not_modified, .advisories, (.matches | length)] | @tsv' <<<"$out")" \
+    "1	0	1	1" "Last-Modified URL: downloaded, loaded, matched"
+out=$(feeds "$URL/lm-all.zip" "${VULN[@]}")
+tap_is "$(jq -r '[.not_modified, .advisories, (.matches | length)] | @tsv' <<<"$out")" \
+    "1	1	1" "Last-Modified URL again: 304, the cached copy is used"
+tap_like "$(grep ' /lm-all.zip 304 ' "$D/http.log")" \
+    "^GET /lm-all.zip 304 - $(date -u -d "@$(stat -c %Y "$D/www/lm-all.zip")" '+%a,_%d_%b_%Y_%H:%M:%S_GMT')\$" \
+    "the second request sent If-Modified-Since with the file's time, no If-None-Match"
+touch "$D/www/lm-all.zip"
+out=$(feeds "$URL/lm-all.zip" "${VULN[@]}")
+tap_is "$(jq -r '[.not_modified, .downloads, .advisories] | @tsv' <<<"$out")" \
+    "0	1	1" "Last-Modified URL changed on the server: downloaded again"
 
 out=$(feeds "$URL/flaky-2-all.zip")
 rc=$?

@@ -5,7 +5,7 @@
 #  - `systemd-analyze verify` finds nothing to say (directives, the program,
 #    the man pages named by Documentation=);
 #  - `systemd-analyze security --offline=yes` exposure stays at or under
-#    what packaging/README.md records (agent 2.2, collector 1.1: a new
+#    what packaging/README.md records (agent 2.3, collector 1.1: a new
 #    directive that weakens a unit fails here); the scores are printed;
 #  - the hardening this project relies on is there: the agent's capability
 #    bounding set is exactly CAP_SYS_PTRACE CAP_DAC_READ_SEARCH, the
@@ -42,7 +42,7 @@ key() {
 	sed -n "s/^$2=//p" "$1"
 }
 
-declare -A MAX=([agent]=2.2 [collector]=1.1)
+declare -A MAX=([agent]=2.3 [collector]=1.1)
 for prog in agent collector; do
 	P=tallyman-$prog
 	src=$top_builddir/packaging/systemd/$P.service
@@ -70,7 +70,7 @@ for prog in agent collector; do
 	    ProtectKernelTunables=yes ProtectKernelModules=yes \
 	    ProtectControlGroups=yes SystemCallArchitectures=native \
 	    MemoryDenyWriteExecute=yes RestrictNamespaces=yes \
-	    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" \
+	    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK" \
 	    SystemCallFilter=@system-service \
 	    "SystemCallFilter=~@privileged @resources"; do
 		grep -qxF -- "$want" "$src" || missing="$missing [$want]"

@@ -85,6 +85,15 @@ tap_check "dockerd picked up when its socket appeared" \
 tap_is "$(absent docker) $(absent containerd)" "1 1" \
     "still one 'absent' line per runtime"
 
+# The host record changed: sent again with both runtimes' versions.
+watch_wait_record "a host record with both runtimes' versions" \
+    '.k == "host" and .b.docker != null and .b.ctrd != null' ||
+    tap_diag "$(watch_records | jq -c 'select(.k == "host")')"
+tap_is "$(watch_records | jq -r 'select(.k == "host") | "\(.b.docker != null) \(.b.ctrd != null)"' | head -n 1)" \
+    "false false" "the first host record went out without runtime versions (none was there)"
+tap_like "$(watch_records | jq -r 'select(.k == "host" and .b.docker != null and .b.ctrd != null) | .b.ctrd' | head -n 1)" \
+    '^[0-9]' "a host record with the late runtimes' versions followed"
+
 # Containers of both runtimes are reported.
 harness_image tm-late:1 || tap_bail "no image"
 harness_ctr_image default tm-late:1 || tap_bail "no image in containerd"

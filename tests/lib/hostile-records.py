@@ -6,6 +6,7 @@
 #
 #   hostile-records.py hostile DIR HOST SEQ
 #   hostile-records.py odd DIR HOST
+#   hostile-records.py split DIR HOST SEQ OTHER
 #
 # hostile: HOST is a host the collector already knows (the messages are
 # keyed by it, so their rejects count under it); SEQ is the highest
@@ -20,6 +21,12 @@
 # other control characters in names, labels, process names and package
 # names.  They are accepted; the API must still answer valid JSON and the
 # query tool must not print the escapes.  Same files, REASON "-".
+#
+# split: a valid container record of HOST with sequence SEQ, over 512 KiB,
+# split as schema/README.md says (DIR/part0.msg, DIR/part1.msg), and a
+# small valid record of host OTHER, sequence 1 (DIR/other.msg): parts of
+# one host's record with another host's record between them, as hosts
+# sharing a partition make them.
 import os
 import random
 import struct
@@ -28,7 +35,7 @@ import sys
 import msgpack
 
 mode, out, host = sys.argv[1], sys.argv[2], sys.argv[3]
-seq = int(sys.argv[4]) if mode == "hostile" else 0
+seq = int(sys.argv[4]) if mode in ("hostile", "split") else 0
 os.makedirs(out, exist_ok=True)
 manifest = []
 rnd = random.Random(6)
@@ -178,8 +185,25 @@ def odd():
                            use_bin_type=False), "-", "odd " + kind)
 
 
+def split(other):
+    labels = {"label-%03d" % i: "v" * 3000 for i in range(200)}
+    whole = pack(env(ctr(id="ctr-split", labels=labels)))
+    part_max = 512 * 1024
+    assert part_max < len(whole) <= 2 * part_max
+    for i in range(2):
+        data = pack({"v": 1, "h": host, "s": seq, "t": 1700000000000000000,
+                     "k": "container", "p": [i, 2],
+                     "x": whole[i * part_max:(i + 1) * part_max]})
+        with open(os.path.join(out, "part%d.msg" % i), "wb") as f:
+            f.write(data)
+    with open(os.path.join(out, "other.msg"), "wb") as f:
+        f.write(pack(env(ctr(id="ctr-other"), h=other, s=1)))
+
+
 if mode == "hostile":
     hostile()
+elif mode == "split":
+    split(sys.argv[5])
 else:
     odd()
 

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 # tests/lib/osv-http.py: a tiny HTTP server on 127.0.0.1 for the feed tests.
 # Serves the files of ROOT with an ETag (the file's sha256) and honours
-# If-None-Match with 304.  Paths named "flaky-N-..." fail with 503 the first
-# N times they are asked for.  Every request is appended to LOG as
-# "METHOD PATH STATUS INM" (INM: the If-None-Match sent, or "-"); POST bodies
+# If-None-Match with 304; paths named "lm-..." are served with Last-Modified
+# (the file's mtime) and no ETag instead, and honour If-Modified-Since with
+# 304.  Paths named "flaky-N-..." fail with 503 the first N times they are
+# asked for.  Every request is appended to LOG as "METHOD PATH STATUS INM
+# IMS" (the If-None-Match and If-Modified-Since sent, "-" when absent; IMS
+# with its spaces as '_'); POST bodies
 # go to POSTS (one per line), answering 500 to the first FAILPOSTS of them.
 # Writes its port to PORTFILE once listening.  Stops on SIGTERM.
 #
 #   osv-http.py ROOT PORTFILE LOG [POSTS [FAILPOSTS]]
+import email.utils
 import hashlib
 import http.server
 import os
@@ -27,8 +31,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def note(self, status):
         inm = self.headers.get("If-None-Match") or "-"
+        ims = (self.headers.get("If-Modified-Since") or "-").replace(" ", "_")
         with open(log, "a") as f:
-            f.write("%s %s %d %s\n" % (self.command, self.path, status, inm))
+            f.write("%s %s %d %s %s\n" % (self.command, self.path, status,
+                                          inm, ims))
 
     def do_GET(self):
         name = os.path.basename(self.path)
@@ -49,6 +55,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         with open(path, "rb") as f:
             body = f.read()
+        if name.startswith("lm-"):
+            mtime = int(os.path.getmtime(path))
+            ims = self.headers.get("If-Modified-Since")
+            if ims:
+                try:
+                    since = email.utils.parsedate_to_datetime(ims).timestamp()
+                except (TypeError, ValueError):
+                    since = None
+                if since is not None and mtime <= since:
+                    self.note(304)
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+            self.note(200)
+            self.send_response(200)
+            self.send_header("Last-Modified",
+                             email.utils.formatdate(mtime, usegmt=True))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
         if self.headers.get("If-None-Match") == etag:
             self.note(304)

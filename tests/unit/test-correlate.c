@@ -389,8 +389,11 @@ break_check(const char *id, struct tm_container *c)
 	    .type = S("bind") };
 	static struct tm_mount shared = { .source = S("/srv/data"), .dest = S("/data"),
 	    .type = S("bind"), .propagation = S("rshared") };
+	/* As the agent sends it: a runtime socket is flagged sensitive too
+	 * (it must not fail 5.6 as well). */
 	static struct tm_mount sock = { .source = S("/var/run/docker.sock"),
-	    .dest = S("/var/run/docker.sock"), .type = S("bind") };
+	    .dest = S("/var/run/docker.sock"), .type = S("bind"),
+	    .sensitive = true };
 	static struct tm_process sshd = { .pid = 42, .comm = S("sshd") };
 
 	if (strcmp(id, "4.1") == 0) { c->risks.root_user = true; c->user = S(""); }

@@ -1084,6 +1084,45 @@ test_reasm_missing_part_stays_pending(void **state)
 	tm_reasm_free(ra);
 }
 
+/* tm_reasm_last_part names the record of a part held, and only then. */
+static void
+test_reasm_last_part_names_the_held_record(void **state)
+{
+	struct parts	 a, b;
+	msgpack_sbuffer	 sa, sbb;
+	struct tm_reasm	*ra = tm_reasm_new(8, 16u << 20);
+	struct tm_record rec;
+	const char	*host;
+	char		 held[TM_STR_SHORT + 1];
+	uint64_t	 seq;
+	int		 complete;
+
+	(void)state;
+	split_big(&a, &sa, 5);
+	split_big(&b, &sbb, 9);
+	assert_int_equal(tm_reasm_last_part(ra, &host, &seq), -1);
+	assert_int_equal(feed(ra, &a, 0, &rec, &complete), TM_OK);
+	assert_int_equal(complete, 0);
+	assert_int_equal(tm_reasm_last_part(ra, &host, &seq), 0);
+	snprintf(held, sizeof(held), "%s", host);
+	assert_int_equal(seq, 5);
+	assert_int_equal(feed(ra, &b, 0, &rec, &complete), TM_OK);
+	assert_int_equal(tm_reasm_last_part(ra, &host, &seq), 0);
+	assert_int_equal(seq, 9);
+	/* A part completing its record, or a whole message: none held. */
+	for (size_t i = 1; i < b.n; i++)
+		assert_int_equal(feed(ra, &b, i, &rec, &complete), TM_OK);
+	assert_int_equal(complete, 1);
+	assert_string_equal(held, rec.host_id);
+	tm_record_free(&rec);
+	assert_int_equal(tm_reasm_last_part(ra, &host, &seq), -1);
+	parts_free(&a);
+	parts_free(&b);
+	msgpack_sbuffer_destroy(&sa);
+	msgpack_sbuffer_destroy(&sbb);
+	tm_reasm_free(ra);
+}
+
 static void
 test_reasm_bounds_evict_oldest(void **state)
 {
@@ -1241,6 +1280,7 @@ main(void)
 		cmocka_unit_test(test_split_small_record_goes_whole),
 		cmocka_unit_test(test_split_big_image_reassembled_out_of_order_with_duplicate),
 		cmocka_unit_test(test_reasm_missing_part_stays_pending),
+		cmocka_unit_test(test_reasm_last_part_names_the_held_record),
 		cmocka_unit_test(test_reasm_bounds_evict_oldest),
 		cmocka_unit_test(test_reasm_rejects_inconsistent_parts),
 	};

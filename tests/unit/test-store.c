@@ -1,0 +1,711 @@
+/*
+ * test-store.c: the collector's SQLite store (collector/store-sqlite.c,
+ * store-sqlite-query.c) driven directly with records built in C, each
+ * written in its own transaction as the consumer does: container lifecycle
+ * merging, idempotent writes, package sets shared between images and
+ * hosts, the start-up replay, findings and ledgers read back, a store newer
+ * than the program refused, read-only opening; and api_parse_time, the
+ * API's reading of a point in time.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "collector/collector.h"
+#include "collector/store.h"
+
+#define SEC	1000000000ULL
+#define T0	(1800000000ULL * SEC)	/* 2027-01-15 */
+
+struct fx {
+	char		 dir[64];
+	char		 path[96];
+	struct store	*st;
+	uint64_t	 seq;
+};
+
+static int
+setup(void **state)
+{
+	struct fx	*fx = xcalloc(1, sizeof *fx);
+	char		 err[256];
+
+	snprintf(fx->dir, sizeof fx->dir, "/tmp/tm-store-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->path, sizeof fx->path, "%s/collector.db", fx->dir);
+	fx->st = store_open(fx->path, 0, err, sizeof err);
+	assert_non_null(fx->st);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx	*fx = *state;
+	char		 p[128];
+
+	store_close(fx->st);
+	unlink(fx->path);
+	snprintf(p, sizeof p, "%s-wal", fx->path);
+	unlink(p);
+	snprintf(p, sizeof p, "%s-shm", fx->path);
+	unlink(p);
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* Write rec (encoded as the wire has it) in a batch of its own. */
+static void
+put_at(struct fx *fx, struct tm_record *rec, uint64_t rx)
+{
+	msgpack_sbuffer sb;
+
+	rec->version = TM_SCHEMA_MAJOR;
+	rec->seq = ++fx->seq;
+	rec->sent_ns = rx;
+	msgpack_sbuffer_init(&sb);
+	assert_int_equal(tm_encode(rec, &sb), 0);
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(store_put_record(fx->st, rec, sb.data, sb.size, rx), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+put(struct fx *fx, struct tm_record *rec)
+{
+	put_at(fx, rec, T0 + 100 * SEC + fx->seq);
+}
+
+static void
+snapshot(struct fx *fx, const char *host, const char *id, const char *state,
+    uint64_t started, uint64_t finished)
+{
+	struct tm_record	 rec;
+	struct tm_container	*c = &rec.body.container;
+
+	memset(&rec, 0, sizeof rec);
+	rec.host_id = (char *)host;
+	rec.kind = TM_KIND_CONTAINER;
+	c->runtime = (char *)"docker";
+	c->ns = (char *)"moby";
+	c->id = (char *)id;
+	c->name = (char *)id;
+	c->image_key = (char *)"img-1";
+	c->state = (char *)state;
+	c->started_ns = started;
+	c->finished_ns = finished;
+	if (finished != 0) {
+		c->has_exit_code = true;
+		c->exit_code = 7;
+	}
+	put(fx, &rec);
+}
+
+static void
+event(struct fx *fx, const char *host, const char *id, const char *action,
+    uint64_t when, int exit_code)
+{
+	struct tm_record	 rec;
+	struct tm_event		*e = &rec.body.event;
+
+	memset(&rec, 0, sizeof rec);
+	rec.host_id = (char *)host;
+	rec.kind = TM_KIND_EVENT;
+	e->runtime = (char *)"docker";
+	e->ns = (char *)"moby";
+	e->id = (char *)id;
+	e->action = (char *)action;
+	e->time_ns = when;
+	if (exit_code >= 0) {
+		e->has_exit_code = true;
+		e->exit_code = exit_code;
+	}
+	put(fx, &rec);
+}
+
+static void
+image(struct fx *fx, const char *host, const char *key, size_t npkgs,
+    const char *version)
+{
+	struct tm_record	 rec;
+	struct tm_image		*im = &rec.body.image;
+	struct tm_package	 pk[8];
+	char			 names[8][16];
+	size_t			 i;
+
+	assert_true(npkgs <= 8);
+	memset(&rec, 0, sizeof rec);
+	memset(pk, 0, sizeof pk);
+	rec.host_id = (char *)host;
+	rec.kind = TM_KIND_IMAGE;
+	im->key = (char *)key;
+	im->image_id = (char *)key;
+	im->os_id = (char *)"debian";
+	im->os_version = (char *)"12";
+	for (i = 0; i < npkgs; i++) {
+		snprintf(names[i], sizeof names[i], "pkg%zu", i);
+		pk[i].ecosystem = (char *)"dpkg";
+		pk[i].name = names[i];
+		pk[i].version = (char *)version;
+		pk[i].source_name = i == 0 ? (char *)"openssl" : names[i];
+		pk[i].source_version = (char *)version;
+	}
+	im->packages = pk;
+	im->n_packages = npkgs;
+	put(fx, &rec);
+}
+
+static void
+heartbeat(struct fx *fx, const char *host, uint64_t records)
+{
+	struct tm_record rec;
+
+	memset(&rec, 0, sizeof rec);
+	rec.host_id = (char *)host;
+	rec.kind = TM_KIND_HEARTBEAT;
+	rec.body.heartbeat.interval_ns = 30 * SEC;
+	rec.body.heartbeat.uptime_ns = SEC;
+	rec.body.heartbeat.records = records;
+	put(fx, &rec);
+}
+
+/* The API's answer for one container (caller frees). */
+static json_t *
+container(struct fx *fx, const char *host, const char *id)
+{
+	struct store_query	 q;
+	json_t			*out = NULL;
+
+	store_query_init(&q, STORE_Q_CONTAINER);
+	q.id = id;
+	q.host = host;
+	assert_int_equal(store_query(fx->st, &q, &out), STORE_QOK);
+	return out;
+}
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : "(null)";
+}
+
+static json_int_t
+jint(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+static uint64_t
+count(struct fx *fx, const char *sql)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+	uint64_t	 n = 0;
+
+	assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+/* ---------------------------------------------------------------------- */
+
+static void
+test_lifecycle_snapshot_then_exit_and_delete_events(void **state)
+{
+	struct fx	*fx = *state;
+	json_t		*c;
+
+	snapshot(fx, "h1", "c1", "running", T0, 0);
+	event(fx, "h1", "c1", "exit", T0 + 5 * SEC, 3);
+	c = container(fx, "h1", "c1");
+	assert_string_equal(jstr(c, "state"), "exited");
+	assert_int_equal(jint(c, "lifetime_ns"), 5 * SEC);
+	assert_int_equal(jint(c, "exit_code"), 3);
+	json_decref(c);
+	event(fx, "h1", "c1", "delete", T0 + 6 * SEC, -1);
+	c = container(fx, "h1", "c1");
+	assert_string_equal(jstr(c, "state"), "removed");
+	assert_int_equal(jint(c, "lifetime_ns"), 5 * SEC);
+	assert_string_not_equal(jstr(c, "removed"), "(null)");
+	json_decref(c);
+}
+
+/* A snapshot taken while it ran, sent after its exit, does not revive it. */
+static void
+test_lifecycle_late_running_snapshot_keeps_the_exit(void **state)
+{
+	struct fx	*fx = *state;
+	json_t		*c;
+
+	event(fx, "h1", "c2", "start", T0, -1);
+	event(fx, "h1", "c2", "exit", T0 + 2 * SEC, 0);
+	snapshot(fx, "h1", "c2", "running", T0, 0);
+	c = container(fx, "h1", "c2");
+	assert_string_equal(jstr(c, "state"), "exited");
+	assert_int_equal(jint(c, "lifetime_ns"), 2 * SEC);
+	assert_int_equal(jint(c, "exit_code"), 0);
+	json_decref(c);
+}
+
+/* A start after the exit is a new run: the old end no longer applies. */
+static void
+test_lifecycle_restart_after_exit_runs_again(void **state)
+{
+	struct fx	*fx = *state;
+	json_t		*c;
+
+	snapshot(fx, "h1", "c3", "running", T0, 0);
+	event(fx, "h1", "c3", "exit", T0 + SEC, 1);
+	event(fx, "h1", "c3", "start", T0 + 10 * SEC, -1);
+	c = container(fx, "h1", "c3");
+	assert_string_equal(jstr(c, "state"), "running");
+	assert_true(json_is_null(json_object_get(c, "finished")));
+	assert_true(json_is_null(json_object_get(c, "exit_code")));
+	assert_true(json_is_null(json_object_get(c, "lifetime_ns")));
+	json_decref(c);
+}
+
+/* Removed stays removed: a late exit event does not bring it back. */
+static void
+test_lifecycle_removed_stays_removed(void **state)
+{
+	struct fx	*fx = *state;
+	json_t		*c;
+
+	snapshot(fx, "h1", "c4", "running", T0, 0);
+	event(fx, "h1", "c4", "delete", T0 + 3 * SEC, -1);
+	event(fx, "h1", "c4", "exit", T0 + 2 * SEC, 0);
+	snapshot(fx, "h1", "c4", "running", T0, 0);
+	c = container(fx, "h1", "c4");
+	assert_string_equal(jstr(c, "state"), "removed");
+	json_decref(c);
+}
+
+/* The same records written again change nothing (a replay past the
+ * ledger, e.g. a restored store). */
+static void
+test_writes_are_idempotent(void **state)
+{
+	struct fx	*fx = *state;
+	json_t		*a, *b;
+	uint64_t	 procs;
+
+	snapshot(fx, "h1", "c5", "running", T0, 0);
+	image(fx, "h1", "img-1", 3, "1.0");
+	heartbeat(fx, "h1", 9);
+	a = container(fx, "h1", "c5");
+	procs = count(fx, "SELECT count(*) FROM packages");
+	fx->seq -= 3;	/* the same sequence numbers, the same arrival */
+	snapshot(fx, "h1", "c5", "running", T0, 0);
+	image(fx, "h1", "img-1", 3, "1.0");
+	heartbeat(fx, "h1", 9);
+	b = container(fx, "h1", "c5");
+	assert_true(json_equal(a, b));
+	assert_int_equal(count(fx, "SELECT count(*) FROM packages"), procs);
+	assert_int_equal(count(fx, "SELECT count(*) FROM images"), 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM containers"), 1);
+	json_decref(a);
+	json_decref(b);
+}
+
+/* One package list, stored once, however many hosts and images have it. */
+static void
+test_package_sets_are_shared(void **state)
+{
+	struct fx		*fx = *state;
+	struct store_query	 q;
+	json_t			*out = NULL, *v;
+
+	image(fx, "h1", "img-a", 4, "1.0");
+	image(fx, "h2", "img-a", 4, "1.0");
+	image(fx, "h3", "img-b", 4, "1.0");
+	assert_int_equal(count(fx, "SELECT count(*) FROM pkgsets"), 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM packages"), 4);
+	image(fx, "h3", "img-c", 4, "1.1");
+	assert_int_equal(count(fx, "SELECT count(*) FROM pkgsets"), 2);
+	assert_int_equal(count(fx, "SELECT count(*) FROM packages"), 8);
+	/* The package search finds both versions, by source name too. */
+	store_query_init(&q, STORE_Q_PACKAGES);
+	q.name = "openssl";
+	q.running = -1;
+	assert_int_equal(store_query(fx->st, &q, &out), STORE_QOK);
+	v = json_object_get(out, "versions");
+	assert_int_equal(json_array_size(v), 2);
+	json_decref(out);
+}
+
+struct replay_count {
+	unsigned kinds[TM_KIND_MAX];
+	size_t	 packages;
+};
+
+static int
+replay_cb(const struct tm_record *rec, uint64_t rx, void *arg)
+{
+	struct replay_count *rc = arg;
+
+	rc->kinds[rec->kind]++;
+	if (rec->kind == TM_KIND_IMAGE)
+		rc->packages += rec->body.image.n_packages;
+	return 0;
+}
+
+/* The start-up replay: heartbeats, images with their packages, the
+ * containers not removed (their lifecycle as stored). */
+static void
+test_replay_gives_back_the_fleet(void **state)
+{
+	struct fx		*fx = *state;
+	struct replay_count	 rc;
+
+	heartbeat(fx, "h1", 1);
+	heartbeat(fx, "h2", 1);
+	image(fx, "h1", "img-a", 3, "1.0");
+	image(fx, "h2", "img-a", 3, "1.0");
+	snapshot(fx, "h1", "live", "running", T0, 0);
+	snapshot(fx, "h1", "gone", "running", T0, 0);
+	event(fx, "h1", "gone", "delete", T0 + SEC, -1);
+	snapshot(fx, "h2", "ended", "running", T0, 0);
+	event(fx, "h2", "ended", "exit", T0 + SEC, 0);
+	memset(&rc, 0, sizeof rc);
+	assert_int_equal(store_replay(fx->st, replay_cb, &rc), 0);
+	assert_int_equal(rc.kinds[TM_KIND_HEARTBEAT], 2);
+	assert_int_equal(rc.kinds[TM_KIND_IMAGE], 2);
+	assert_int_equal(rc.packages, 6);
+	assert_int_equal(rc.kinds[TM_KIND_CONTAINER], 2);
+}
+
+static int
+finding_cb(const struct finding *f, void *arg)
+{
+	json_t *a = arg;
+
+	json_array_append_new(a, finding_to_json(f, NULL));
+	return 0;
+}
+
+static void
+test_findings_round_trip(void **state)
+{
+	struct fx	*fx = *state;
+	struct finding	 a, b;
+	json_t		*got = json_array(), *want = json_array();
+
+	memset(&a, 0, sizeof a);
+	a.key = "vulnerability|h1|c1|img|libssl|DSA-1";
+	a.kind = FINDING_VULN;
+	a.level = SEV_HIGH;
+	a.score = 7.5;
+	a.host = "h1";
+	a.container = "c1";
+	a.package = "libssl";
+	a.installed = "1.0";
+	a.fixed = "1.1";
+	a.advisory = "DSA-1";
+	a.aliases = "CVE-2014-0160";
+	a.detail = (char *)"affected";
+	a.first_seen_ns = T0;
+	a.last_seen_ns = T0 + SEC;
+	a.open = 1;
+	finding_set_id(&a);
+	memset(&b, 0, sizeof b);
+	b.key = "misconfiguration|h1|c1|5.5";
+	b.kind = FINDING_MISCONFIG;
+	b.level = SEV_CRITICAL;
+	b.score = -1;
+	b.host = "h1";
+	b.container = "c1";
+	b.check = "5.5";
+	b.title = "privileged";
+	b.first_seen_ns = T0;
+	b.last_seen_ns = T0 + 2 * SEC;
+	b.resolved_ns = T0 + 2 * SEC;
+	b.reason = "container exited";
+	finding_set_id(&b);
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(store_put_finding(fx->st, &a), 0);
+	assert_int_equal(store_put_finding(fx->st, &b), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+	json_array_append_new(want, finding_to_json(&a, NULL));
+	json_array_append_new(want, finding_to_json(&b, NULL));
+	assert_int_equal(store_each_finding(fx->st, T0 + 2 * SEC, finding_cb,
+	    got), 0);
+	assert_true(json_equal(got, want));
+	/* Resolved before `since`: not read back. */
+	json_array_clear(got);
+	assert_int_equal(store_each_finding(fx->st, T0 + 3 * SEC, finding_cb,
+	    got), 0);
+	assert_int_equal(json_array_size(got), 1);
+	assert_string_equal(jstr(json_array_get(got, 0), "id"), a.id);
+	json_decref(got);
+	json_decref(want);
+}
+
+static int
+ledger_cb(const struct store_ledger *l, void *arg)
+{
+	json_t	*o = json_object(), *g = json_array();
+	size_t	 i;
+
+	for (i = 0; i < l->ngaps; i++)
+		json_array_append_new(g, json_pack("[I,I]",
+		    (json_int_t)l->gaps[i].lo, (json_int_t)l->gaps[i].hi));
+	json_object_set_new(o, "high", json_integer((json_int_t)l->high));
+	json_object_set_new(o, "missing", json_integer((json_int_t)l->missing));
+	json_object_set_new(o, "dups", json_integer((json_int_t)l->duplicates));
+	json_object_set_new(o, "gaps", g);
+	json_object_set_new(arg, l->host, o);
+	return 0;
+}
+
+static int
+put_ledger_cb(const struct store_ledger *l, void *arg)
+{
+	return store_put_ledger(arg, l);
+}
+
+/* The ledger as the consumer leaves it, and as the next start reads it. */
+static void
+test_ledger_round_trip(void **state)
+{
+	struct fx		*fx = *state;
+	struct ledger		*lg = ledger_new(LEDGER_JUMP_MAX);
+	static const uint64_t	 seqs[] = { 1, 2, 5, 9, 3, 2 };
+	json_t			*got = json_object(), *want;
+	size_t			 i;
+
+	for (i = 0; i < TM_NELEM(seqs); i++)
+		(void)ledger_check(lg, "h1", seqs[i]);
+	assert_int_equal(ledger_check(lg, "h1", 9 + LEDGER_JUMP_MAX + 1),
+	    LEDGER_JUMP);
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(ledger_flush(lg, put_ledger_cb, fx->st), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+	ledger_free(lg);
+	assert_int_equal(store_each_ledger(fx->st, ledger_cb, got), 0);
+	want = json_pack("{s:{s:i,s:i,s:i,s:[[i,i],[i,i]]}}", "h1", "high", 9,
+	    "missing", 4, "dups", 1, "gaps", 4, 4, 6, 8);
+	assert_true(json_equal(got, want));
+	json_decref(got);
+	json_decref(want);
+}
+
+/* Rejects of a host the store does not know are counted under "", and
+ * make no host. */
+static void
+test_counts_of_unknown_hosts_make_no_host(void **state)
+{
+	struct fx			*fx = *state;
+	struct store_host_counts	 hc;
+	struct store_query		 q;
+	json_t				*out = NULL;
+
+	memset(&hc, 0, sizeof hc);
+	hc.rejects[TM_REJ_MALFORMED] = 5;
+	hc.last_rx_ns = T0;
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(store_put_host_counts(fx->st, "attacker-made", &hc), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+	assert_int_equal(count(fx, "SELECT n FROM rejects WHERE host_id = '' "
+	    "AND reason = 'malformed'"), 5);
+	store_query_init(&q, STORE_Q_HOSTS);
+	assert_int_equal(store_query(fx->st, &q, &out), STORE_QOK);
+	assert_int_equal(jint(out, "total"), 0);
+	json_decref(out);
+	store_query_init(&q, STORE_Q_HOST);
+	q.id = "attacker-made";
+	assert_int_equal(store_query(fx->st, &q, &out), STORE_QNOTFOUND);
+}
+
+/* A store written by a newer program is refused, not misread. */
+static void
+test_newer_schema_refused(void **state)
+{
+	struct fx	*fx = *state;
+	sqlite3		*db;
+	char		 err[256];
+
+	store_close(fx->st);
+	fx->st = NULL;
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
+	    NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	err[0] = '\0';
+	assert_null(store_open(fx->path, 0, err, sizeof err));
+	assert_non_null(strstr(err, fx->path));
+	assert_non_null(strstr(err, "schema version 99 is newer"));
+	assert_null(store_open(fx->path, 1, err, sizeof err));
+}
+
+/* Read-only (the query side): reads, refuses writes; a file that is no
+ * store of ours, or none at all, is refused. */
+static void
+test_readonly_reads_and_refuses_writes(void **state)
+{
+	struct fx	*fx = *state;
+	struct store	*ro;
+	json_t		*c;
+	char		 err[256], other[128];
+	FILE		*fp;
+
+	snapshot(fx, "h1", "c9", "running", T0, 0);
+	ro = store_open(fx->path, 1, err, sizeof err);
+	assert_non_null(ro);
+	assert_int_equal(store_begin(ro), -1);
+	{
+		struct fx view = *fx;
+
+		view.st = ro;
+		c = container(&view, "h1", "c9");
+		assert_string_equal(jstr(c, "state"), "running");
+		json_decref(c);
+	}
+	store_close(ro);
+	snprintf(other, sizeof other, "%s/none.db", fx->dir);
+	assert_null(store_open(other, 1, err, sizeof err));
+	assert_int_equal(access(other, F_OK), -1);	/* not created */
+	snprintf(other, sizeof other, "%s/text.db", fx->dir);
+	assert_non_null(fp = fopen(other, "w"));
+	fputs("not a database\n", fp);
+	fclose(fp);
+	assert_null(store_open(other, 1, err, sizeof err));
+	assert_null(store_open(other, 0, err, sizeof err));
+	unlink(other);
+}
+
+/* ---------------------------------------------------------------------- */
+/* api_parse_time: RFC 3339 or a duration ago. */
+
+static void
+test_api_time_rfc3339(void **state)
+{
+	uint64_t t, now = T0;
+
+	(void)state;
+	assert_int_equal(api_parse_time("2027-01-15T08:00:00Z", now, &t), 0);
+	assert_int_equal(t, T0);
+	assert_int_equal(api_parse_time("2027-01-15T08:00:00.5Z", now, &t), 0);
+	assert_int_equal(t, T0 + SEC / 2);
+	assert_int_equal(api_parse_time("2027-01-15T08:00:00.123456789z", now,
+	    &t), 0);
+	assert_int_equal(t, T0 + 123456789);
+	assert_int_equal(api_parse_time("2027-01-15T08:00:00.1234567891Z",
+	    now, &t), 0);
+	assert_int_equal(t, T0 + 123456789);	/* past ns: dropped */
+	assert_int_equal(api_parse_time("2027-01-15T10:30:00+02:30", now, &t),
+	    0);
+	assert_int_equal(t, T0);
+	assert_int_equal(api_parse_time("2027-01-15T03:00:00-05:00", now, &t),
+	    0);
+	assert_int_equal(t, T0);
+	assert_int_equal(api_parse_time("1970-01-01T00:00:00Z", now, &t), 0);
+	assert_int_equal(t, 0);
+}
+
+static void
+test_api_time_duration_ago(void **state)
+{
+	uint64_t t;
+
+	(void)state;
+	assert_int_equal(api_parse_time("15m", T0, &t), 0);
+	assert_int_equal(t, T0 - 15 * 60 * SEC);
+	assert_int_equal(api_parse_time("500ms", T0, &t), 0);
+	assert_int_equal(t, T0 - SEC / 2);
+	assert_int_equal(api_parse_time("2d", T0, &t), 0);
+	assert_int_equal(t, T0 - 2 * 86400 * SEC);
+	/* A bare number is seconds, as for every duration (doc/api.md). */
+	assert_int_equal(api_parse_time("15", T0, &t), 0);
+	assert_int_equal(t, T0 - 15 * SEC);
+	/* Longer ago than the epoch: the earliest time, not a wrap. */
+	assert_int_equal(api_parse_time("100000d", 5 * SEC, &t), 0);
+	assert_int_equal(t, 1);
+}
+
+static void
+test_api_time_refuses_malformed(void **state)
+{
+	static const char *const bad[] = {
+		"", "now", "yesterday", "0s", "0", "-5m", "2027-01-15",
+		"2027-01-15T08:00:00", "2027-01-15 08:00:00Z",
+		"2027-01-15T08:00:00Zjunk", "2027-13-15T08:00:00Z",
+		"2027-01-32T08:00:00Z", "2027-01-15T25:00:00Z",
+		"2027-01-15T08:00:00+2:00", "2027-01-15T08:00:00+02",
+		"2027-01-15T08:00:00+24:00", "2027-01-15T08:00:00+02:60",
+		"2027-01-15T08:00:00+02:00x", "1969-12-31T23:59:59Z",
+		"1970-01-01T00:30:00+01:00", "T08:00:00Z",
+		"2027-01-15T08:00:00.Z5",
+	};
+	uint64_t	t;
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < TM_NELEM(bad); i++) {
+		t = 42;
+		if (api_parse_time(bad[i], T0, &t) != -1)
+			fail_msg("'%s' accepted as %llu", bad[i],
+			    (unsigned long long)t);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_lifecycle_snapshot_then_exit_and_delete_events,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_lifecycle_late_running_snapshot_keeps_the_exit,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_lifecycle_restart_after_exit_runs_again,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_lifecycle_removed_stays_removed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writes_are_idempotent,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_package_sets_are_shared,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_gives_back_the_fleet,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_findings_round_trip,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_round_trip,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_counts_of_unknown_hosts_make_no_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_readonly_reads_and_refuses_writes, setup, teardown),
+		cmocka_unit_test(test_api_time_rfc3339),
+		cmocka_unit_test(test_api_time_duration_ago),
+		cmocka_unit_test(test_api_time_refuses_malformed),
+	};
+
+	log_init("test-store", LOG_LEVEL_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
