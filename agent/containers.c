@@ -432,6 +432,7 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 	struct tm_process *p, *q;
 	size_t i, j;
 	bool unsettled = false, same;
+	uint64_t dropped = ps->dropped;
 
 	r->scans--;
 	c->scan_busy = false;
@@ -479,7 +480,7 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 				break;
 		if (j == c->n_procs) {
 			if (c->n_procs >= CTR_PROCS_MAX) {
-				c->procs_dropped++;
+				dropped++;
 				continue;
 			}
 			c->procs = xreallocarray(c->procs, c->n_procs + 1,
@@ -513,6 +514,10 @@ containers_scan_done(struct agent *a, struct ctr_rec *c, struct proc_scan *ps)
 		c->procs[j] = *p;
 		memset(p, 0, sizeof(*p));
 	}
+	/* Scans read the same processes again: the most one reading left
+	 * out, not a sum. */
+	if (dropped > c->procs_dropped)
+		c->procs_dropped = dropped;
 	if (unsettled && c->rescans < CTR_RESCANS &&
 	    (c->state == CTR_ST_RUNNING || c->state == CTR_ST_CREATED) &&
 	    !r->closing) {

@@ -86,7 +86,8 @@ agent_liboutput_a_SOURCES = \
 	agent/heartbeat.c
 agent_liboutput_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(RDKAFKA_CFLAGS) $(ZSTD_CFLAGS)
-OUTPUT_LIBS = agent/liboutput.a $(RDKAFKA_LIBS) $(JANSSON_LIBS) $(MSGPACK_LIBS)
+OUTPUT_LIBS = agent/liboutput.a schema/libschema.a $(RDKAFKA_LIBS) $(JANSSON_LIBS) \
+	$(MSGPACK_LIBS)
 agent_tallyman_agent_LDADD += $(OUTPUT_LIBS)
 
 # Output tests: spool and sequence (cmocka), the produce aid for the
@@ -113,7 +114,7 @@ tests_agent_produce_SOURCES = tests/agent-produce.c agent/config.c
 tests_agent_produce_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(RDKAFKA_CFLAGS)
 tests_agent_produce_LDADD = $(OUTPUT_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS)
-TESTS += \
+OUTPUT_INTEG = \
 	tests/integ/decode-json.sh \
 	tests/integ/spool-torn.sh \
 	tests/integ/spool-bound.sh \
@@ -121,15 +122,10 @@ TESTS += \
 	tests/integ/kafka-outage.sh \
 	tests/integ/kafka-outage-containers.sh \
 	tests/integ/agent-kill-run.sh
+TESTS += $(OUTPUT_INTEG)
 EXTRA_DIST += \
 	tests/lib/transport.sh \
-	tests/integ/decode-json.sh \
-	tests/integ/spool-torn.sh \
-	tests/integ/spool-bound.sh \
-	tests/integ/agent-kill.sh \
-	tests/integ/kafka-outage.sh \
-	tests/integ/kafka-outage-containers.sh \
-	tests/integ/agent-kill-run.sh \
+	$(OUTPUT_INTEG) \
 	bench/produce.sh
 
 # Watchers, registry, snapshot (issue 3), as a library so the unit tests link
@@ -206,3 +202,4 @@ WATCH_INTEG = \
 	tests/integ/watch-late-sockets.sh
 TESTS += $(WATCH_INTEG)
 EXTRA_DIST += tests/lib/watch.sh tests/lib/runc-capfilter.sh $(WATCH_INTEG)
+

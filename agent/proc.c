@@ -648,16 +648,19 @@ proc_cgroup_dir_of(const struct proc_ctx *ctx, uint32_t pid,
 	return dir;
 }
 
+/* Add pid once; over PROC_PIDS_MAX it is counted in *dropped instead. */
 static void
-proc_add_pid(uint32_t **pids, size_t *n, uint32_t pid)
+proc_add_pid(uint32_t **pids, size_t *n, uint32_t pid, uint64_t *dropped)
 {
 	size_t i;
 
 	for (i = 0; i < *n; i++)
 		if ((*pids)[i] == pid)
 			return;
-	if (*n >= PROC_PIDS_MAX)
+	if (*n >= PROC_PIDS_MAX) {
+		(*dropped)++;
 		return;
+	}
 	*pids = xreallocarray(*pids, *n + 1, sizeof(**pids));
 	(*pids)[(*n)++] = pid;
 }
@@ -665,7 +668,7 @@ proc_add_pid(uint32_t **pids, size_t *n, uint32_t pid)
 /* Collect the pids of dir and its sub-groups (bounded). */
 static void
 proc_cg_collect(const char *dir, unsigned depth, unsigned *visited,
-    uint32_t **pids, size_t *n)
+    uint32_t **pids, size_t *n, uint64_t *dropped)
 {
 	char path[PATH_MAX], *buf = NULL, *p, *eol, *ep;
 	size_t len;
@@ -684,7 +687,7 @@ proc_cg_collect(const char *dir, unsigned depth, unsigned *visited,
 				eol = buf + len;
 			v = strtoul(p, &ep, 10);
 			if (ep != p && ep == eol && v > 0 && v <= UINT32_MAX)
-				proc_add_pid(pids, n, (uint32_t)v);
+				proc_add_pid(pids, n, (uint32_t)v, dropped);
 		}
 		free(buf);
 	}
@@ -698,7 +701,7 @@ proc_cg_collect(const char *dir, unsigned depth, unsigned *visited,
 		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
 		    (int)sizeof(path))
 			continue;
-		proc_cg_collect(path, depth + 1, visited, pids, n);
+		proc_cg_collect(path, depth + 1, visited, pids, n, dropped);
 	}
 	closedir(d);
 }
@@ -976,11 +979,12 @@ proc_scan_run(struct proc_scan *ps)
 		ps->cgroup_dir = proc_cgroup_dir_of(&ctx, ps->pids[i],
 		    ps->pids_ns[i]);
 	if (ps->cgroup_dir != NULL)
-		proc_cg_collect(ps->cgroup_dir, 0, &visited, &pids, &npids);
+		proc_cg_collect(ps->cgroup_dir, 0, &visited, &pids, &npids,
+		    &ps->dropped);
 	listed = npids > 0;
 	if (!listed)
 		for (i = 0; i < ps->n_pids; i++)
-			proc_add_pid(&pids, &npids, ps->pids[i]);
+			proc_add_pid(&pids, &npids, ps->pids[i], &ps->dropped);
 	for (i = 0; i < npids; i++) {
 		/* a pid the runtime named: it must not have started later */
 		learned = 0;

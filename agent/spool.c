@@ -202,13 +202,14 @@ spool_peek_env(const void *raw, size_t len, uint64_t *seq, bool *record_start)
 {
 	msgpack_unpacked	 u;
 	msgpack_object_map	*m;
-	size_t			 off = 0, i;
+	size_t			 i;
 	int			 have_seq = 0, rc = -1;
 
 	*record_start = true;
-	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, raw, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-	    off != len || u.data.type != MSGPACK_OBJECT_MAP)
+	/* The bounded gate first: a count that lies would have msgpack-c
+	 * allocate for it (fuzz-spool). */
+	if (tm_unpack(raw, len, TM_MSG_MAX, &u, NULL, 0) != TM_OK ||
+	    u.data.type != MSGPACK_OBJECT_MAP)
 		goto out;
 	m = &u.data.via.map;
 	for (i = 0; i < m->size; i++) {

@@ -434,10 +434,11 @@ docker_list_cb(struct watch *w, long status, const char *body, size_t len,
 
 	if (d == NULL || conn != d->conn)
 		return;
-	if (status != 200 || (arr = json_loadb(body, len, 0, &err)) == NULL ||
-	    !json_is_array(arr)) {
+	arr = status == 200 ? json_loadb(body, len, 0, &err) : NULL;
+	if (!json_is_array(arr)) {
 		if (status == 200)
 			w->rejects++;
+		json_decref(arr);	/* valid JSON, but not a list */
 		docker_fail(d, "cannot list containers");
 		return;
 	}

@@ -31,3 +31,7 @@ bench_fleet_gen_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS) $(JANSSON_CFLAGS) \
 	$(RDKAFKA_CFLAGS)
 bench_fleet_gen_LDADD = $(SCHEMA_LIBS) $(COMMON_LIBS) $(RDKAFKA_LIBS)
 EXTRA_DIST += bench/ingest.sh
+
+# collector: short-lived capture and start-to-stored latency at the collector
+# (bash bench/collector-e2e.sh).
+EXTRA_DIST += bench/collector-e2e.sh

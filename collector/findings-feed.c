@@ -54,6 +54,7 @@ struct findings_feed {
 	uv_timer_t		 retry;
 	uint64_t		 backoff_ms;
 	int			 closing;
+	int			 nclosed;	/* of poll and retry */
 	struct findings_feed_stats st;
 };
 
@@ -348,7 +349,9 @@ feed_closed(uv_handle_t *h)
 {
 	struct findings_feed *ff = h->data;
 
-	if (h == (uv_handle_t *)&ff->poll)
+	/* Both timers live in ff: free it after the last one's callback
+	 * (libuv calls them in no promised order). */
+	if (++ff->nclosed < 2)
 		return;
 	while (ff->head != NULL)
 		feed_hook_pop(ff);

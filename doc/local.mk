@@ -1,6 +1,7 @@
 # doc: see the top-level Makefile.am
 EXTRA_DIST += doc/tallyman-agent-kafka.md
 EXTRA_DIST += doc/findings.md
+EXTRA_DIST += doc/fuzzing.md
 EXTRA_DIST += doc/api.md
 
 # Man pages (roff), installed by `make install` and both packages.

@@ -228,6 +228,7 @@ static const struct tm_field container_fields[] = {
 	F_STRUCT(S, risks, "risk", &risks_desc, "configuration risks"),
 	F_ARRAY(S, procs, "procs", TM_PROCS_MAX, &process_desc, "processes"),
 	F_BOOL(S, procs_missed, "pmiss", "exited before its processes could be read"),
+	F_U64(S, procs_dropped, "pdrop", OPT, "processes left out (the most in one reading): over the agent's bounds"),
 };
 #undef S
 
@@ -308,6 +309,8 @@ static const struct tm_field envelope_fields[] = {
 	    "host id (also the Kafka message key)"),
 	F_U64(S, seq, "s", REQ, "per-host sequence number, monotonic across restarts"),
 	F_U64(S, sent_ns, "t", REQ, "send time, ns since the epoch"),
+	F_U64(S, epoch, "e", OPT, "sequence epoch: chosen at random when the agent's "
+	    "state was made; a new epoch starts a new sequence"),
 	{ .key = "k", .type = TM_F_KIND, .off = offsetof(S, kind),
 	  .required = REQ, .max = TM_STR_SHORT, .doc = "record kind name" },
 	{ .key = "b", .type = TM_F_BODY, .off = offsetof(S, body),

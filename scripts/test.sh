@@ -2,7 +2,8 @@
 # scripts/test.sh: install dependencies, build, run the whole test suite and
 # check the release tarball.  The README's test command; .ci/run runs it.
 #
-#   ./scripts/test.sh [--no-deps] [--no-distcheck]
+#   ./scripts/test.sh [--no-deps] [--no-distcheck] [--no-sanitizers]
+#                     [--no-fuzz]
 #
 # Steps:
 #   1. scripts/install-deps.sh (skipped with --no-deps)
@@ -10,7 +11,17 @@
 #   3. suite "debug": out-of-tree build in _build with --enable-debug
 #      --enable-werror, make -j2, make -j2 check (every unit and integration
 #      test; integration tests start real containerd/dockerd, so run as root)
-#   4. make distcheck TM_INTEG=skip in _build (skipped with --no-distcheck):
+#   4. suite "sanitizers" (skipped with --no-sanitizers): the same in
+#      _build-san with --enable-sanitizers (ASan, UBSan, LeakSanitizer) at
+#      -O1, the whole suite again.  Every sanitizer report any program writes
+#      goes to _build-san/sanitizer-reports/ (tests/local.mk) and fails the
+#      test that started the program (tests/lib/sanitizer-driver.sh); each
+#      is printed here, and one written after its test ended fails a step.
+#   5. fuzzing (skipped with --no-fuzz): _build-fuzz with --enable-fuzzing
+#      CC=clang, every libFuzzer target of tests/fuzz/ for FUZZ_SECONDS
+#      (default 10) from its seed corpus (`make fuzz`); each target is one
+#      test case (a crash, leak or broken property fails it).
+#   6. make distcheck TM_INTEG=skip in _build (skipped with --no-distcheck):
 #      the tarball must build and pass its tests from a read-only source tree.
 #      Integration tests are SKIPPED there, not left out: TM_INTEG given on
 #      make's command line is passed through MAKEFLAGS to the make check that
@@ -35,8 +46,8 @@
 # The tests of distcheck's own make check are not added: they are the same
 # test cases again.  Exit status: 0 only if nothing failed.
 #
-# A further build (e.g. sanitizers) is one more `suite` line at the bottom;
-# its counts are summed into the same line.
+# A further build is one more `suite` line at the bottom; its counts are
+# summed into the same line.  Each step's time is printed ("took Ns").
 set -u
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,10 +56,14 @@ JOBS=${TM_JOBS:-2}
 START=$SECONDS
 DEPS=1
 DISTCHECK=1
+SANITIZERS=1
+FUZZ=1
 for arg in "$@"; do
 	case "$arg" in
 	--no-deps) DEPS=0 ;;
 	--no-distcheck) DISTCHECK=0 ;;
+	--no-sanitizers) SANITIZERS=0 ;;
+	--no-fuzz) FUZZ=0 ;;
 	-h|--help)
 		sed -n '2,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//'
 		exit 0 ;;
@@ -68,16 +83,38 @@ say() {
 
 # step NAME CMD...: run CMD; a failure counts once and is remembered.
 step() {
-	local name=$1
+	local name=$1 t0=$SECONDS
 	shift
 	say "$name"
 	if "$@"; then
+		printf 'test.sh: %s: took %ds\n' "$name" $((SECONDS - t0))
 		return 0
 	fi
 	FAILED=$((FAILED + 1))
 	FAILED_STEPS+=("$name")
-	printf 'test.sh: step failed: %s\n' "$name"
+	printf 'test.sh: step failed: %s (after %ds)\n' "$name" $((SECONDS - t0))
 	return 1
+}
+
+# sanitizer_reports NAME BUILDDIR: print every sanitizer report of the
+# build's make check.  Those in counted/ already failed their test (the
+# driver); one still at the top was written after its test ended: it fails
+# a step here.
+sanitizer_reports() {
+	local name=$1 dir=$SRC/$2/sanitizer-reports f late=0 n=0
+	[ -d "$dir" ] || return 0
+	for f in "$dir"/counted/* "$dir"/*; do
+		[ -f "$f" ] || continue
+		n=$((n + 1))
+		say "$name: sanitizer report ${f#"$SRC"/}"
+		head -n 200 "$f"
+		[ "${f%/*}" = "$dir" ] && late=$((late + 1))
+	done
+	[ "$n" -gt 0 ] && printf 'test.sh: %s: %d sanitizer report(s)\n' "$name" "$n"
+	if [ "$late" -gt 0 ]; then
+		FAILED=$((FAILED + late))
+		FAILED_STEPS+=("$name: $late sanitizer report(s) written after their test ended")
+	fi
 }
 
 # count LOG FIELD: the "# FIELD: N" total of an automake test-suite.log.
@@ -99,9 +136,13 @@ suite() {
 	step "$name: make -j$JOBS" make -C "$SRC/$dir" -j"$JOBS" || return 1
 	log=$SRC/$dir/test-suite.log
 	rm -f "$log"
+	rm -rf "$SRC/$dir/sanitizer-reports"
 	say "$name: make -j$JOBS check"
+	local t0=$SECONDS
 	make -C "$SRC/$dir" -j"$JOBS" check
 	local rc=$?
+	printf 'test.sh: %s: make check took %ds\n' "$name" $((SECONDS - t0))
+	sanitizer_reports "$name" "$dir"
 	if [ ! -f "$log" ]; then
 		FAILED=$((FAILED + 1))
 		FAILED_STEPS+=("$name: make check (no test-suite.log: exit $rc)")
@@ -127,6 +168,12 @@ suite() {
 		FAILED=$((FAILED + 1))
 		FAILED_STEPS+=("$name: make check exited $rc")
 	fi
+	# Where the time went (tests/lib/sanitizer-driver.sh notes it).
+	find "$SRC/$dir" -name '*.log' ! -name test-suite.log ! -name config.log \
+	    -exec grep -H '^# test-duration: ' {} + 2>/dev/null |
+	    sed -e "s|^$SRC/$dir/||" -e 's/:# test-duration: / /' |
+	    sort -k2,2nr | head -n 8 |
+	    awk -v n="$name" '{ printf "test.sh: %s: slowest: %s %ss\n", n, $1, $2 }'
 	# What was skipped, and why: a skip must never hide in CI.
 	find "$SRC/$dir" -name '*.log' ! -name test-suite.log ! -name config.log \
 	    -exec grep -H -i -E '^(ok .*# skip|1\.\.0 *# skip)' {} + 2>/dev/null |
@@ -140,7 +187,42 @@ step "autoreconf -fi" autoreconf -fi
 
 BUILT=0
 suite debug _build --enable-debug --enable-werror && BUILT=1
-# Later: suite sanitizers _build-san --enable-debug --enable-werror --enable-sanitizers
+if [ "$SANITIZERS" -eq 1 ]; then
+	# -O1, as ASan advises: -O0 (--enable-debug) makes the sanitized
+	# agent slow enough to miss 150 ms containers on a loaded machine;
+	# the debug suite already compiles with the strict warnings.
+	suite sanitizers _build-san --enable-werror --enable-sanitizers \
+	    CFLAGS="-O1 -g"
+fi
+
+# fuzz: build the libFuzzer targets with clang and run each for
+# FUZZ_SECONDS from its seeds; tests/fuzz/run.sh prints one TAP line per
+# target, counted like any test case.
+fuzz() {
+	local dir=$SRC/_build-fuzz pass fail
+	mkdir -p "$dir"
+	step "fuzz: configure (_build-fuzz: --enable-fuzzing CC=clang)" \
+	    bash -c 'cd "$1" && ../configure --enable-fuzzing CC=clang' _ "$dir" ||
+	    return 1
+	say "fuzz: make fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-10}"
+	local t0=$SECONDS
+	make -C "$dir" -j"$JOBS" fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}" 2>&1 |
+	    tee "$dir/fuzz.out"
+	local rc=${PIPESTATUS[0]}
+	printf 'test.sh: fuzz: took %ds\n' $((SECONDS - t0))
+	pass=$(grep -c -E '^ok [0-9]+ - ' "$dir/fuzz.out")
+	fail=$(grep -c -E '^not ok [0-9]+ - ' "$dir/fuzz.out")
+	PASSED=$((PASSED + pass))
+	FAILED=$((FAILED + fail))
+	printf 'test.sh: fuzz: %d passed, %d failed\n' "$pass" "$fail"
+	if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+		FAILED=$((FAILED + 1))
+		FAILED_STEPS+=("fuzz: make fuzz exited $rc")
+	fi
+}
+if [ "$FUZZ" -eq 1 ]; then
+	fuzz
+fi
 
 # tarball_complete: every file git tracks (but .gitignore/.gitkeep) is in
 # the tarball distcheck made, so nothing is missing from EXTRA_DIST that the

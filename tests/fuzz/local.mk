@@ -84,6 +84,14 @@ tests_fuzz_fuzz_zframe_SOURCES = tests/fuzz/fuzz-zframe.c $(FUZZ_HDRS)
 tests_fuzz_fuzz_zframe_CFLAGS = $(AM_CFLAGS) $(ZSTD_CFLAGS)
 tests_fuzz_fuzz_zframe_LDADD = $(COMMON_LIBS)
 
+# The spool's reading of its own folder: recovery and the sender's reads.
+FUZZ_TARGETS += tests/fuzz/fuzz-spool
+FUZZ_REPLAYS += tests/fuzz/replay-spool
+tests_fuzz_fuzz_spool_SOURCES = tests/fuzz/fuzz-spool.c $(FUZZ_HDRS)
+tests_fuzz_fuzz_spool_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
+	$(JANSSON_CFLAGS) $(ZSTD_CFLAGS)
+tests_fuzz_fuzz_spool_LDADD = $(OUTPUT_LIBS) $(COMMON_LIBS)
+
 # The watchers compile their own sources in (static handlers), with the
 # registry and watcher table stubbed (tests/fuzz/watch-stubs.h).
 FUZZ_WATCH_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
@@ -121,6 +129,7 @@ tests_fuzz_fuzz_version_apk_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_osv_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_zframe_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_spool_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_containerd_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_docker_LDFLAGS = $(FUZZ_LINK)
 
@@ -163,6 +172,9 @@ tests_fuzz_replay_config_LDADD = $(tests_fuzz_fuzz_config_LDADD) $(CMOCKA_LIBS)
 tests_fuzz_replay_zframe_SOURCES = $(tests_fuzz_fuzz_zframe_SOURCES) $(FUZZ_REPLAY_SRC)
 tests_fuzz_replay_zframe_CFLAGS = $(tests_fuzz_fuzz_zframe_CFLAGS) $(CMOCKA_CFLAGS) -DFUZZ_TARGET='"fuzz-zframe"'
 tests_fuzz_replay_zframe_LDADD = $(tests_fuzz_fuzz_zframe_LDADD) $(CMOCKA_LIBS)
+tests_fuzz_replay_spool_SOURCES = $(tests_fuzz_fuzz_spool_SOURCES) $(FUZZ_REPLAY_SRC)
+tests_fuzz_replay_spool_CFLAGS = $(tests_fuzz_fuzz_spool_CFLAGS) $(CMOCKA_CFLAGS) -DFUZZ_TARGET='"fuzz-spool"'
+tests_fuzz_replay_spool_LDADD = $(tests_fuzz_fuzz_spool_LDADD) $(CMOCKA_LIBS)
 tests_fuzz_replay_containerd_SOURCES = $(tests_fuzz_fuzz_containerd_SOURCES) $(FUZZ_REPLAY_SRC)
 nodist_tests_fuzz_replay_containerd_SOURCES = $(nodist_tests_fuzz_fuzz_containerd_SOURCES)
 tests_fuzz_replay_containerd_CFLAGS = $(tests_fuzz_fuzz_containerd_CFLAGS) $(CMOCKA_CFLAGS) -DFUZZ_TARGET='"fuzz-containerd"'

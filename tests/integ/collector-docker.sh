@@ -18,8 +18,8 @@
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/transport.sh"
 
-AGENT=$top_builddir/agent/tallyman-agent
-COLLECTOR=$top_builddir/collector/tallyman-collector
+AGENT=$(prog_path agent/tallyman-agent)
+COLLECTOR=$(prog_path collector/tallyman-collector)
 COLLECTOR_PID=
 AGENT_PID=
 

@@ -18,7 +18,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/collector.sh"
 
-GEN=$top_builddir/tests/gen-scenario
+GEN=$(prog_path tests/gen-scenario)
 PY=/usr/bin/python3
 col_init
 if ! "$PY" -c 'import msgpack' 2>/dev/null; then

@@ -8,7 +8,7 @@ set -u
 harness_init
 harness_require_cmd dpkg rpm
 tmp=$TM_TMP
-COLLECTOR="$top_builddir/collector/tallyman-collector"
+COLLECTOR=$(prog_path collector/tallyman-collector)
 PAIRS="$top_builddir/tests/integ/version-pairs"
 
 for prog in "$COLLECTOR" "$PAIRS"; do

@@ -16,8 +16,8 @@
 #   - /api/v1/findings filters and /api/v1/vulnerabilities/{id}.
 . "$(dirname "$0")/../lib/harness.sh"
 
-COLLECTOR=$top_builddir/collector/tallyman-collector
-GEN=$top_builddir/tests/gen-scenario
+COLLECTOR=$(prog_path collector/tallyman-collector)
+GEN=$(prog_path tests/gen-scenario)
 COLLECTOR_PID=
 HOOK_PID=
 

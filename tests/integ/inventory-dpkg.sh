@@ -7,7 +7,7 @@
 
 . "$(dirname "$0")/../lib/tap.sh"
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)/_build}"
-AGENT=$top_builddir/agent/tallyman-agent
+AGENT=$(prog_path agent/tallyman-agent)
 
 [ "${TM_INTEG:-yes}" = skip ] && tap_skip_all "TM_INTEG=skip"
 for c in dpkg-query jq; do

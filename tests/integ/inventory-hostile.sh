@@ -10,7 +10,7 @@
 
 . "$(dirname "$0")/../lib/tap.sh"
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)/_build}"
-AGENT=$top_builddir/agent/tallyman-agent
+AGENT=$(prog_path agent/tallyman-agent)
 
 [ "${TM_INTEG:-yes}" = skip ] && tap_skip_all "TM_INTEG=skip"
 command -v jq >/dev/null || tap_skip_all "jq not installed"

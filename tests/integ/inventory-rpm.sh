@@ -8,8 +8,8 @@
 
 . "$(dirname "$0")/../lib/tap.sh"
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)/_build}"
-AGENT=$top_builddir/agent/tallyman-agent
-FIXTURE=$top_builddir/tests/integ/rpmdb-fixture
+AGENT=$(prog_path agent/tallyman-agent)
+FIXTURE=$(prog_path tests/integ/rpmdb-fixture)
 
 [ "${TM_INTEG:-yes}" = skip ] && tap_skip_all "TM_INTEG=skip"
 for c in rpm rpmbuild jq; do

@@ -9,7 +9,7 @@
 #    container with /tmp/miner's SHA-256 as sha256sum computes it inside.
 
 . "$(dirname "$0")/../lib/harness.sh"
-AGENT=$top_builddir/agent/tallyman-agent
+AGENT=$(prog_path agent/tallyman-agent)
 
 harness_start
 harness_require_cmd jq

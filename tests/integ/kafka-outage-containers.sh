@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/transport.sh"
 
-AGENT=$top_builddir/agent/tallyman-agent
+AGENT=$(prog_path agent/tallyman-agent)
 if "$AGENT" --help 2>&1 | grep -A1 '^  run ' | grep -q 'not built yet'; then
 	tap_skip_all "tallyman-agent run is not built yet (watchers, issue 3)"
 fi

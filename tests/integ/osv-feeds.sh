@@ -9,7 +9,7 @@
 
 harness_init
 harness_require_cmd python3 jq
-COLLECTOR=$top_builddir/collector/tallyman-collector
+COLLECTOR=$(prog_path collector/tallyman-collector)
 HTTPD_PID=
 
 stop_httpd() {

@@ -162,3 +162,6 @@ tap_done() {
 	tap_diag "$TAP_PASSED passed, $TAP_FAILED failed, $TAP_SKIPPED skipped"
 	exit 0
 }
+
+# Programs under test (prog_path, TM_WRAP).
+. "$(dirname "${BASH_SOURCE[0]}")/prog.sh"

@@ -18,8 +18,8 @@
 
 TR_TOPIC=tallyman.inventory
 TR_PIDS=()
-: "${TM_PRODUCE:=$top_builddir/tests/agent-produce}"
-: "${TM_DECODE:=$top_builddir/schema/tallyman-decode}"
+: "${TM_PRODUCE:=$(prog_path tests/agent-produce)}"
+: "${TM_DECODE:=$(prog_path schema/tallyman-decode)}"
 
 tr__cleanup() {
 	local p

@@ -12,7 +12,7 @@
 # its records to TM_TMP/agent.json, its log to TM_LOGS/agent.log.  It is our
 # child: stopped by pid, before the harness's teardown checks for leftovers.
 
-WATCH_AGENT=${WATCH_AGENT:-$top_builddir/agent/tallyman-agent}
+WATCH_AGENT=${WATCH_AGENT:-$(prog_path agent/tallyman-agent)}
 WATCH_PID=
 WATCH_OUT=
 

@@ -11,6 +11,8 @@
 
 #include <sys/mman.h>
 
+#include <stdio.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,12 +122,61 @@ test_docker_time_beyond_int64_nanoseconds_is_unknown(void **state)
 	assert_int_equal(ns, 1704164645500000000ull);
 }
 
+/*
+ * fuzz-spool, corpus crash-envelope-count-lies: a frame whose checksum and
+ * zstd are sound but whose envelope claims 2^30 map entries in 8 bytes.
+ * The spool read it with msgpack_unpack_next, which allocates for the
+ * claimed count first (16 GiB here; an out-of-memory abort under ASan)
+ * instead of tm_unpack's bounded pre-scan.  Recovery cuts it, counted.
+ */
+static void
+test_spool_envelope_with_a_lying_count_is_cut_without_allocating(void **state)
+{
+	static const uint8_t env[] = {
+		0xdf, 0x40, 0x00, 0x00, 0x00,	/* map32, 2^30 entries */
+		0xa1, 's', 0x01
+	};
+	char			 dir[] = "/tmp/tm-fuzzreg-spool-XXXXXX", path[256];
+	uint8_t			*frame = NULL;
+	size_t			 len = 0, cap = 0;
+	struct spool		*sp;
+	struct spool_info	 si;
+	uv_loop_t		 loop;
+	FILE			*fp;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(zframe_encode(env, sizeof(env), 1, &frame, &len, &cap), 0);
+	snprintf(path, sizeof(path), "%s/0000000000000001.seg", dir);
+	assert_non_null(fp = fopen(path, "wb"));
+	assert_int_equal(fwrite(frame, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+	free(frame);
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_non_null(sp = spool_open(&loop, dir, 1 << 20, 1000000));
+	spool_get_info(sp, &si);
+	assert_int_equal(si.cut_frames, 1);
+	assert_int_equal(si.records, 0);
+	assert_false(si.has_last_seq);
+	spool_close(sp);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/head", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dpkg_source_on_last_line_is_read_within_the_buffer),
 		cmocka_unit_test(test_docker_time_beyond_int64_nanoseconds_is_unknown),
+		cmocka_unit_test(test_spool_envelope_with_a_lying_count_is_cut_without_allocating),
 	};
 
 	log_init("test-fuzz-regressions", LOG_LEVEL_ERROR);
