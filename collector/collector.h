@@ -487,6 +487,8 @@ struct collector {
 	struct api		*api;
 	struct embedded		*embedded;
 	uint64_t		 started_ns;
+	uint64_t		 findings_written;	/* changes in the store */
+	uint64_t		 findings_queued;	/* changes not yet */
 };
 extern const struct collector_cmd collector_cmd_run;
 
