@@ -69,6 +69,7 @@ struct agent {
 	struct containers	*containers;
 	struct inventory_cache	*icache;
 	struct host		*host;		/* host.c: last host record */
+	bool			 apparmor;	/* the host's kernel enforces AppArmor */
 	uv_signal_t		 sig_term, sig_int, sig_hup;
 	bool			 stopping;
 };
@@ -286,6 +287,7 @@ struct seq *seq_open(uv_loop_t *loop, const char *dir, bool have_spool_last,
 int	seq_next(struct seq *sq, uint64_t *out);
 int	seq_unget(struct seq *sq, uint64_t n);
 uint64_t seq_peek(const struct seq *sq);
+uint64_t seq_epoch(const struct seq *sq);
 int	seq_close(struct seq *sq, bool clean);
 
 /* spool.c: the on-disk spool between agent_emit and Kafka. */
@@ -716,6 +718,8 @@ void	snapshot_k8s_labels(struct tm_container *c);
 int	host_emit(struct agent *a, bool now);
 void	host_close(struct agent *a);
 /* A runtime's version became known (or changed). */
+/* Whether this host's kernel enforces AppArmor (the CIS check 5.2 applies). */
+bool	host_apparmor(void);
 void	host_runtime_version(struct agent *a, const char *runtime,
 	    const char *version);
 

@@ -116,6 +116,7 @@ cmd_run_exec(struct agent *a, int argc, char **argv)
 	uv_loop_init(&loop);
 	a->loop = &loop;
 	a->start_mono_ns = mono_ns();
+	a->apparmor = host_apparmor();
 	if (output_open(a, spec) == -1) {
 		rc = 1;
 		goto out;

@@ -148,6 +148,7 @@ cmd_snapshot_exec(struct agent *a, int argc, char **argv)
 	uv_loop_init(&loop);
 	a->loop = &loop;
 	a->start_mono_ns = mono_ns();
+	a->apparmor = host_apparmor();
 	a->cfg.heartbeat_interval = 0;		/* records only */
 	if (sn.json && output_open(a, "json") == -1) {
 		rc = 1;

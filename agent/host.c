@@ -215,6 +215,25 @@ host_emit(struct agent *a, bool now)
 }
 
 /* A runtime reported its version: a new host record if it changed. */
+/*
+ * Whether the kernel enforces AppArmor: a container with no profile is
+ * unconfined on such a host, and AppArmor does not apply on the others
+ * (CIS 5.2's "if applicable").  Read once, at start-up.
+ */
+bool
+host_apparmor(void)
+{
+	char	buf[8];
+	FILE	*fp = fopen("/sys/module/apparmor/parameters/enabled", "re");
+	bool	 on;
+
+	if (fp == NULL)
+		return false;
+	on = fgets(buf, sizeof(buf), fp) != NULL && buf[0] == 'Y';
+	fclose(fp);
+	return on;
+}
+
 void
 host_runtime_version(struct agent *a, const char *runtime, const char *version)
 {

@@ -278,10 +278,11 @@ inspect_risks(json_t *in, bool daemon_userns, const char *user,
 		r->seccomp = xstrdup("custom");
 	else
 		r->seccomp = xstrdup("default");
+	/* Docker names no profile where the kernel has no AppArmor; where
+	 * it has, an unconfined container says "unconfined" (snapshot.c
+	 * decides what a missing profile means on this host). */
 	if ((s = jstr(in, "AppArmorProfile", TM_STR_SHORT)) != NULL && s[0] != '\0')
 		r->apparmor = xstrdup(s);
-	else
-		r->apparmor = xstrdup("unconfined");
 	if ((s = inspect_secopt(opts, "label")) != NULL &&
 	    strcmp(s, "disable") == 0)
 		r->selinux = xstrdup("disabled");

@@ -3,8 +3,10 @@
  *
  * Entries are keyed by image id (or a hash of the layer chain) and live in
  * memory and in state.dir/images/KEY.json ({"emitted": bool, "image": {...}},
- * written to a temporary file then renamed), so a restart neither rescans
- * nor re-sends an image.  A scan runs on the libuv thread pool; requests for
+ * written to a temporary file then renamed), so a restart does not rescan
+ * an image.  Its record is sent once per run of the agent, when a container
+ * first uses it: a collector that lost its store gets it again at the next
+ * start ("emitted" on disk is only informative).  A scan runs on the libuv thread pool; requests for
  * a key being scanned wait for that one scan.  Everything here but
  * icache_work runs on the loop thread.
  */
@@ -231,7 +233,10 @@ icache_load_file(struct inventory_cache *c, const char *name)
 	}
 	e = icache_insert(c, img.key);
 	e->img = img;
-	e->emitted = json_is_true(json_object_get(o, "emitted"));
+	/* Sent in an earlier run, but not in this one: a collector whose
+	 * store was lost or replaced meanwhile would never see it again.
+	 * Each image is sent once per run, when a container first uses it. */
+	e->emitted = false;
 	json_decref(o);
 out:
 	if (fd != -1)

@@ -133,6 +133,7 @@ agent_emit(struct agent *a, enum tm_kind kind, const void *body)
 	}
 	rec.version = TM_SCHEMA_MAJOR;
 	rec.host_id = a->host_id;
+	rec.epoch = seq_epoch(o->seq);
 	if (seq_next(o->seq, &rec.seq) == -1) {
 		log_warnx("output: no sequence number: record not sent");
 		return -1;

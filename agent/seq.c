@@ -8,7 +8,13 @@
  *
  * The state file STATE_DIR/seq holds one line:
  *
- *	tallyman-seq 1 limit=L next=N boot=BOOT_ID
+ *	tallyman-seq 1 limit=L next=N boot=BOOT_ID epoch=E
+ *
+ * E is the sequence's epoch (the envelope's "e"): chosen at random when
+ * the state is made, so a sequence that starts again at 1 because the
+ * state was lost (a package purged and installed again) is not taken for
+ * replays of the old one.  A file without it (made by an older agent)
+ * keeps epoch 0: the sequence it continues is the same.
  *
  * L is a durable reservation: every number handed out is below L, and L is
  * written with fsync+rename before a number at or above the old L is used,
@@ -33,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,6 +53,7 @@ struct seq {
 	uv_loop_t	*loop;
 	char		*dir;		/* NULL: memory only */
 	char		 boot[64];
+	uint64_t	 epoch;		/* 0: none (state from an older agent) */
 	uint64_t	 next;		/* next number to hand out */
 	uv_mutex_t	 lock;		/* guards durable and the file */
 	uint64_t	 durable;	/* limit on disk */
@@ -87,8 +95,9 @@ seq_write(struct seq *sq, uint64_t limit, uint64_t next)
 	snprintf(path, sizeof path, "%s/%s", sq->dir, SEQ_FILE);
 	snprintf(tmp, sizeof tmp, "%s/%s.tmp", sq->dir, SEQ_FILE);
 	len = snprintf(line, sizeof line,
-	    "tallyman-seq 1 limit=%" PRIu64 " next=%" PRIu64 " boot=%s\n",
-	    limit, next, sq->boot[0] != '\0' ? sq->boot : "-");
+	    "tallyman-seq 1 limit=%" PRIu64 " next=%" PRIu64 " boot=%s epoch=%"
+	    PRIu64 "\n", limit, next, sq->boot[0] != '\0' ? sq->boot : "-",
+	    sq->epoch);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1) {
 		log_warn("seq: %s", tmp);
@@ -113,17 +122,32 @@ seq_write(struct seq *sq, uint64_t limit, uint64_t next)
 	return 0;
 }
 
+/* A new epoch: random, not 0, below 2^62 (any JSON or SQL reader keeps it). */
+static uint64_t
+seq_new_epoch(void)
+{
+	uint64_t e = 0;
+
+	while (e == 0) {
+		if (getrandom(&e, sizeof e, 0) != (ssize_t)sizeof e)
+			e = now_ns() ^ ((uint64_t)getpid() << 32);
+		e &= (1ULL << 62) - 1;
+	}
+	return e;
+}
+
 /*
- * Parse the state file.  Returns 0 with *limit, *clean_next and boot filled, 1 if
- * there is no file, -1 if it is unreadable or malformed (logged).
+ * Parse the state file.  Returns 0 with *limit, *clean_next, boot and
+ * *epoch (0 when the file has none) filled, 1 if there is no file, -1 if
+ * it is unreadable or malformed (logged).
  */
 static int
 seq_read(struct seq *sq, uint64_t *limit, uint64_t *clean_next, char *boot,
-    size_t bootlen)
+    size_t bootlen, uint64_t *epoch)
 {
 	char	 path[4096], line[256], b[64];
 	FILE	*fp;
-	int	 fd;
+	int	 fd, n;
 
 	snprintf(path, sizeof path, "%s/%s", sq->dir, SEQ_FILE);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -137,14 +161,17 @@ seq_read(struct seq *sq, uint64_t *limit, uint64_t *clean_next, char *boot,
 		close(fd);
 		return -1;
 	}
+	*epoch = 0;
 	if (fgets(line, sizeof line, fp) == NULL ||
-	    sscanf(line, "tallyman-seq 1 limit=%" SCNu64 " next=%" SCNu64
-	    " boot=%63s", limit, clean_next, b) != 3) {
+	    (n = sscanf(line, "tallyman-seq 1 limit=%" SCNu64 " next=%" SCNu64
+	    " boot=%63s epoch=%" SCNu64, limit, clean_next, b, epoch)) < 3) {
 		log_warnx("seq: %s: malformed, ignored", path);
 		fclose(fp);
 		return -1;
 	}
 	fclose(fp);
+	if (n == 3)
+		*epoch = 0;
 	snprintf(boot, bootlen, "%s", b);
 	return 0;
 }
@@ -198,12 +225,13 @@ seq_open(uv_loop_t *loop, const char *dir, bool have_spool_last,
 		fatalx("seq: mutex");
 	seq_read_boot(sq->boot, sizeof sq->boot);
 	if (dir == NULL) {
+		sq->epoch = seq_new_epoch();
 		sq->next = 1;
 		sq->durable = UINT64_MAX;
 		return sq;
 	}
 	sq->dir = xstrdup(dir);
-	r = seq_read(sq, &limit, &clean_next, boot, sizeof boot);
+	r = seq_read(sq, &limit, &clean_next, boot, sizeof boot, &sq->epoch);
 	if (r == 0) {
 		bool	same_boot = sq->boot[0] != '\0' &&
 			    strcmp(boot, sq->boot) == 0;
@@ -227,11 +255,18 @@ seq_open(uv_loop_t *loop, const char *dir, bool have_spool_last,
 		    "at the durable reservation: records after the last synced one may be lost");
 	} else if (r == 1) {
 		next = have_spool_last ? spool_last + 1 : 1;
+		/* A spool without the file: the epoch is lost with it, so a
+		 * new one, even if the spool's records go out first. */
+		sq->epoch = seq_new_epoch();
+		log_info("seq: new sequence, epoch %" PRIu64 ", starting at %"
+		    PRIu64, sq->epoch, next);
 	} else {
 		/* Unreadable: continue above anything the spool holds, with a
-		 * generous skip, rather than risk reuse. */
+		 * generous skip, rather than risk reuse; a new epoch. */
 		next = (have_spool_last ? spool_last + 1 : 1) + SEQ_BLOCK;
-		log_warnx("seq: state unreadable, continuing at %" PRIu64, next);
+		sq->epoch = seq_new_epoch();
+		log_warnx("seq: state unreadable, continuing at %" PRIu64
+		    " under a new epoch %" PRIu64, next, sq->epoch);
 	}
 	sq->next = next;
 	uv_mutex_lock(&sq->lock);
@@ -298,6 +333,13 @@ uint64_t
 seq_peek(const struct seq *sq)
 {
 	return sq->next;
+}
+
+/* The sequence's epoch (the envelope's "e"; 0: none). */
+uint64_t
+seq_epoch(const struct seq *sq)
+{
+	return sq->epoch;
 }
 
 /*

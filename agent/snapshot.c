@@ -198,6 +198,12 @@ snapshot_build(struct agent *a, const struct ctr_rec *c, const char *why,
 	out->k8s_container = PICK(k8s_container);
 
 	out->risks = p->risks;
+	if (out->risks.apparmor == NULL)
+		out->risks.apparmor = s->risks.apparmor;
+	/* No profile on a host that enforces AppArmor: unconfined.  On one
+	 * that does not, AppArmor does not apply: no value. */
+	if (out->risks.apparmor == NULL && a->apparmor)
+		out->risks.apparmor = (char *)(uintptr_t)"unconfined";
 	if (s->risks.n_caps > 0 && p == &c->meta[CTR_SRC_DOCKER]) {
 		/* the OCI spec says what the runtime really applied */
 		out->risks.caps = s->risks.caps;

@@ -218,8 +218,11 @@ spec_oci_parse(json_t *spec, struct tm_container *out)
 	r->root_user = uid == 0;
 	spec_caps(json_object_get(proc, "capabilities"), r);
 	r->no_new_privs = json_is_true(json_object_get(proc, "noNewPrivileges"));
+	/* No profile: unconfined where the kernel has AppArmor (snapshot.c
+	 * knows the host), not applicable elsewhere. */
 	s = jstr(proc, "apparmorProfile", TM_STR_SHORT);
-	r->apparmor = xstrdup(s != NULL && s[0] != '\0' ? s : "unconfined");
+	if (s != NULL && s[0] != '\0')
+		r->apparmor = xstrdup(s);
 	if ((s = jstr(proc, "selinuxLabel", TM_STR_SHORT)) != NULL && s[0] != '\0')
 		r->selinux = xstrdup(s);
 	r->ro_rootfs = json_is_true(json_object_get(json_object_get(spec, "root"),

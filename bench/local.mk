@@ -22,6 +22,16 @@ bench_reeval_LDADD = $(CORRELATE_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS)
 # watch: short-lived containers captured (bash bench/short-lived.sh [BUILDDIR] [N]).
 EXTRA_DIST += bench/short-lived.sh
 
+# collector: a simulated fleet produced to Kafka (bench/fleet-gen), and the
+# ingest rate, drain time, store size and feed re-evaluation measured
+# through a running collector (bash bench/ingest.sh [BUILDDIR] [HOSTS]).
+noinst_PROGRAMS += bench/fleet-gen
+bench_fleet_gen_SOURCES = bench/fleet-gen.c
+bench_fleet_gen_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS) $(JANSSON_CFLAGS) \
+	$(RDKAFKA_CFLAGS)
+bench_fleet_gen_LDADD = $(SCHEMA_LIBS) $(COMMON_LIBS) $(RDKAFKA_LIBS)
+EXTRA_DIST += bench/ingest.sh
+
 # collector: short-lived capture and start-to-stored latency at the collector
 # (bash bench/collector-e2e.sh).
 EXTRA_DIST += bench/collector-e2e.sh

@@ -635,6 +635,14 @@ api_metrics(struct api_req *r)
 	    "rolled back.\n"
 	    "# TYPE tallyman_store_errors_total counter\n"
 	    "tallyman_store_errors_total %llu\n"
+	    "# HELP tallyman_findings_written_total Finding changes written "
+	    "to the store.\n"
+	    "# TYPE tallyman_findings_written_total counter\n"
+	    "tallyman_findings_written_total %llu\n"
+	    "# HELP tallyman_findings_unwritten Finding changes waiting to be "
+	    "written to the store.\n"
+	    "# TYPE tallyman_findings_unwritten gauge\n"
+	    "tallyman_findings_unwritten %llu\n"
 	    "# HELP tallyman_api_requests_total API requests, by status class.\n"
 	    "# TYPE tallyman_api_requests_total counter\n",
 	    (unsigned long long)cs.messages, (unsigned long long)cs.bytes,
@@ -645,7 +653,9 @@ api_metrics(struct api_req *r)
 	    (unsigned long long)cs.batches, (double)cs.store_ns / 1e9,
 	    (double)st->commit_ns_total / 1e9,
 	    (unsigned long long)st->commits,
-	    (unsigned long long)(st->errors + cs.store_errors));
+	    (unsigned long long)(st->errors + cs.store_errors),
+	    (unsigned long long)co->findings_written,
+	    (unsigned long long)co->findings_queued);
 	for (i = 1; i <= 5; i++)
 		api_text(r, "tallyman_api_requests_total{code=\"%zuxx\"} %llu\n",
 		    i, (unsigned long long)r->api->requests[i]);

@@ -75,6 +75,8 @@ run_flush_findings(struct run *r)
 	memmove(r->q, r->q + n, (r->nq - n) * sizeof *r->q);
 	r->nq -= n;
 	r->written += n;
+	r->co.findings_written = r->written;
+	r->co.findings_queued = r->nq;
 }
 
 static void
@@ -98,6 +100,7 @@ run_store_sink(const struct finding *f, enum finding_change ch, void *arg)
 		r->q = xreallocarray(r->q, r->capq, sizeof *r->q);
 	}
 	r->q[r->nq++] = finding_dup(f);
+	r->co.findings_queued = r->nq;
 	if (!r->stopping)
 		uv_idle_start(&r->flush, run_flush_cb);
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <librdkafka/rdkafka.h>
 #include <uv.h>
 
 #include "common/common.h"
@@ -458,6 +459,13 @@ struct consume *consume_start(uv_loop_t *loop,
 void	consume_stats(const struct consume *c, struct consume_stats *st);
 void	consume_stop(struct consume *c);
 
+/* kafka-conf.c: librdkafka settings of the consumer and the findings
+ * producer (each takes the kafka.* keys that are not the other's only). */
+int	kafka_conf_set(rd_kafka_conf_t *conf, const char *key,
+	    const char *value, char *err, size_t errlen);
+int	kafka_conf_passthrough(rd_kafka_conf_t *conf, rd_kafka_type_t type,
+	    const struct cfg_passthrough *kp, char *err, size_t errlen);
+
 /* embedded.c: kafka.brokers = embedded (single-host trial). */
 struct embedded;
 struct embedded *embedded_start(const struct collector_config *cfg,
@@ -479,6 +487,8 @@ struct collector {
 	struct api		*api;
 	struct embedded		*embedded;
 	uint64_t		 started_ns;
+	uint64_t		 findings_written;	/* changes in the store */
+	uint64_t		 findings_queued;	/* changes not yet */
 };
 extern const struct collector_cmd collector_cmd_run;
 

@@ -31,6 +31,7 @@ struct ledger_host {
 	uint64_t	 duplicates;
 	struct store_gap *gaps;
 	size_t		 ngaps, capgaps;
+	int		 gaps_dirty;	/* gaps differ from the store's */
 	int		 dirty;
 	struct ledger_host *next_dirty;
 };
@@ -121,6 +122,7 @@ ledger_gap_push(struct ledger_host *h, uint64_t lo, uint64_t hi)
 	h->gaps[h->ngaps].lo = lo;
 	h->gaps[h->ngaps].hi = hi;
 	h->ngaps++;
+	h->gaps_dirty = 1;
 }
 
 /* Index of the gap holding seq, or -1 (gaps are sorted, disjoint). */
@@ -148,6 +150,7 @@ ledger_gap_fill(struct ledger_host *h, size_t i, uint64_t seq)
 {
 	struct store_gap *g = &h->gaps[i];
 
+	h->gaps_dirty = 1;
 	if (g->lo == seq && g->hi == seq) {
 		memmove(g, g + 1, (h->ngaps - i - 1) * sizeof *g);
 		h->ngaps--;
@@ -238,6 +241,7 @@ ledger_load(struct ledger *lg, const struct store_ledger *sl)
 			continue;	/* not sorted and disjoint: skip */
 		ledger_gap_push(h, sl->gaps[i].lo, sl->gaps[i].hi);
 	}
+	h->gaps_dirty = 0;	/* as the store has them */
 }
 
 static void
@@ -250,6 +254,7 @@ ledger_view(const struct ledger_host *h, struct store_ledger *sl)
 	sl->duplicates = h->duplicates;
 	sl->gaps = h->gaps;
 	sl->ngaps = h->ngaps;
+	sl->gaps_changed = h->gaps_dirty;
 }
 
 /*
@@ -271,6 +276,7 @@ ledger_flush(struct ledger *lg, int (*fn)(const struct store_ledger *, void *),
 			return -1;
 		lg->dirty = h->next_dirty;
 		h->dirty = 0;
+		h->gaps_dirty = 0;
 		h->next_dirty = NULL;
 	}
 	return 0;

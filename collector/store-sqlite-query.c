@@ -317,13 +317,30 @@ q_host(sqlite3 *db, const struct store_query *q, json_t **out)
 	}
 	sqlite3_finalize(s);
 	kinds = json_object();
-	if ((t = sq_prep(db, "SELECT kind, n FROM host_records WHERE "
-	    "host_id = ?1 ORDER BY kind")) != NULL) {
+	/* The columns are in enum tm_kind's order. */
+	if ((t = sq_prep(db, "SELECT n_host, n_heartbeat, n_event, "
+	    "n_container, n_image, n_drift FROM hosts WHERE host_id = ?1")) !=
+	    NULL) {
 		sqlite3_bind_text(t, 1, q->id, -1, SQLITE_STATIC);
-		while (sqlite3_step(t) == SQLITE_ROW)
-			json_object_set_new(kinds,
-			    (const char *)sqlite3_column_text(t, 0),
-			    json_integer(sqlite3_column_int64(t, 1)));
+		if (sqlite3_step(t) == SQLITE_ROW) {
+			int	k, m, n = 0, order[TM_KIND_MAX];
+
+			/* By name, as the API has always listed them. */
+			for (k = TM_KIND_NONE + 1; k < TM_KIND_MAX; k++) {
+				for (m = n; m > 0 && strcmp(tm_kind_name(
+				    (enum tm_kind)order[m - 1]),
+				    tm_kind_name((enum tm_kind)k)) > 0; m--)
+					order[m] = order[m - 1];
+				order[m] = k;
+				n++;
+			}
+			for (m = 0; m < n; m++)
+				if (sqlite3_column_int64(t, order[m] - 1) > 0)
+					json_object_set_new(kinds,
+					    tm_kind_name((enum tm_kind)order[m]),
+					    json_integer(sqlite3_column_int64(t,
+					    order[m] - 1)));
+		}
 		sqlite3_finalize(t);
 	}
 	json_object_set_new(o, "records_by_kind", kinds);

@@ -30,6 +30,9 @@
 #include "collector/store.h"
 
 #define SQ_BUSY_MS	10000
+
+/* hosts has one n_KIND column per record kind (SQ_HOST_BATCH). */
+_Static_assert(TM_KIND_MAX == 7, "a record kind without its hosts column");
 #define SQ_CACHE_KIB	65536
 
 static const char *const sq_migrations[] = {
@@ -120,6 +123,28 @@ static const char *const sq_migrations[] = {
 	"CREATE INDEX findings_open ON findings (open, resolved_ns);",
 	/* 1 -> 2: when a container's first snapshot arrived (latency). */
 	"ALTER TABLE containers ADD COLUMN first_snapshot_ns INTEGER;",
+	/* 2 -> 3: records per kind are columns of hosts (one statement per
+	 * host and batch instead of one per host, kind and batch). */
+	"ALTER TABLE hosts ADD COLUMN n_host INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE hosts ADD COLUMN n_heartbeat INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE hosts ADD COLUMN n_event INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE hosts ADD COLUMN n_container INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE hosts ADD COLUMN n_image INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE hosts ADD COLUMN n_drift INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE hosts SET"
+	"  n_host = coalesce((SELECT n FROM host_records r WHERE"
+	"    r.host_id = hosts.host_id AND r.kind = 'host'), 0),"
+	"  n_heartbeat = coalesce((SELECT n FROM host_records r WHERE"
+	"    r.host_id = hosts.host_id AND r.kind = 'heartbeat'), 0),"
+	"  n_event = coalesce((SELECT n FROM host_records r WHERE"
+	"    r.host_id = hosts.host_id AND r.kind = 'event'), 0),"
+	"  n_container = coalesce((SELECT n FROM host_records r WHERE"
+	"    r.host_id = hosts.host_id AND r.kind = 'container'), 0),"
+	"  n_image = coalesce((SELECT n FROM host_records r WHERE"
+	"    r.host_id = hosts.host_id AND r.kind = 'image'), 0),"
+	"  n_drift = coalesce((SELECT n FROM host_records r WHERE"
+	"    r.host_id = hosts.host_id AND r.kind = 'drift'), 0);"
+	"DROP TABLE host_records;",
 };
 #define SQ_VERSION	((int)TM_NELEM(sq_migrations))
 
@@ -128,14 +153,11 @@ enum sq_stmt {
 	SQ_BEGIN,
 	SQ_COMMIT,
 	SQ_ROLLBACK,
-	SQ_HOST_TOUCH,
+	SQ_HOST_BATCH,
 	SQ_HOST_FACTS,
 	SQ_HOST_HB,
-	SQ_HOST_COUNTS,
-	SQ_HOST_KIND,
 	SQ_HOST_REJECT,
 	SQ_HOST_EXISTS,
-	SQ_HOST_LEDGER,
 	SQ_GAPS_DELETE,
 	SQ_GAP_INSERT,
 	SQ_CTR_GET,
@@ -154,32 +176,43 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	[SQ_BEGIN] = "BEGIN IMMEDIATE",
 	[SQ_COMMIT] = "COMMIT",
 	[SQ_ROLLBACK] = "ROLLBACK",
-	[SQ_HOST_TOUCH] =
-	    "INSERT INTO hosts (host_id, first_seen_ns, last_seen_ns) "
-	    "VALUES (?1, ?2, ?2) ON CONFLICT (host_id) DO UPDATE SET "
-	    "last_seen_ns = max(last_seen_ns, ?2)",
+	/* A host's counters and ledger, once per host and batch (sq_commit).
+	 * The kind columns are in enum tm_kind's order. */
+	[SQ_HOST_BATCH] =
+	    "INSERT INTO hosts (host_id, first_seen_ns, last_seen_ns, records, "
+	    "rejects, n_host, n_heartbeat, n_event, n_container, n_image, "
+	    "n_drift, seq_seen, seq_high, seq_missing, seq_duplicates) VALUES "
+	    "(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, 0), "
+	    "coalesce(?12, 0), coalesce(?13, 0), coalesce(?14, 0)) "
+	    "ON CONFLICT (host_id) DO UPDATE SET "
+	    "last_seen_ns = max(last_seen_ns, ?2), records = records + ?3, "
+	    "rejects = rejects + ?4, n_host = n_host + ?5, "
+	    "n_heartbeat = n_heartbeat + ?6, n_event = n_event + ?7, "
+	    "n_container = n_container + ?8, n_image = n_image + ?9, "
+	    "n_drift = n_drift + ?10, seq_seen = coalesce(?11, seq_seen), "
+	    "seq_high = coalesce(?12, seq_high), "
+	    "seq_missing = coalesce(?13, seq_missing), "
+	    "seq_duplicates = coalesce(?14, seq_duplicates)",
 	[SQ_HOST_FACTS] =
-	    "UPDATE hosts SET hostname = ?2, os_id = ?3, os_version = ?4, "
-	    "os_pretty = ?5, kernel = ?6, arch = ?7, agent_version = ?8, "
-	    "docker_version = ?9, containerd_version = ?10, boot_ns = ?11, "
-	    "ncpu = ?12, mem_bytes = ?13, facts_ns = ?14 WHERE host_id = ?1",
+	    "INSERT INTO hosts (host_id, hostname, os_id, os_version, os_pretty, "
+	    "kernel, arch, agent_version, docker_version, containerd_version, "
+	    "boot_ns, ncpu, mem_bytes, facts_ns, first_seen_ns, last_seen_ns) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+	    "?14, ?14) ON CONFLICT (host_id) DO UPDATE SET hostname = ?2, "
+	    "os_id = ?3, os_version = ?4, os_pretty = ?5, kernel = ?6, "
+	    "arch = ?7, agent_version = ?8, docker_version = ?9, "
+	    "containerd_version = ?10, boot_ns = ?11, ncpu = ?12, "
+	    "mem_bytes = ?13, facts_ns = ?14",
 	[SQ_HOST_HB] =
-	    "UPDATE hosts SET hb_ns = ?2, hb_interval_ns = ?3, heartbeat = ?4 "
-	    "WHERE host_id = ?1",
-	[SQ_HOST_COUNTS] =
-	    "UPDATE hosts SET records = records + ?2, rejects = rejects + ?3 "
-	    "WHERE host_id = ?1",
-	[SQ_HOST_KIND] =
-	    "INSERT INTO host_records (host_id, kind, n) VALUES (?1, ?2, ?3) "
-	    "ON CONFLICT (host_id, kind) DO UPDATE SET n = n + ?3",
+	    "INSERT INTO hosts (host_id, hb_ns, hb_interval_ns, heartbeat, "
+	    "first_seen_ns, last_seen_ns) VALUES (?1, ?2, ?3, ?4, ?2, ?2) "
+	    "ON CONFLICT (host_id) DO UPDATE SET hb_ns = ?2, "
+	    "hb_interval_ns = ?3, heartbeat = ?4",
 	[SQ_HOST_REJECT] =
 	    "INSERT INTO rejects (host_id, reason, n, last_ns) "
 	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (host_id, reason) DO UPDATE "
 	    "SET n = n + ?3, last_ns = ?4",
 	[SQ_HOST_EXISTS] = "SELECT 1 FROM hosts WHERE host_id = ?1",
-	[SQ_HOST_LEDGER] =
-	    "UPDATE hosts SET seq_seen = ?2, seq_high = ?3, seq_missing = ?4, "
-	    "seq_duplicates = ?5 WHERE host_id = ?1",
 	[SQ_GAPS_DELETE] = "DELETE FROM seq_gaps WHERE host_id = ?1",
 	[SQ_GAP_INSERT] =
 	    "INSERT OR REPLACE INTO seq_gaps (host_id, lo, hi) VALUES (?1, ?2, ?3)",
@@ -221,7 +254,11 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "first_seen_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
 	    "?11, ?12, ?13, ?14) ON CONFLICT DO UPDATE SET "
 	    "comm = coalesce(?10, comm), exe = coalesce(?11, exe), "
-	    "args = coalesce(?12, args), sha256 = coalesce(?13, sha256)",
+	    "args = coalesce(?12, args), sha256 = coalesce(?13, sha256) "
+	    /* Every snapshot lists the processes again: write only news. */
+	    "WHERE comm IS NOT coalesce(?10, comm) OR "
+	    "exe IS NOT coalesce(?11, exe) OR args IS NOT coalesce(?12, args) OR "
+	    "sha256 IS NOT coalesce(?13, sha256)",
 	[SQ_PKGSET_GET] = "SELECT id FROM pkgsets WHERE digest = ?1",
 	[SQ_PKGSET_PUT] = "INSERT INTO pkgsets (digest, n) VALUES (?1, ?2)",
 	[SQ_PKG_PUT] =
@@ -250,6 +287,30 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
 };
 
+/*
+ * A host's counters and ledger in the transaction, written with one
+ * statement at commit (SQ_HOST_BATCH): the records of a batch come from
+ * hundreds of hosts, a few each.
+ */
+struct sq_pend {
+	uint64_t	 rx_ns;		/* last record's arrival, 0: none */
+	uint64_t	 records[TM_KIND_MAX];
+	uint64_t	 rejects;
+	int		 ledger;	/* the ledger below is to be written */
+	int		 seen;
+	uint64_t	 high, missing, duplicates;
+};
+
+/* A package list stored already (sq_pkgset): its bytes, by image key. */
+struct sq_pkc {
+	char		*key;		/* the map's key (owned) */
+	sqlite3_int64	 id;
+	size_t		 len;
+	uint8_t		 bytes[];
+};
+#define SQ_PKC_MAX	4096			/* entries */
+#define SQ_PKC_BYTES	(64u * 1024 * 1024)	/* their bytes */
+
 struct sq {
 	struct store	 base;		/* first: store.c casts */
 	sqlite3		*db;
@@ -257,6 +318,12 @@ struct sq {
 	int		 readonly;
 	int		 in_tx;
 	uint64_t	 tx_start_ns;
+	struct strmap	*pend;		/* host -> sq_pend (keys owned) */
+	int		 pend_failed;
+	struct strmap	*pkc;		/* image key -> sq_pkc (keys owned) */
+	size_t		 pkc_bytes;
+	uint8_t		*pkbuf;		/* a package list's bytes (scratch) */
+	size_t		 pkcap;
 };
 
 static struct sq *
@@ -358,6 +425,38 @@ sq_exec(struct sq *q, const char *sql)
 		return -1;
 	}
 	return 0;
+}
+
+/* Maps whose keys and values are both owned (a value may point to its key
+ * but does not free it). */
+static int
+sq_free_entry(const char *k, void *v, void *arg)
+{
+	free((char *)(uintptr_t)k);
+	free(v);
+	return 0;
+}
+
+/* Empty a map whose keys and values are owned; NULL stays NULL. */
+static struct strmap *
+sq_map_reset(struct strmap *m)
+{
+	if (m == NULL)
+		return strmap_new();
+	if (strmap_count(m) == 0)
+		return m;
+	strmap_each(m, sq_free_entry, NULL);
+	strmap_free(m);
+	return strmap_new();
+}
+
+static void
+sq_map_free(struct strmap *m)
+{
+	if (m == NULL)
+		return;
+	strmap_each(m, sq_free_entry, NULL);
+	strmap_free(m);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -495,6 +594,9 @@ sq_close(struct store *st)
 	if (q->db != NULL && !q->readonly)
 		sqlite3_exec(q->db, "PRAGMA optimize", NULL, NULL, NULL);
 	sqlite3_close(q->db);
+	sq_map_free(q->pend);
+	sq_map_free(q->pkc);
+	free(q->pkbuf);
 	free(q->base.path);
 	free(q);
 }
@@ -513,8 +615,11 @@ sq_begin(struct store *st)
 		return -1;
 	q->in_tx = 1;
 	q->tx_start_ns = mono_ns();
+	q->pend = sq_map_reset(q->pend);
 	return 0;
 }
+
+static int	sq_pend_write(const char *host, void *v, void *arg);
 
 static int
 sq_commit(struct store *st)
@@ -523,8 +628,16 @@ sq_commit(struct store *st)
 	sqlite3_stmt	*s;
 	uint64_t	 t0 = mono_ns();
 
-	if (!q->in_tx || (s = sq_stmt(q, SQ_COMMIT)) == NULL ||
-	    sq_done(q, s) == -1)
+	if (!q->in_tx)
+		return -1;
+	if (q->pend != NULL) {
+		q->pend_failed = 0;
+		strmap_each(q->pend, sq_pend_write, q);
+		if (q->pend_failed)
+			return -1;
+	}
+	q->pend = sq_map_reset(q->pend);
+	if ((s = sq_stmt(q, SQ_COMMIT)) == NULL || sq_done(q, s) == -1)
 		return -1;
 	q->in_tx = 0;
 	q->base.commits++;
@@ -543,21 +656,58 @@ sq_rollback(struct store *st)
 	if ((s = sq_stmt(q, SQ_ROLLBACK)) != NULL)
 		(void)sq_done(q, s);
 	q->in_tx = 0;
+	q->pend = sq_map_reset(q->pend);
+	/* Package sets stored in the transaction are gone. */
+	q->pkc = sq_map_reset(q->pkc);
+	q->pkc_bytes = 0;
 }
 
 /* ---------------------------------------------------------------------- */
 /* Writes */
 
-static int
-sq_host_touch(struct sq *q, const char *host, uint64_t rx_ns)
+/* The pending changes of host in the transaction (made empty if none). */
+static struct sq_pend *
+sq_pend_get(struct sq *q, const char *host)
 {
-	sqlite3_stmt *s = sq_stmt(q, SQ_HOST_TOUCH);
+	struct sq_pend *p = strmap_get(q->pend, host);
+
+	if (p == NULL) {
+		p = xcalloc(1, sizeof *p);
+		strmap_put(q->pend, xstrdup(host), p);
+	}
+	return p;
+}
+
+/* Write one host's changes of the transaction (strmap_each; stops with
+ * q->pend_failed set). */
+static int
+sq_pend_write(const char *host, void *v, void *arg)
+{
+	struct sq	*q = arg;
+	struct sq_pend	*p = v;
+	sqlite3_stmt	*s = sq_stmt(q, SQ_HOST_BATCH);
+	uint64_t	 records = 0;
+	int		 i;
 
 	if (s == NULL)
-		return -1;
+		return q->pend_failed = 1;
 	sq_text(s, 1, host);
-	sq_u64(s, 2, rx_ns);
-	return sq_done(q, s);
+	sq_u64(s, 2, p->rx_ns);
+	for (i = TM_KIND_NONE + 1; i < TM_KIND_MAX; i++) {
+		records += p->records[i];
+		sq_u64(s, 5 + i - 1, p->records[i]);
+	}
+	sq_u64(s, 3, records);
+	sq_u64(s, 4, p->rejects);
+	if (p->ledger) {
+		sqlite3_bind_int(s, 11, p->seen);
+		sq_u64(s, 12, p->high);
+		sq_u64(s, 13, p->missing);
+		sq_u64(s, 14, p->duplicates);
+	}
+	if (sq_done(q, s) == -1)
+		q->pend_failed = 1;
+	return q->pend_failed;
 }
 
 static int
@@ -869,57 +1019,120 @@ sq_put_event(struct sq *q, const struct tm_record *rec, uint64_t rx_ns)
 	return sq_ctr_write(q, s, &l);
 }
 
-/* SHA-256 over a package list: the identity of a pkgset. */
+/* Append n bytes to the scratch buffer at *off. */
 static void
-sq_pkgset_digest(const struct tm_image *im, char out[65])
+sq_pkbuf_add(struct sq *q, size_t *off, const void *p, size_t n)
 {
-	struct sha256_ctx	c;
-	uint8_t			d[32];
-	size_t			i;
+	if (q->pkcap - *off < n) {
+		while (q->pkcap - *off < n)
+			q->pkcap = q->pkcap ? q->pkcap * 2 : 65536;
+		q->pkbuf = xreallocarray(q->pkbuf, q->pkcap, 1);
+	}
+	memcpy(q->pkbuf + *off, p, n);
+	*off += n;
+}
 
-	sha256_init(&c);
+/*
+ * A package list as bytes, into q->pkbuf (returns the length): each field
+ * NUL-terminated (\1 marks an absent one), then "HAS:EPOCH".  Their SHA-256
+ * is the identity of a pkgset.
+ */
+static size_t
+sq_pkgset_bytes(struct sq *q, const struct tm_image *im)
+{
+	size_t i, j, off = 0;
+
 	for (i = 0; i < im->n_packages; i++) {
 		const struct tm_package *p = &im->packages[i];
 		const char *f[] = { p->ecosystem, p->name, p->version, p->arch,
 		    p->source_name, p->source_version, p->vendor,
 		    p->modularity };
 		char	epoch[32];
-		size_t	j;
+		int	n;
 
 		for (j = 0; j < TM_NELEM(f); j++) {
-			/* NUL ends each field, \1 marks an absent one. */
 			if (f[j] != NULL)
-				sha256_update(&c, f[j], strlen(f[j]) + 1);
+				sq_pkbuf_add(q, &off, f[j], strlen(f[j]) + 1);
 			else
-				sha256_update(&c, "\1", 2);
+				sq_pkbuf_add(q, &off, "\1", 2);
 		}
-		snprintf(epoch, sizeof epoch, "%d:%" PRId64, p->has_epoch,
-		    p->has_epoch ? p->epoch : 0);
-		sha256_update(&c, epoch, strlen(epoch) + 1);
+		if (!p->has_epoch)
+			sq_pkbuf_add(q, &off, "0:0", 4);
+		else {
+			n = snprintf(epoch, sizeof epoch, "1:%" PRId64,
+			    p->epoch);
+			sq_pkbuf_add(q, &off, epoch, (size_t)n + 1);
+		}
 	}
-	sha256_final(&c, d);
-	sha256_hex(d, out);
+	return off;
 }
 
-/* The pkgset of im's packages, stored if new: its rowid, or -1. */
+/* Remember that the package list in q->pkbuf[0..len) of image key is
+ * pkgset id (sq_pkgset asks first). */
+static void
+sq_pkc_put(struct sq *q, const char *key, size_t len, sqlite3_int64 id)
+{
+	struct sq_pkc	*e, *old;
+
+	if (len > SQ_PKC_BYTES / 16)
+		return;
+	if ((old = strmap_del(q->pkc, key)) != NULL) {
+		q->pkc_bytes -= old->len;
+		free(old->key);
+		free(old);
+	}
+	if (strmap_count(q->pkc) >= SQ_PKC_MAX ||
+	    q->pkc_bytes + len > SQ_PKC_BYTES) {
+		q->pkc = sq_map_reset(q->pkc);
+		q->pkc_bytes = 0;
+	}
+	e = xmalloc(sizeof *e + len);
+	e->key = xstrdup(key);
+	e->id = id;
+	e->len = len;
+	memcpy(e->bytes, q->pkbuf, len);
+	strmap_put(q->pkc, e->key, e);
+	q->pkc_bytes += len;
+}
+
+/*
+ * The pkgset of im's packages, stored if new: its rowid, or -1.  The
+ * fleet's hosts send the same images' lists again and again: a list equal
+ * to the last one seen under the same image key is known without hashing
+ * it or asking the store.
+ */
 static sqlite3_int64
 sq_pkgset(struct sq *q, const struct tm_image *im)
 {
-	sqlite3_stmt	*s;
-	sqlite3_int64	 id;
-	char		 digest[65];
-	size_t		 i;
-	int		 rc;
+	sqlite3_stmt		*s;
+	sqlite3_int64		 id;
+	struct sha256_ctx	 c;
+	const struct sq_pkc	*e;
+	uint8_t			 d[32];
+	char			 digest[65];
+	size_t			 i, len;
+	int			 rc;
 
-	sq_pkgset_digest(im, digest);
+	if (q->pkc == NULL)
+		q->pkc = strmap_new();
+	len = sq_pkgset_bytes(q, im);
+	if ((e = strmap_get(q->pkc, im->key)) != NULL && e->len == len &&
+	    memcmp(e->bytes, q->pkbuf, len) == 0)
+		return e->id;
+	sha256_init(&c);
+	sha256_update(&c, q->pkbuf, len);
+	sha256_final(&c, d);
+	sha256_hex(d, digest);
 	if ((s = sq_stmt(q, SQ_PKGSET_GET)) == NULL)
 		return -1;
 	sq_text(s, 1, digest);
 	rc = sqlite3_step(s);
 	id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
 	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW) {
+		sq_pkc_put(q, im->key, len, id);
 		return id;
+	}
 	if (rc != SQLITE_DONE) {
 		sq_error(q, "pkgsets");
 		return -1;
@@ -950,6 +1163,7 @@ sq_pkgset(struct sq *q, const struct tm_image *im)
 		if (sq_done(q, s) == -1)
 			return -1;
 	}
+	sq_pkc_put(q, im->key, len, id);
 	return id;
 }
 
@@ -1023,10 +1237,14 @@ static int
 sq_put_record(struct store *st, const struct tm_record *rec, const void *raw,
     size_t rawlen, uint64_t rx_ns)
 {
-	struct sq *q = sq_of(st);
+	struct sq	*q = sq_of(st);
+	struct sq_pend	*p;
 
-	if (!q->in_tx || sq_host_touch(q, rec->host_id, rx_ns) == -1)
+	if (!q->in_tx)
 		return -1;
+	p = sq_pend_get(q, rec->host_id);
+	if (rx_ns > p->rx_ns)
+		p->rx_ns = rx_ns;
 	switch (rec->kind) {
 	case TM_KIND_HOST:
 		return sq_put_host(q, rec, rx_ns);
@@ -1069,31 +1287,24 @@ sq_put_host_counts(struct store *st, const char *host,
     const struct store_host_counts *c)
 {
 	struct sq	*q = sq_of(st);
+	struct sq_pend	*p;
 	sqlite3_stmt	*s;
-	uint64_t	 records = 0, rejects = 0;
-	const char	*who = host;
+	const char	*who;
 	unsigned	 i;
 
 	if (!q->in_tx)
 		return -1;
-	if (*host != '\0' && !sq_host_exists(q, host))
-		who = "";
-	for (i = 0; i < TM_KIND_MAX; i++) {
-		if (c->records[i] == 0)
-			continue;
-		records += c->records[i];
-		if ((s = sq_stmt(q, SQ_HOST_KIND)) == NULL)
-			return -1;
-		sq_text(s, 1, who);
-		sq_text(s, 2, tm_kind_name((enum tm_kind)i));
-		sq_u64(s, 3, c->records[i]);
-		if (sq_done(q, s) == -1)
-			return -1;
-	}
+	/* A host with records in the batch is written at commit; one
+	 * without is counted only if the store knows it already. */
+	if ((p = strmap_get(q->pend, host)) == NULL && *host != '\0' &&
+	    sq_host_exists(q, host))
+		p = sq_pend_get(q, host);
+	who = p != NULL ? host : "";
 	for (i = 0; i < REJ_MAX; i++) {
 		if (c->rejects[i] == 0)
 			continue;
-		rejects += c->rejects[i];
+		if (p != NULL)
+			p->rejects += c->rejects[i];
 		if ((s = sq_stmt(q, SQ_HOST_REJECT)) == NULL)
 			return -1;
 		sq_text(s, 1, who);
@@ -1103,32 +1314,31 @@ sq_put_host_counts(struct store *st, const char *host,
 		if (sq_done(q, s) == -1)
 			return -1;
 	}
-	if (*who == '\0')
-		return 0;
-	if ((s = sq_stmt(q, SQ_HOST_COUNTS)) == NULL)
-		return -1;
-	sq_text(s, 1, who);
-	sq_u64(s, 2, records);
-	sq_u64(s, 3, rejects);
-	return sq_done(q, s);
+	if (p != NULL)
+		for (i = 0; i < TM_KIND_MAX; i++)
+			p->records[i] += c->records[i];
+	return 0;
 }
 
 static int
 sq_put_ledger(struct store *st, const struct store_ledger *l)
 {
 	struct sq	*q = sq_of(st);
+	struct sq_pend	*p;
 	sqlite3_stmt	*s;
 	size_t		 i;
 
-	if (!q->in_tx || sq_host_touch(q, l->host, 0) == -1 ||
-	    (s = sq_stmt(q, SQ_HOST_LEDGER)) == NULL)
+	if (!q->in_tx)
 		return -1;
-	sq_text(s, 1, l->host);
-	sqlite3_bind_int(s, 2, l->seen);
-	sq_u64(s, 3, l->high);
-	sq_u64(s, 4, l->missing);
-	sq_u64(s, 5, l->duplicates);
-	if (sq_done(q, s) == -1 || (s = sq_stmt(q, SQ_GAPS_DELETE)) == NULL)
+	p = sq_pend_get(q, l->host);
+	p->ledger = 1;
+	p->seen = l->seen;
+	p->high = l->high;
+	p->missing = l->missing;
+	p->duplicates = l->duplicates;
+	if (!l->gaps_changed)
+		return 0;
+	if ((s = sq_stmt(q, SQ_GAPS_DELETE)) == NULL)
 		return -1;
 	sq_text(s, 1, l->host);
 	if (sq_done(q, s) == -1)

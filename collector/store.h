@@ -52,6 +52,8 @@ struct store_ledger {
 	uint64_t	 duplicates;	/* records received again (replays) */
 	const struct store_gap *gaps;	/* open gaps, ascending */
 	size_t		 ngaps;
+	int		 gaps_changed;	/* since read from or written to the
+					   store: write them again */
 };
 
 /* Per-batch counters of one host (added to its row at commit). */

@@ -240,48 +240,81 @@ tm_unpack(const void *buf, size_t len, size_t max, msgpack_unpacked *out,
 }
 
 /* ------------------------------------------------------------------ */
-/* Paths for messages: "b.procs[3].pid". */
+/* Paths for messages: "b.procs[3].pid".  Kept as a stack of keys and
+ * indexes, rendered only when a message needs it (the decoder walks every
+ * field of every record). */
+
+#define PATH_FRAMES	48	/* keys and indexes; TM_DEPTH_MAX bounds both */
 
 struct path {
-	char	 buf[256];
-	size_t	 len;
+	struct {
+		const char	*key;	/* NULL: an index */
+		size_t		 len;	/* key length, or the index */
+	}	 fr[PATH_FRAMES];
+	size_t	 n;			/* frames pushed (may exceed PATH_FRAMES) */
+	char	 buf[256];		/* path_render's */
 };
 
-/* Append ".key" (printable bytes only) and return the previous length. */
+static size_t
+path_push(struct path *p, const char *key, size_t len)
+{
+	size_t saved = p->n;
+
+	if (p->n < PATH_FRAMES) {
+		p->fr[p->n].key = key;
+		p->fr[p->n].len = len;
+	}
+	p->n++;
+	return saved;
+}
+
+/* Append ".key" and return the previous depth (for path_restore). */
 static size_t
 path_key(struct path *p, const char *key, size_t keylen)
 {
-	size_t	 saved = p->len, i;
-
-	if (p->len > 0 && p->len + 1 < sizeof(p->buf))
-		p->buf[p->len++] = '.';
-	for (i = 0; i < keylen && i < 64 && p->len + 1 < sizeof(p->buf); i++) {
-		unsigned char c = (unsigned char)key[i];
-
-		p->buf[p->len++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	p->buf[p->len] = '\0';
-	return saved;
+	return path_push(p, key, keylen);
 }
 
 static size_t
 path_index(struct path *p, size_t i)
 {
-	size_t	 saved = p->len;
-	int	 n;
-
-	n = snprintf(p->buf + p->len, sizeof(p->buf) - p->len, "[%zu]", i);
-	if (n > 0 && (size_t)n < sizeof(p->buf) - p->len)
-		p->len += (size_t)n;
-	p->buf[p->len] = '\0';
-	return saved;
+	return path_push(p, NULL, i);
 }
 
 static void
-path_restore(struct path *p, size_t len)
+path_restore(struct path *p, size_t n)
 {
-	p->len = len;
-	p->buf[len] = '\0';
+	p->n = n;
+}
+
+/* The path as text ("" at the top), printable bytes only. */
+static const char *
+path_render(struct path *p)
+{
+	size_t	 len = 0, f, i;
+	int	 n;
+
+	p->buf[0] = '\0';
+	for (f = 0; f < p->n && f < PATH_FRAMES; f++) {
+		if (p->fr[f].key == NULL) {
+			n = snprintf(p->buf + len, sizeof(p->buf) - len, "[%zu]",
+			    p->fr[f].len);
+			if (n < 0 || (size_t)n >= sizeof(p->buf) - len)
+				break;
+			len += (size_t)n;
+			continue;
+		}
+		if (len > 0 && len + 1 < sizeof(p->buf))
+			p->buf[len++] = '.';
+		for (i = 0; i < p->fr[f].len && i < 64 &&
+		    len + 1 < sizeof(p->buf); i++) {
+			unsigned char c = (unsigned char)p->fr[f].key[i];
+
+			p->buf[len++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+		}
+		p->buf[len] = '\0';
+	}
+	return p->buf;
 }
 
 /* ------------------------------------------------------------------ */
@@ -515,7 +548,7 @@ enc_fail(struct enc *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_warnx("schema: encode: %s: %s", e->path.buf, msg);
+	log_warnx("schema: encode: %s: %s", path_render(&e->path), msg);
 	return -1;
 }
 
@@ -716,8 +749,9 @@ dec_fail(struct dec *d, enum tm_reject why, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	d->why = why;
-	if (d->path.len > 0)
-		set_detail(d->detail, d->detaillen, "%s: %s", d->path.buf, msg);
+	if (d->path.n > 0)
+		set_detail(d->detail, d->detaillen, "%s: %s",
+		    path_render(&d->path), msg);
 	else
 		set_detail(d->detail, d->detaillen, "%s", msg);
 	return -1;
@@ -933,22 +967,30 @@ dec_struct(struct dec *d, const struct tm_desc *desc, void *base,
 {
 	uint64_t	 seen = 0;
 	uint32_t	 i;
-	size_t		 j, saved;
+	size_t		 j = 0, k, next = 0, saved;
 
 	for (i = 0; i < o->via.map.size; i++) {
 		const msgpack_object_kv	*kv = &o->via.map.ptr[i];
 		const struct tm_field	*f = NULL;
+		const char		*key = kv->key.via.str.ptr;
+		uint32_t		 klen = kv->key.via.str.size;
 
 		if (kv->key.type != MSGPACK_OBJECT_STR)
 			return dec_fail(d, TM_REJ_WRONG_TYPE,
 			    "a key is not a string (%s)",
 			    obj_type_name(kv->key.type));
-		for (j = 0; j < desc->nfields; j++) {
-			const char *k = desc->fields[j].key;
+		/* Encoders write the fields in the table's order: look from
+		 * the one after the last found. */
+		for (k = 0; klen > 0 && k < desc->nfields; k++) {
+			const char *fk;
 
-			if (strlen(k) == kv->key.via.str.size &&
-			    memcmp(k, kv->key.via.str.ptr, kv->key.via.str.size) == 0) {
+			j = next + k < desc->nfields ? next + k :
+			    next + k - desc->nfields;
+			fk = desc->fields[j].key;
+			if (fk[0] == key[0] && strlen(fk) == klen &&
+			    memcmp(fk, key, klen) == 0) {
 				f = &desc->fields[j];
+				next = j + 1;
 				break;
 			}
 		}

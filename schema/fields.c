@@ -309,6 +309,8 @@ static const struct tm_field envelope_fields[] = {
 	    "host id (also the Kafka message key)"),
 	F_U64(S, seq, "s", REQ, "per-host sequence number, monotonic across restarts"),
 	F_U64(S, sent_ns, "t", REQ, "send time, ns since the epoch"),
+	F_U64(S, epoch, "e", OPT, "sequence epoch: chosen at random when the agent's "
+	    "state was made; a new epoch starts a new sequence"),
 	{ .key = "k", .type = TM_F_KIND, .off = offsetof(S, kind),
 	  .required = REQ, .max = TM_STR_SHORT, .doc = "record kind name" },
 	{ .key = "b", .type = TM_F_BODY, .off = offsetof(S, body),

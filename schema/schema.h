@@ -19,7 +19,7 @@
 #include <msgpack.h>
 
 #define TM_SCHEMA_MAJOR		1	/* a newer major is rejected */
-#define TM_SCHEMA_MINOR		0	/* minors only add optional keys */
+#define TM_SCHEMA_MINOR		1	/* minors only add optional keys (1: "e") */
 #define TM_PART_MAX		(512u * 1024)	/* larger records are split */
 #define TM_PARTS_MAX		256u	/* parts per record (128 MiB) */
 #define TM_MSG_MAX		(TM_PART_MAX + 4096)	/* one message, envelope included */
@@ -272,6 +272,7 @@ struct tm_record {
 	char	*host_id;		/* "h", required */
 	uint64_t seq;			/* "s", required: per-host, monotonic */
 	uint64_t sent_ns;		/* "t", required */
+	uint64_t epoch;			/* "e": sequence epoch, 0 when absent */
 	enum tm_kind kind;		/* "k", required: kind name */
 	union {
 		struct tm_host		host;

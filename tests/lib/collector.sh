@@ -25,9 +25,10 @@
 #                                until the filter, run on PATH's answer,
 #                                prints "true"
 #
-# Settings: TM_COLLECTOR (collector/tallyman-collector).
+# Settings: TM_COLLECTOR (collector/tallyman-collector, through prog_path:
+# under TM_WRAP when it is set, e.g. valgrind in make check-valgrind).
 
-: "${TM_COLLECTOR:=$top_builddir/collector/tallyman-collector}"
+: "${TM_COLLECTOR:=$(prog_path collector/tallyman-collector)}"
 declare -A COL_PID=() COL_API=() COL_TOKEN=() COL_CONF=()
 
 col__stop_all() {

@@ -315,6 +315,8 @@ fx_record(struct tm_record *rec, enum tm_kind kind, int full)
 	STR(rec->host_id, "h");
 	U64(rec->seq, "s");
 	U64(rec->sent_ns, "t");
+	if (full)
+		U64(rec->epoch, "e");
 	rec->kind = kind;
 	switch (kind) {
 	case TM_KIND_HOST:	fx_host(&rec->body.host, full); break;
