@@ -3,8 +3,11 @@
  * store-sqlite-query.c) driven directly with records built in C, each
  * written in its own transaction as the consumer does: container lifecycle
  * merging, idempotent writes, package sets shared between images and
- * hosts, the start-up replay, findings and ledgers read back, a store newer
- * than the program refused, read-only opening; and api_parse_time, the
+ * hosts, the start-up replay, findings and ledgers read back, gaps and
+ * per-host counters over several batches, package lists compared under a
+ * known image key and forgotten with a rolled-back batch, the migration of
+ * per-kind counts, a store newer than the program refused, read-only
+ * opening; and api_parse_time, the
  * API's reading of a point in time.
  */
 #include "config.h"
@@ -538,6 +541,210 @@ test_counts_of_unknown_hosts_make_no_host(void **state)
 	assert_int_equal(store_query(fx->st, &q, &out), STORE_QNOTFOUND);
 }
 
+/* One consumer batch: check each sequence, flush the ledger, commit. */
+static void
+ledger_batch(struct fx *fx, struct ledger *lg, const uint64_t *seqs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		(void)ledger_check(lg, "h1", seqs[i]);
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(ledger_flush(lg, put_ledger_cb, fx->st), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+}
+
+static int
+ledger_load_cb(const struct store_ledger *l, void *arg)
+{
+	ledger_load(arg, l);
+	return 0;
+}
+
+/* The gaps are written when a batch changes them, and only then: a batch
+ * that changes nothing of them leaves them as they were (no rewrite that
+ * could lose them), across a restart too. */
+static void
+test_ledger_gaps_follow_later_batches(void **state)
+{
+	struct fx		*fx = *state;
+	struct ledger		*lg = ledger_new(LEDGER_JUMP_MAX);
+	static const uint64_t	 b1[] = { 1, 5 }, b2[] = { 3 }, b3[] = { 6, 7 },
+				 b4[] = { 2, 4 };
+
+	ledger_batch(fx, lg, b1, TM_NELEM(b1));
+	assert_int_equal(count(fx, "SELECT count(*) FROM seq_gaps"), 1);
+	/* A restart: the ledger comes back from the store. */
+	ledger_clear(lg);
+	assert_int_equal(store_each_ledger(fx->st, ledger_load_cb, lg), 0);
+	ledger_batch(fx, lg, b2, TM_NELEM(b2));
+	assert_int_equal(count(fx, "SELECT count(*) FROM seq_gaps"), 2);
+	assert_int_equal(count(fx, "SELECT count(*) FROM seq_gaps WHERE "
+	    "(lo = 2 AND hi = 2) OR (lo = 4 AND hi = 4)"), 2);
+	ledger_batch(fx, lg, b3, TM_NELEM(b3));
+	assert_int_equal(count(fx, "SELECT count(*) FROM seq_gaps"), 2);
+	assert_int_equal(count(fx, "SELECT seq_high FROM hosts WHERE "
+	    "host_id = 'h1'"), 7);
+	assert_int_equal(count(fx, "SELECT seq_missing FROM hosts WHERE "
+	    "host_id = 'h1'"), 2);
+	ledger_batch(fx, lg, b4, TM_NELEM(b4));
+	assert_int_equal(count(fx, "SELECT count(*) FROM seq_gaps"), 0);
+	assert_int_equal(count(fx, "SELECT seq_missing FROM hosts WHERE "
+	    "host_id = 'h1'"), 0);
+	ledger_free(lg);
+}
+
+/* Counters of several batches add up per host and per kind, and the host's
+ * last seen time follows its latest record. */
+static void
+test_host_counters_add_up_over_batches(void **state)
+{
+	struct fx			*fx = *state;
+	struct store_host_counts	 hc;
+	struct store_query		 q;
+	json_t				*out = NULL, *want;
+	int				 b;
+
+	for (b = 0; b < 3; b++) {
+		struct tm_record	rec;
+		msgpack_sbuffer		sb;
+
+		memset(&rec, 0, sizeof rec);
+		rec.version = TM_SCHEMA_MAJOR;
+		rec.host_id = (char *)"h1";
+		rec.seq = ++fx->seq;
+		rec.kind = TM_KIND_HEARTBEAT;
+		rec.body.heartbeat.interval_ns = 30 * SEC;
+		rec.body.heartbeat.uptime_ns = SEC;
+		msgpack_sbuffer_init(&sb);
+		assert_int_equal(tm_encode(&rec, &sb), 0);
+		memset(&hc, 0, sizeof hc);
+		hc.records[TM_KIND_HEARTBEAT] = 1;
+		hc.records[TM_KIND_EVENT] = (uint64_t)b;	/* 0 1 2 */
+		hc.rejects[TM_REJ_MALFORMED] = 1;
+		hc.last_rx_ns = T0 + (uint64_t)b * SEC;
+		assert_int_equal(store_begin(fx->st), 0);
+		assert_int_equal(store_put_record(fx->st, &rec, sb.data, sb.size,
+		    T0 + (uint64_t)b * SEC), 0);
+		assert_int_equal(store_put_host_counts(fx->st, "h1", &hc), 0);
+		assert_int_equal(store_commit(fx->st), 0);
+		msgpack_sbuffer_destroy(&sb);
+	}
+	store_query_init(&q, STORE_Q_HOST);
+	q.id = "h1";
+	assert_int_equal(store_query(fx->st, &q, &out), STORE_QOK);
+	want = json_pack("{s:i,s:i}", "event", 3, "heartbeat", 3);
+	assert_true(json_equal(json_object_get(out, "records_by_kind"), want));
+	assert_int_equal(jint(out, "records"), 6);
+	assert_int_equal(jint(out, "rejects"), 3);
+	json_decref(want);
+	json_decref(out);
+	assert_int_equal(count(fx, "SELECT n FROM rejects WHERE host_id = 'h1' "
+	    "AND reason = 'malformed'"), 3);
+	assert_int_equal(count(fx, "SELECT last_seen_ns FROM hosts"),
+	    T0 + 2 * SEC);
+	assert_int_equal(count(fx, "SELECT first_seen_ns FROM hosts"), T0);
+}
+
+/* The same image key with another package list is another package set
+ * (the list is compared, not trusted by its key). */
+static void
+test_package_list_changed_under_a_known_key(void **state)
+{
+	struct fx *fx = *state;
+
+	image(fx, "h1", "img-a", 4, "1.0");
+	image(fx, "h2", "img-a", 4, "1.1");
+	image(fx, "h3", "img-a", 3, "1.0");
+	image(fx, "h4", "img-a", 4, "1.0");
+	assert_int_equal(count(fx, "SELECT count(*) FROM pkgsets"), 3);
+	assert_int_equal(count(fx, "SELECT count(DISTINCT pkgset) FROM images"),
+	    3);
+	assert_int_equal(count(fx, "SELECT count(*) FROM images a JOIN images b "
+	    "ON a.host_id = 'h1' AND b.host_id = 'h4' AND a.pkgset = b.pkgset"),
+	    1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM images i JOIN pkgsets p "
+	    "ON p.id = i.pkgset AND p.n = i.n_packages"), 4);
+}
+
+/* A package set stored in a transaction that was rolled back is stored
+ * again by the next one (nothing remembers the lost row). */
+static void
+test_package_set_of_a_rolled_back_batch_is_stored_again(void **state)
+{
+	struct fx		*fx = *state;
+	struct tm_record	 rec;
+	struct tm_package	 pk;
+	msgpack_sbuffer		 sb;
+
+	memset(&rec, 0, sizeof rec);
+	memset(&pk, 0, sizeof pk);
+	rec.version = TM_SCHEMA_MAJOR;
+	rec.host_id = (char *)"h1";
+	rec.seq = 1;
+	rec.kind = TM_KIND_IMAGE;
+	rec.body.image.key = (char *)"img-r";
+	pk.ecosystem = (char *)"dpkg";
+	pk.name = (char *)"bash";
+	pk.version = (char *)"5.2.15-2";
+	rec.body.image.packages = &pk;
+	rec.body.image.n_packages = 1;
+	msgpack_sbuffer_init(&sb);
+	assert_int_equal(tm_encode(&rec, &sb), 0);
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(store_put_record(fx->st, &rec, sb.data, sb.size, T0), 0);
+	store_rollback(fx->st);
+	assert_int_equal(count(fx, "SELECT count(*) FROM pkgsets"), 0);
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(store_put_record(fx->st, &rec, sb.data, sb.size, T0), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+	msgpack_sbuffer_destroy(&sb);
+	assert_int_equal(count(fx, "SELECT count(*) FROM images i JOIN pkgsets p "
+	    "ON p.id = i.pkgset JOIN packages k ON k.pkgset = p.id AND "
+	    "k.name = 'bash'"), 1);
+}
+
+/* A store of schema 2 (records per kind in host_records) keeps its
+ * counts when it is migrated. */
+static void
+test_migration_keeps_records_per_kind(void **state)
+{
+	struct fx	*fx = *state;
+	sqlite3		*db;
+	char		 err[256];
+	static const char *const kinds[] = { "n_host", "n_heartbeat", "n_event",
+	    "n_container", "n_image", "n_drift" };
+	char		 sql[128];
+	size_t		 i;
+
+	heartbeat(fx, "h1", 1);
+	store_close(fx->st);
+	fx->st = NULL;
+	/* Back to schema 2, as an older collector left it. */
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	for (i = 0; i < TM_NELEM(kinds); i++) {
+		snprintf(sql, sizeof sql, "ALTER TABLE hosts DROP COLUMN %s",
+		    kinds[i]);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL),
+		    SQLITE_OK);
+	}
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE host_records ("
+	    "host_id TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL, "
+	    "PRIMARY KEY (host_id, kind)) WITHOUT ROWID;"
+	    "INSERT INTO host_records VALUES ('h1', 'heartbeat', 40), "
+	    "('h1', 'container', 7), ('h1', 'drift', 2);"
+	    "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_non_null(fx->st = store_open(fx->path, 0, err, sizeof err));
+	assert_int_equal(count(fx, "PRAGMA user_version"), 3);
+	assert_int_equal(count(fx, "SELECT n_heartbeat * 10000 + n_container * "
+	    "100 + n_drift FROM hosts WHERE host_id = 'h1'"), 400702);
+	assert_int_equal(count(fx, "SELECT n_host + n_event + n_image FROM "
+	    "hosts"), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'host_records'"), 0);
+}
+
 /* A store written by a newer program is refused, not misread. */
 static void
 test_newer_schema_refused(void **state)
@@ -697,6 +904,17 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_counts_of_unknown_hosts_make_no_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_ledger_gaps_follow_later_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_host_counters_add_up_over_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_package_list_changed_under_a_known_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_package_set_of_a_rolled_back_batch_is_stored_again,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_migration_keeps_records_per_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
