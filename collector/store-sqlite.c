@@ -11,6 +11,12 @@
  * fleet's hosts run the same images, and a 10 000-host fleet would
  * otherwise store each image's packages 10 000 times.
  *
+ * Checkpoints (copying the WAL into the database file, and its fsync) run
+ * on a thread of the store's own with its own connection (sq_ckpt_main):
+ * the writer, on the collector's loop, only appends to the WAL.  Should
+ * that thread fall behind, the writer checkpoints itself past SQ_WAL_MAX
+ * frames, so the WAL stays bounded.
+ *
  * Numbers: the wire carries unsigned 64-bit integers, SQLite signed ones:
  * values above INT64_MAX are stored as INT64_MAX (times past 2262).
  */
@@ -308,6 +314,19 @@ struct sq_pkc {
 	size_t		 len;
 	uint8_t		 bytes[];
 };
+/* The checkpointer thread and its connection. */
+struct sq_ckpt {
+	uv_thread_t	 thread;
+	uv_mutex_t	 mu;
+	uv_cond_t	 cv;
+	int		 want;		/* a checkpoint is asked for */
+	int		 stop;
+	sqlite3		*db;
+	const char	*path;
+};
+#define SQ_CKPT_FRAMES	8192	/* 32 MiB: fewer WAL restarts (each syncs) */
+#define SQ_WAL_MAX	65536	/* frames (256 MiB of 4 KiB pages) */
+
 #define SQ_PKC_MAX	4096			/* entries */
 #define SQ_PKC_BYTES	(64u * 1024 * 1024)	/* their bytes */
 
@@ -324,6 +343,7 @@ struct sq {
 	size_t		 pkc_bytes;
 	uint8_t		*pkbuf;		/* a package list's bytes (scratch) */
 	size_t		 pkcap;
+	struct sq_ckpt	*ckpt;		/* NULL: SQLite checkpoints itself */
 };
 
 static struct sq *
@@ -520,6 +540,115 @@ sq_migrate(struct sq *q, char *err, size_t errlen)
 
 static void	sq_close(struct store *st);
 
+static void
+sq_ckpt_main(void *arg)
+{
+	struct sq_ckpt	*ck = arg;
+	int		 rc, logn, done;
+
+	uv_mutex_lock(&ck->mu);
+	for (;;) {
+		while (!ck->want && !ck->stop)
+			uv_cond_wait(&ck->cv, &ck->mu);
+		if (ck->stop)
+			break;
+		ck->want = 0;
+		uv_mutex_unlock(&ck->mu);
+		/* PASSIVE: copies what no reader still needs, never blocks
+		 * the writer; the WAL starts over once all of it is in. */
+		rc = sqlite3_wal_checkpoint_v2(ck->db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, &logn, &done);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_warnx("store: %s: checkpoint: %s", ck->path,
+			    sqlite3_errmsg(ck->db));
+		uv_mutex_lock(&ck->mu);
+	}
+	uv_mutex_unlock(&ck->mu);
+}
+
+/* After each commit (sqlite3_wal_hook): nframes are in the WAL. */
+static int
+sq_wal_hook(void *arg, sqlite3 *db, const char *name, int nframes)
+{
+	struct sq	*q = arg;
+	struct sq_ckpt	*ck = q->ckpt;
+
+	if (nframes >= SQ_WAL_MAX) {
+		/* The thread is behind: bound the WAL here. */
+		(void)sqlite3_wal_checkpoint_v2(db, name,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		return SQLITE_OK;
+	}
+	if (nframes >= SQ_CKPT_FRAMES) {
+		uv_mutex_lock(&ck->mu);
+		ck->want = 1;
+		uv_cond_signal(&ck->cv);
+		uv_mutex_unlock(&ck->mu);
+	}
+	return SQLITE_OK;
+}
+
+/* Start the checkpointer of a writable store: 0, or -1 (SQLite's own
+ * checkpoints stay on). */
+static int
+sq_ckpt_start(struct sq *q)
+{
+	struct sq_ckpt *ck = xcalloc(1, sizeof *ck);
+
+	ck->path = q->base.path;
+	if (sqlite3_open_v2(q->base.path, &ck->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		log_warnx("store: %s: checkpointer: %s", q->base.path,
+		    ck->db != NULL ? sqlite3_errmsg(ck->db) : "cannot open");
+		sqlite3_close(ck->db);
+		free(ck);
+		return -1;
+	}
+	sqlite3_busy_timeout(ck->db, SQ_BUSY_MS);
+	if (uv_mutex_init(&ck->mu) != 0) {
+		sqlite3_close(ck->db);
+		free(ck);
+		return -1;
+	}
+	if (uv_cond_init(&ck->cv) != 0) {
+		uv_mutex_destroy(&ck->mu);
+		sqlite3_close(ck->db);
+		free(ck);
+		return -1;
+	}
+	if (uv_thread_create(&ck->thread, sq_ckpt_main, ck) != 0) {
+		uv_cond_destroy(&ck->cv);
+		uv_mutex_destroy(&ck->mu);
+		sqlite3_close(ck->db);
+		free(ck);
+		return -1;
+	}
+	q->ckpt = ck;
+	sqlite3_wal_autocheckpoint(q->db, 0);
+	sqlite3_wal_hook(q->db, sq_wal_hook, q);
+	return 0;
+}
+
+static void
+sq_ckpt_stop(struct sq *q)
+{
+	struct sq_ckpt *ck = q->ckpt;
+
+	if (ck == NULL)
+		return;
+	sqlite3_wal_hook(q->db, NULL, NULL);
+	uv_mutex_lock(&ck->mu);
+	ck->stop = 1;
+	uv_cond_signal(&ck->cv);
+	uv_mutex_unlock(&ck->mu);
+	uv_thread_join(&ck->thread);
+	uv_cond_destroy(&ck->cv);
+	uv_mutex_destroy(&ck->mu);
+	sqlite3_close(ck->db);
+	free(ck);
+	q->ckpt = NULL;
+}
+
 static struct store *
 sq_open(const char *path, int readonly, char *err, size_t errlen)
 {
@@ -578,6 +707,9 @@ sq_open(const char *path, int readonly, char *err, size_t errlen)
 		sq_close(&q->base);
 		return NULL;
 	}
+	if (!readonly && sq_ckpt_start(q) == -1)
+		log_warnx("store: %s: checkpoints stay on the writer",
+		    q->base.path);
 	return &q->base;
 }
 
@@ -589,6 +721,7 @@ sq_close(struct store *st)
 
 	if (q->in_tx)
 		sq_exec(q, "ROLLBACK");
+	sq_ckpt_stop(q);
 	for (i = 0; i < SQ_NSTMT; i++)
 		sqlite3_finalize(q->st[i]);
 	if (q->db != NULL && !q->readonly)
