@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <librdkafka/rdkafka.h>
 #include <uv.h>
 
 #include "common/common.h"
@@ -457,6 +458,13 @@ struct consume *consume_start(uv_loop_t *loop,
 	    void *arg, char *err, size_t errlen);
 void	consume_stats(const struct consume *c, struct consume_stats *st);
 void	consume_stop(struct consume *c);
+
+/* kafka-conf.c: librdkafka settings of the consumer and the findings
+ * producer (each takes the kafka.* keys that are not the other's only). */
+int	kafka_conf_set(rd_kafka_conf_t *conf, const char *key,
+	    const char *value, char *err, size_t errlen);
+int	kafka_conf_passthrough(rd_kafka_conf_t *conf, rd_kafka_type_t type,
+	    const struct cfg_passthrough *kp, char *err, size_t errlen);
 
 /* embedded.c: kafka.brokers = embedded (single-host trial). */
 struct embedded;

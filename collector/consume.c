@@ -672,19 +672,6 @@ consume_safety_cb(uv_timer_t *t)
 
 /* ---------------------------------------------------------------------- */
 
-static int
-consume_conf(rd_kafka_conf_t *conf, const char *k, const char *v, char *err,
-    size_t errlen)
-{
-	char e[256];
-
-	if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
-		snprintf(err, errlen, "kafka.%s: %s", k, e);
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * Start consuming cfg->kafka_topic as a member of cfg->kafka_group from
  * brokers (cfg->kafka_brokers, or the embedded cluster's address), writing
@@ -711,6 +698,9 @@ consume_start(uv_loop_t *loop, const struct collector_config *cfg,
 		{ "enable.partition.eof", "false" },
 		{ "fetch.wait.max.ms", "100" },
 		{ "statistics.interval.ms", "5000" },
+		/* A replica killed without leaving its group holds its
+		 * partitions this long (librdkafka's default is 45 s). */
+		{ "session.timeout.ms", "10000" },
 	};
 
 	c->loop = loop;
@@ -730,25 +720,17 @@ consume_start(uv_loop_t *loop, const struct collector_config *cfg,
 		goto fail;
 	}
 	for (i = 0; i < TM_NELEM(defaults); i++)
-		if (consume_conf(conf, defaults[i][0], defaults[i][1], err,
+		if (kafka_conf_set(conf, defaults[i][0], defaults[i][1], err,
 		    errlen) == -1)
 			goto fail;
-	if (consume_conf(conf, "bootstrap.servers", brokers, err, errlen) ==
-	    -1 || consume_conf(conf, "group.id", cfg->kafka_group, err,
-	    errlen) == -1 || consume_conf(conf, "client.id",
+	if (kafka_conf_set(conf, "bootstrap.servers", brokers, err, errlen) ==
+	    -1 || kafka_conf_set(conf, "group.id", cfg->kafka_group, err,
+	    errlen) == -1 || kafka_conf_set(conf, "client.id",
 	    "tallyman-collector", err, errlen) == -1)
 		goto fail;
-	for (i = 0; i < cfg->kafka.n; i++) {
-		/* The findings feed's producer settings are not ours. */
-		if (strcmp(cfg->kafka.pairs[i].key, "enable.idempotence") == 0 ||
-		    strncmp(cfg->kafka.pairs[i].key, "compression.", 12) == 0 ||
-		    strcmp(cfg->kafka.pairs[i].key, "linger.ms") == 0 ||
-		    strcmp(cfg->kafka.pairs[i].key, "acks") == 0)
-			continue;
-		if (consume_conf(conf, cfg->kafka.pairs[i].key,
-		    cfg->kafka.pairs[i].value, err, errlen) == -1)
-			goto fail;
-	}
+	if (kafka_conf_passthrough(conf, RD_KAFKA_CONSUMER, &cfg->kafka, err,
+	    errlen) == -1)
+		goto fail;
 	rd_kafka_conf_set_opaque(conf, c);
 	rd_kafka_conf_set_log_cb(conf, consume_log_cb);
 	rd_kafka_conf_set_error_cb(conf, consume_error_cb);

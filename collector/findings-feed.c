@@ -122,19 +122,6 @@ feed_poll_cb(uv_timer_t *t)
 	rd_kafka_poll(ff->rk, 0);
 }
 
-static int
-feed_conf(rd_kafka_conf_t *conf, const char *k, const char *v, char *err,
-    size_t errlen)
-{
-	char e[256];
-
-	if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
-		snprintf(err, errlen, "kafka.%s: %s", k, e);
-		return -1;
-	}
-	return 0;
-}
-
 /* ---------------------------------------------------------------------- */
 /* Webhook */
 
@@ -271,27 +258,18 @@ findings_feed_start(uv_loop_t *loop, const struct collector_config *cfg,
 	struct findings_feed	*ff;
 	rd_kafka_conf_t		*conf;
 	char			 e[512];
-	size_t			 i;
 
 	ff = xcalloc(1, sizeof *ff);
 	ff->loop = loop;
 	ff->topic = xstrdup(cfg->findings_topic);
 	conf = rd_kafka_conf_new();
-	for (i = 0; i < cfg->kafka.n; i++) {
-		/* Consumer-only settings belong to the consumer. */
-		if (strncmp(cfg->kafka.pairs[i].key, "group.", 6) == 0 ||
-		    strncmp(cfg->kafka.pairs[i].key, "auto.", 5) == 0 ||
-		    strncmp(cfg->kafka.pairs[i].key, "enable.auto", 11) == 0)
-			continue;
-		if (feed_conf(conf, cfg->kafka.pairs[i].key,
-		    cfg->kafka.pairs[i].value, err, errlen) == -1)
-			goto fail;
-	}
-	if (feed_conf(conf, "bootstrap.servers", cfg->kafka_brokers, err,
+	if (kafka_conf_set(conf, "enable.idempotence", "true", err, errlen) ==
+	    -1 || kafka_conf_set(conf, "linger.ms", "20", err, errlen) == -1 ||
+	    kafka_conf_set(conf, "client.id", "tallyman-collector-findings",
+	    err, errlen) == -1 ||
+	    kafka_conf_passthrough(conf, RD_KAFKA_PRODUCER, &cfg->kafka, err,
 	    errlen) == -1 ||
-	    feed_conf(conf, "enable.idempotence", "true", err, errlen) == -1 ||
-	    feed_conf(conf, "linger.ms", "20", err, errlen) == -1 ||
-	    feed_conf(conf, "client.id", "tallyman-collector-findings", err,
+	    kafka_conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, err,
 	    errlen) == -1)
 		goto fail;
 	rd_kafka_conf_set_opaque(conf, ff);

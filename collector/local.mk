@@ -75,6 +75,7 @@ collector_libcorrelate_a_SOURCES = \
 	collector/findings.c \
 	collector/correlate.c \
 	collector/findings-feed.c \
+	collector/kafka-conf.c \
 	collector/findings-query.c \
 	collector/correlate-run.c
 collector_libcorrelate_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \

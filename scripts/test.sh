@@ -189,10 +189,11 @@ BUILT=0
 suite debug _build --enable-debug --enable-werror && BUILT=1
 if [ "$SANITIZERS" -eq 1 ]; then
 	# -O1, as ASan advises: -O0 (--enable-debug) makes the sanitized
-	# agent slow enough to miss 150 ms containers on a loaded machine;
-	# the debug suite already compiles with the strict warnings.
-	suite sanitizers _build-san --enable-werror --enable-sanitizers \
-	    CFLAGS="-O1 -g"
+	# agent slow enough to miss 150 ms containers on a loaded machine.
+	# Warnings are the debug suite's job (-Werror there): at -O1 gcc's
+	# value-range analysis adds -Wformat-truncation guesses that would
+	# fail this build for what the runtime checks here do not care about.
+	suite sanitizers _build-san --enable-sanitizers CFLAGS="-O1 -g"
 fi
 
 # fuzz: build the libFuzzer targets with clang and run each for
