@@ -455,7 +455,7 @@ consume_one(struct consume *c, rd_kafka_message_t *m,
 		consume_reject(c, key, REJ_KEY_MISMATCH, m, detail, rx);
 		goto drop;
 	}
-	v = ledger_check(c->ledger, r->rec.host_id, r->rec.seq);
+	v = ledger_check(c->ledger, r->rec.host_id, r->rec.epoch, r->rec.seq);
 	if (v == LEDGER_JUMP) {
 		snprintf(detail, sizeof detail, "sequence %llu",
 		    (unsigned long long)r->rec.seq);

@@ -151,6 +151,14 @@ static const char *const sq_migrations[] = {
 	"  n_drift = coalesce((SELECT n FROM host_records r WHERE"
 	"    r.host_id = hosts.host_id AND r.kind = 'drift'), 0);"
 	"DROP TABLE host_records;",
+	/* 3 -> 4: sequence epochs (schema 1.1's "e"): the host's current
+	 * epoch, how many it began, and its retired ones. */
+	"ALTER TABLE hosts ADD COLUMN seq_epoch INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE hosts ADD COLUMN seq_restarts INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE seq_epochs ("
+	"  host_id TEXT NOT NULL, epoch INTEGER NOT NULL, high INTEGER NOT NULL,"
+	"  ord INTEGER NOT NULL,"	/* 0: the most recently retired */
+	"  PRIMARY KEY (host_id, epoch)) WITHOUT ROWID;",
 };
 #define SQ_VERSION	((int)TM_NELEM(sq_migrations))
 
@@ -165,6 +173,8 @@ enum sq_stmt {
 	SQ_HOST_REJECT,
 	SQ_HOST_EXISTS,
 	SQ_GAPS_DELETE,
+	SQ_EPOCHS_DELETE,
+	SQ_EPOCH_INSERT,
 	SQ_GAP_INSERT,
 	SQ_CTR_GET,
 	SQ_CTR_PUT,
@@ -187,9 +197,11 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	[SQ_HOST_BATCH] =
 	    "INSERT INTO hosts (host_id, first_seen_ns, last_seen_ns, records, "
 	    "rejects, n_host, n_heartbeat, n_event, n_container, n_image, "
-	    "n_drift, seq_seen, seq_high, seq_missing, seq_duplicates) VALUES "
+	    "n_drift, seq_seen, seq_high, seq_missing, seq_duplicates, "
+	    "seq_epoch, seq_restarts) VALUES "
 	    "(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, 0), "
-	    "coalesce(?12, 0), coalesce(?13, 0), coalesce(?14, 0)) "
+	    "coalesce(?12, 0), coalesce(?13, 0), coalesce(?14, 0), "
+	    "coalesce(?15, 0), coalesce(?16, 0)) "
 	    "ON CONFLICT (host_id) DO UPDATE SET "
 	    "last_seen_ns = max(last_seen_ns, ?2), records = records + ?3, "
 	    "rejects = rejects + ?4, n_host = n_host + ?5, "
@@ -198,7 +210,9 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "n_drift = n_drift + ?10, seq_seen = coalesce(?11, seq_seen), "
 	    "seq_high = coalesce(?12, seq_high), "
 	    "seq_missing = coalesce(?13, seq_missing), "
-	    "seq_duplicates = coalesce(?14, seq_duplicates)",
+	    "seq_duplicates = coalesce(?14, seq_duplicates), "
+	    "seq_epoch = coalesce(?15, seq_epoch), "
+	    "seq_restarts = coalesce(?16, seq_restarts)",
 	[SQ_HOST_FACTS] =
 	    "INSERT INTO hosts (host_id, hostname, os_id, os_version, os_pretty, "
 	    "kernel, arch, agent_version, docker_version, containerd_version, "
@@ -220,6 +234,10 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "SET n = n + ?3, last_ns = ?4",
 	[SQ_HOST_EXISTS] = "SELECT 1 FROM hosts WHERE host_id = ?1",
 	[SQ_GAPS_DELETE] = "DELETE FROM seq_gaps WHERE host_id = ?1",
+	[SQ_EPOCHS_DELETE] = "DELETE FROM seq_epochs WHERE host_id = ?1",
+	[SQ_EPOCH_INSERT] =
+	    "INSERT OR REPLACE INTO seq_epochs (host_id, epoch, high, ord) "
+	    "VALUES (?1, ?2, ?3, ?4)",
 	[SQ_GAP_INSERT] =
 	    "INSERT OR REPLACE INTO seq_gaps (host_id, lo, hi) VALUES (?1, ?2, ?3)",
 	[SQ_CTR_GET] =
@@ -304,7 +322,7 @@ struct sq_pend {
 	uint64_t	 rejects;
 	int		 ledger;	/* the ledger below is to be written */
 	int		 seen;
-	uint64_t	 high, missing, duplicates;
+	uint64_t	 high, missing, duplicates, epoch, restarts;
 };
 
 /* A package list stored already (sq_pkgset): its bytes, by image key. */
@@ -837,6 +855,8 @@ sq_pend_write(const char *host, void *v, void *arg)
 		sq_u64(s, 12, p->high);
 		sq_u64(s, 13, p->missing);
 		sq_u64(s, 14, p->duplicates);
+		sq_u64(s, 15, p->epoch);
+		sq_u64(s, 16, p->restarts);
 	}
 	if (sq_done(q, s) == -1)
 		q->pend_failed = 1;
@@ -1469,6 +1489,25 @@ sq_put_ledger(struct store *st, const struct store_ledger *l)
 	p->high = l->high;
 	p->missing = l->missing;
 	p->duplicates = l->duplicates;
+	p->epoch = l->epoch;
+	p->restarts = l->restarts;
+	if (l->retired_changed) {
+		if ((s = sq_stmt(q, SQ_EPOCHS_DELETE)) == NULL)
+			return -1;
+		sq_text(s, 1, l->host);
+		if (sq_done(q, s) == -1)
+			return -1;
+		for (i = 0; i < l->nretired; i++) {
+			if ((s = sq_stmt(q, SQ_EPOCH_INSERT)) == NULL)
+				return -1;
+			sq_text(s, 1, l->host);
+			sq_u64(s, 2, l->retired[i].epoch);
+			sq_u64(s, 3, l->retired[i].high);
+			sq_u64(s, 4, i);
+			if (sq_done(q, s) == -1)
+				return -1;
+		}
+	}
 	if (!l->gaps_changed)
 		return 0;
 	if ((s = sq_stmt(q, SQ_GAPS_DELETE)) == NULL)
@@ -1532,17 +1571,22 @@ sq_each_ledger(struct store *st,
     int (*fn)(const struct store_ledger *, void *), void *arg)
 {
 	struct sq		*q = sq_of(st);
-	sqlite3_stmt		*h = NULL, *g = NULL;
+	sqlite3_stmt		*h = NULL, *g = NULL, *e = NULL;
 	struct store_gap	*gaps = NULL;
-	size_t			 ngaps, cap = 0;
+	struct store_epoch	 retired[LEDGER_RETIRED_MAX];
+	size_t			 ngaps, cap = 0, nretired;
 	int			 rc = 0;
 
 	if (sqlite3_prepare_v2(q->db, "SELECT host_id, seq_seen, seq_high, "
-	    "seq_missing, seq_duplicates FROM hosts", -1, &h, NULL) != SQLITE_OK ||
+	    "seq_missing, seq_duplicates, seq_epoch, seq_restarts FROM hosts",
+	    -1, &h, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(q->db, "SELECT lo, hi FROM seq_gaps WHERE "
-	    "host_id = ?1 ORDER BY lo", -1, &g, NULL) != SQLITE_OK) {
+	    "host_id = ?1 ORDER BY lo", -1, &g, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(q->db, "SELECT epoch, high FROM seq_epochs WHERE "
+	    "host_id = ?1 ORDER BY ord", -1, &e, NULL) != SQLITE_OK) {
 		sq_error(q, "hosts");
 		sqlite3_finalize(h);
+		sqlite3_finalize(g);
 		return -1;
 	}
 	while (rc == 0 && sqlite3_step(h) == SQLITE_ROW) {
@@ -1554,8 +1598,21 @@ sq_each_ledger(struct store *st,
 		l.high = sq_col_u64(h, 2);
 		l.missing = sq_col_u64(h, 3);
 		l.duplicates = sq_col_u64(h, 4);
+		l.epoch = sq_col_u64(h, 5);
+		l.restarts = sq_col_u64(h, 6);
 		if (l.host == NULL)
 			continue;
+		sqlite3_reset(e);
+		sqlite3_bind_text(e, 1, l.host, -1, SQLITE_STATIC);
+		nretired = 0;
+		while (sqlite3_step(e) == SQLITE_ROW &&
+		    nretired < LEDGER_RETIRED_MAX) {
+			retired[nretired].epoch = sq_col_u64(e, 0);
+			retired[nretired].high = sq_col_u64(e, 1);
+			nretired++;
+		}
+		l.retired = retired;
+		l.nretired = nretired;
 		sqlite3_reset(g);
 		sqlite3_bind_text(g, 1, l.host, -1, SQLITE_STATIC);
 		ngaps = 0;
@@ -1575,6 +1632,7 @@ sq_each_ledger(struct store *st,
 	free(gaps);
 	sqlite3_finalize(h);
 	sqlite3_finalize(g);
+	sqlite3_finalize(e);
 	return rc;
 }
 

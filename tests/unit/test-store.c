@@ -499,8 +499,8 @@ test_ledger_round_trip(void **state)
 	size_t			 i;
 
 	for (i = 0; i < TM_NELEM(seqs); i++)
-		(void)ledger_check(lg, "h1", seqs[i]);
-	assert_int_equal(ledger_check(lg, "h1", 9 + LEDGER_JUMP_MAX + 1),
+		(void)ledger_check(lg, "h1", 0, seqs[i]);
+	assert_int_equal(ledger_check(lg, "h1", 0, 9 + LEDGER_JUMP_MAX + 1),
 	    LEDGER_JUMP);
 	assert_int_equal(store_begin(fx->st), 0);
 	assert_int_equal(ledger_flush(lg, put_ledger_cb, fx->st), 0);
@@ -512,6 +512,102 @@ test_ledger_round_trip(void **state)
 	assert_true(json_equal(got, want));
 	json_decref(got);
 	json_decref(want);
+}
+
+static int	ledger_load_cb(const struct store_ledger *l, void *arg);
+
+/* Epoch-aware view of the ledger: current epoch, restarts, retired. */
+static int
+epoch_cb(const struct store_ledger *l, void *arg)
+{
+	json_t	*o = json_object(), *r = json_array();
+	size_t	 i;
+
+	for (i = 0; i < l->nretired; i++)
+		json_array_append_new(r, json_pack("[I,I]",
+		    (json_int_t)l->retired[i].epoch,
+		    (json_int_t)l->retired[i].high));
+	json_object_set_new(o, "epoch", json_integer((json_int_t)l->epoch));
+	json_object_set_new(o, "high", json_integer((json_int_t)l->high));
+	json_object_set_new(o, "restarts", json_integer((json_int_t)l->restarts));
+	json_object_set_new(o, "missing", json_integer((json_int_t)l->missing));
+	json_object_set_new(o, "dups", json_integer((json_int_t)l->duplicates));
+	json_object_set_new(o, "ngaps", json_integer((json_int_t)l->ngaps));
+	json_object_set_new(o, "retired", r);
+	json_object_set_new(arg, l->host, o);
+	return 0;
+}
+
+/*
+ * An agent purged and installed again starts at 1 under a new epoch: its
+ * records are new, not replays of the old epoch's 1..1000; no gap between
+ * the epochs; the old epoch's records read again (a Kafka replay) are still
+ * duplicates, and the whole survives the store (a restart).
+ */
+static void
+test_ledger_new_epoch_restarts_the_sequence(void **state)
+{
+	struct fx	*fx = *state;
+	struct ledger	*lg = ledger_new(LEDGER_JUMP_MAX);
+	json_t		*got = json_object(), *want;
+	uint64_t	 s;
+
+	for (s = 1; s <= 1000; s++)
+		assert_int_equal(ledger_check(lg, "h1", 7, s), LEDGER_NEW);
+	assert_int_equal(ledger_check(lg, "h1", 7, 500), LEDGER_DUP);
+	/* Reinstalled: epoch 9 from 1. */
+	assert_int_equal(ledger_check(lg, "h1", 9, 1), LEDGER_NEW);
+	assert_int_equal(ledger_check(lg, "h1", 9, 2), LEDGER_NEW);
+	assert_int_equal(ledger_check(lg, "h1", 9, 2), LEDGER_DUP);
+	/* A replay of the old epoch: duplicates, the current one unmoved. */
+	assert_int_equal(ledger_check(lg, "h1", 7, 999), LEDGER_DUP);
+	assert_int_equal(ledger_check(lg, "h1", 7, 1000), LEDGER_DUP);
+	assert_int_equal(ledger_check(lg, "h1", 9, 3), LEDGER_NEW);
+	/* A late record of the old epoch above its end: accepted once. */
+	assert_int_equal(ledger_check(lg, "h1", 7, 1001), LEDGER_NEW);
+	assert_int_equal(ledger_check(lg, "h1", 7, 1001), LEDGER_DUP);
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(ledger_flush(lg, put_ledger_cb, fx->st), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+	ledger_free(lg);
+	assert_int_equal(store_each_ledger(fx->st, epoch_cb, got), 0);
+	want = json_pack("{s:{s:i,s:i,s:i,s:i,s:i,s:i,s:[[i,i]]}}", "h1",
+	    "epoch", 9, "high", 3, "restarts", 1, "missing", 0, "dups", 5,
+	    "ngaps", 0, "retired", 7, 1001);
+	if (!json_equal(got, want)) {
+		char *g = json_dumps(got, JSON_SORT_KEYS);
+		print_message("# got %s\n", g);
+		free(g);
+	}
+	assert_true(json_equal(got, want));
+	json_decref(got);
+	json_decref(want);
+	/* Read back: the same decisions. */
+	lg = ledger_new(LEDGER_JUMP_MAX);
+	assert_int_equal(store_each_ledger(fx->st, ledger_load_cb, lg), 0);
+	assert_int_equal(ledger_check(lg, "h1", 9, 3), LEDGER_DUP);
+	assert_int_equal(ledger_check(lg, "h1", 7, 1000), LEDGER_DUP);
+	assert_int_equal(ledger_check(lg, "h1", 9, 4), LEDGER_NEW);
+	ledger_free(lg);
+}
+
+/* Epochs an agent makes up are bounded: LEDGER_RETIRED_MAX kept. */
+static void
+test_ledger_epochs_are_bounded(void **state)
+{
+	struct ledger		*lg = ledger_new(LEDGER_JUMP_MAX);
+	struct store_ledger	 sl;
+	uint64_t		 e;
+
+	(void)state;
+	for (e = 1; e <= 100; e++)
+		assert_int_equal(ledger_check(lg, "h1", e, 5), LEDGER_NEW);
+	assert_int_equal(ledger_get(lg, "h1", &sl), 0);
+	assert_int_equal(sl.nretired, LEDGER_RETIRED_MAX);
+	assert_int_equal(sl.retired[0].epoch, 99);
+	assert_int_equal(sl.epoch, 100);
+	assert_int_equal(sl.restarts, 99);
+	ledger_free(lg);
 }
 
 /* Rejects of a host the store does not know are counted under "", and
@@ -548,7 +644,7 @@ ledger_batch(struct fx *fx, struct ledger *lg, const uint64_t *seqs, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		(void)ledger_check(lg, "h1", seqs[i]);
+		(void)ledger_check(lg, "h1", 0, seqs[i]);
 	assert_int_equal(store_begin(fx->st), 0);
 	assert_int_equal(ledger_flush(lg, put_ledger_cb, fx->st), 0);
 	assert_int_equal(store_commit(fx->st), 0);
@@ -704,8 +800,8 @@ test_package_set_of_a_rolled_back_batch_is_stored_again(void **state)
 	    "k.name = 'bash'"), 1);
 }
 
-/* A store of schema 2 (records per kind in host_records) keeps its
- * counts when it is migrated. */
+/* A store of schema 2 (records per kind in host_records, no sequence
+ * epochs) keeps its counts when it is migrated to the current schema. */
 static void
 test_migration_keeps_records_per_kind(void **state)
 {
@@ -713,7 +809,7 @@ test_migration_keeps_records_per_kind(void **state)
 	sqlite3		*db;
 	char		 err[256];
 	static const char *const kinds[] = { "n_host", "n_heartbeat", "n_event",
-	    "n_container", "n_image", "n_drift" };
+	    "n_container", "n_image", "n_drift", "seq_epoch", "seq_restarts" };
 	char		 sql[128];
 	size_t		 i;
 
@@ -728,7 +824,8 @@ test_migration_keeps_records_per_kind(void **state)
 		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL),
 		    SQLITE_OK);
 	}
-	assert_int_equal(sqlite3_exec(db, "CREATE TABLE host_records ("
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE seq_epochs;"
+	    "CREATE TABLE host_records ("
 	    "host_id TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL, "
 	    "PRIMARY KEY (host_id, kind)) WITHOUT ROWID;"
 	    "INSERT INTO host_records VALUES ('h1', 'heartbeat', 40), "
@@ -736,13 +833,16 @@ test_migration_keeps_records_per_kind(void **state)
 	    "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_non_null(fx->st = store_open(fx->path, 0, err, sizeof err));
-	assert_int_equal(count(fx, "PRAGMA user_version"), 3);
+	assert_int_equal(count(fx, "PRAGMA user_version"), 4);
 	assert_int_equal(count(fx, "SELECT n_heartbeat * 10000 + n_container * "
 	    "100 + n_drift FROM hosts WHERE host_id = 'h1'"), 400702);
 	assert_int_equal(count(fx, "SELECT n_host + n_event + n_image FROM "
 	    "hosts"), 0);
 	assert_int_equal(count(fx, "SELECT count(*) FROM sqlite_master WHERE "
 	    "name = 'host_records'"), 0);
+	assert_int_equal(count(fx, "SELECT seq_epoch + seq_restarts FROM hosts "
+	    "WHERE host_id = 'h1'"), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM seq_epochs"), 0);
 }
 
 /* A store written by a newer program is refused, not misread. */
@@ -902,6 +1002,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_round_trip,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_new_epoch_restarts_the_sequence,
+		    setup, teardown),
+		cmocka_unit_test(test_ledger_epochs_are_bounded),
 		cmocka_unit_test_setup_teardown(
 		    test_counts_of_unknown_hosts_make_no_host, setup, teardown),
 		cmocka_unit_test_setup_teardown(
