@@ -35,3 +35,6 @@ EXTRA_DIST += bench/ingest.sh
 # collector: short-lived capture and start-to-stored latency at the collector
 # (bash bench/collector-e2e.sh).
 EXTRA_DIST += bench/collector-e2e.sh
+# ... and a tiny run of it in the suite, so that it cannot rot.
+TESTS += tests/integ/ingest-smoke.sh
+EXTRA_DIST += tests/integ/ingest-smoke.sh

@@ -9,6 +9,14 @@
  * retries never write a message twice.  The message key is the finding's id,
  * so the "new" and "resolved" of one finding stay in order on one partition.
  *
+ * The JSON and the produce call run on a thread of the feed's own (the
+ * encoder, feed_enc_main): a fleet's first snapshots or a feed change make
+ * findings by the hundred thousand, and jansson's encoding of each would
+ * otherwise hold the loop that stores the records.  The sink hands the
+ * encoder a copy of each change, in order, through a bounded queue (the
+ * loop waits when it is full, as it waited for librdkafka's queue before);
+ * bodies for the webhook come back to the loop in the same order.
+ *
  * The webhook gets one POST at a time, in order.  A failed POST (transport
  * error or a status other than 2xx) is tried again after 1 s, 2 s, 4 s ...
  * (at most 60 s between tries, FEED_HOOK_TRIES tries); the queue is bounded
@@ -30,6 +38,14 @@
 #define FEED_HOOK_BACKOFF_MS	1000
 #define FEED_HOOK_BACKOFF_MAX	60000
 #define FEED_HOOK_TIMEOUT_S	10
+#define FEED_ENC_QUEUE_MAX	65536	/* changes waiting for the encoder */
+
+/* A change for the encoder: a copy of the finding. */
+struct feed_job {
+	struct finding	*f;
+	int		 resolved;
+	struct feed_job	*next;
+};
 
 struct feed_hook_msg {
 	char			*body;
@@ -54,8 +70,21 @@ struct findings_feed {
 	uv_timer_t		 retry;
 	uint64_t		 backoff_ms;
 	int			 closing;
-	int			 nclosed;	/* of poll and retry */
+	int			 nclosed;	/* of poll, retry and async */
 	struct findings_feed_stats st;
+	/* The encoder thread; what mu guards is marked (mu). */
+	uv_thread_t		 enc;
+	int			 enc_started;
+	uv_mutex_t		 mu;
+	uv_cond_t		 more;		/* jobs queued, or stop */
+	uv_cond_t		 room;		/* the queue has room again */
+	struct feed_job		*jhead, *jtail;	/* (mu) */
+	size_t			 jqueued;	/* (mu) */
+	int			 enc_stop;	/* (mu) */
+	struct feed_hook_msg	*bhead, *btail;	/* webhook bodies (mu) */
+	uint64_t		 enc_published;	/* (mu) */
+	uint64_t		 enc_failed;	/* (mu) */
+	uv_async_t		 async;		/* bodies are back */
 };
 
 static void
@@ -63,11 +92,15 @@ feed_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct findings_feed *ff = opaque;
 
-	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+	/* On the loop (its poll timer) or on the encoder (a full queue). */
+	uv_mutex_lock(&ff->mu);
+	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
 		ff->st.delivered++;
+	else
+		ff->st.failed++;
+	uv_mutex_unlock(&ff->mu);
+	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
 		return;
-	}
-	ff->st.failed++;
 	log_warnx("findings-feed: %s: not delivered: %s", ff->topic,
 	    rd_kafka_err2str(m->err));
 }
@@ -93,6 +126,8 @@ feed_poll_cb(uv_timer_t *t)
 /* Webhook */
 
 static void	feed_hook_next(struct findings_feed *ff);
+static void	feed_enc_main(void *arg);
+static void	feed_async_cb(uv_async_t *a);
 
 static void
 feed_hook_pop(struct findings_feed *ff)
@@ -259,6 +294,13 @@ findings_feed_start(uv_loop_t *loop, const struct collector_config *cfg,
 		ff->hdrs = curl_slist_append(NULL,
 		    "Content-Type: application/json");
 	}
+	if (uv_mutex_init(&ff->mu) != 0 || uv_cond_init(&ff->more) != 0 ||
+	    uv_cond_init(&ff->room) != 0)
+		fatalx("findings-feed: cannot make the encoder's locks");
+	uv_async_init(loop, &ff->async, feed_async_cb);
+	ff->async.data = ff;
+	if (uv_thread_create(&ff->enc, feed_enc_main, ff) != 0)
+		fatalx("findings-feed: cannot start the encoder thread");
 	return ff;
 fail:
 	if (conf != NULL)
@@ -268,23 +310,17 @@ fail:
 	return NULL;
 }
 
-/*
- * The engine's sink: publish a new or resolved finding (updates are not
- * state changes and are not published).
- */
-void
-findings_feed_sink(const struct finding *f, enum finding_change ch,
-    void *arg)
+/* Encode one change and hand it to the producer (the encoder thread). */
+static void
+feed_encode(struct findings_feed *ff, const struct feed_job *jb)
 {
-	struct findings_feed	*ff = arg;
+	const struct finding	*f = jb->f;
 	json_t			*j;
 	char			*body;
 	size_t			 len;
-	int			 tries;
+	int			 tries, ok = 0;
 
-	if (ch == FINDING_UPDATED || ff == NULL || ff->closing)
-		return;
-	j = finding_to_json(f, ch == FINDING_NEW ? "new" : "resolved");
+	j = finding_to_json(f, jb->resolved ? "resolved" : "new");
 	body = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
 	if (body == NULL)
@@ -294,30 +330,125 @@ findings_feed_sink(const struct finding *f, enum finding_change ch,
 		if (rd_kafka_produce(ff->rkt, RD_KAFKA_PARTITION_UA,
 		    RD_KAFKA_MSG_F_COPY, body, len, f->id, strlen(f->id),
 		    NULL) == 0) {
-			ff->st.published++;
+			ok = 1;
 			break;
 		}
 		if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 			log_warnx("findings-feed: produce: %s",
 			    rd_kafka_err2str(rd_kafka_last_error()));
-			ff->st.failed++;
 			break;
 		}
 		/* The local queue is full: let it drain a little. */
 		rd_kafka_poll(ff->rk, 10);
 	}
-	if (tries == 100)
-		ff->st.failed++;
+	uv_mutex_lock(&ff->mu);
+	if (ok)
+		ff->enc_published++;
+	else
+		ff->enc_failed++;
+	if (ff->webhook != NULL) {
+		struct feed_hook_msg *m = xcalloc(1, sizeof *m);
+
+		m->body = body;
+		m->len = len;
+		body = NULL;
+		if (ff->btail != NULL)
+			ff->btail->next = m;
+		else
+			ff->bhead = m;
+		ff->btail = m;
+	}
+	uv_mutex_unlock(&ff->mu);
 	if (ff->webhook != NULL)
-		feed_hook_push(ff, body, len);
+		uv_async_send(&ff->async);
 	free(body);
+}
+
+/* The encoder: jobs in order until stopped and the queue is empty. */
+static void
+feed_enc_main(void *arg)
+{
+	struct findings_feed	*ff = arg;
+	struct feed_job		*jb;
+
+	uv_mutex_lock(&ff->mu);
+	for (;;) {
+		while (ff->jhead == NULL && !ff->enc_stop)
+			uv_cond_wait(&ff->more, &ff->mu);
+		if ((jb = ff->jhead) == NULL)
+			break;		/* stopped, nothing left */
+		ff->jhead = jb->next;
+		if (ff->jhead == NULL)
+			ff->jtail = NULL;
+		ff->jqueued--;
+		uv_cond_signal(&ff->room);
+		uv_mutex_unlock(&ff->mu);
+		feed_encode(ff, jb);
+		finding_free(jb->f);
+		free(jb);
+		uv_mutex_lock(&ff->mu);
+	}
+	uv_mutex_unlock(&ff->mu);
+}
+
+/* On the loop: the webhook bodies the encoder made, in order. */
+static void
+feed_async_cb(uv_async_t *a)
+{
+	struct findings_feed	*ff = a->data;
+	struct feed_hook_msg	*m, *next;
+
+	uv_mutex_lock(&ff->mu);
+	m = ff->bhead;
+	ff->bhead = ff->btail = NULL;
+	uv_mutex_unlock(&ff->mu);
+	for (; m != NULL; m = next) {
+		next = m->next;
+		if (!ff->closing)
+			feed_hook_push(ff, m->body, m->len);
+		free(m->body);
+		free(m);
+	}
+}
+
+/*
+ * The engine's sink: publish a new or resolved finding (updates are not
+ * state changes and are not published).  A copy goes to the encoder.
+ */
+void
+findings_feed_sink(const struct finding *f, enum finding_change ch,
+    void *arg)
+{
+	struct findings_feed	*ff = arg;
+	struct feed_job		*jb;
+
+	if (ch == FINDING_UPDATED || ff == NULL || ff->closing)
+		return;
+	jb = xcalloc(1, sizeof *jb);
+	jb->f = finding_dup(f);
+	jb->resolved = ch != FINDING_NEW;
+	uv_mutex_lock(&ff->mu);
+	while (ff->jqueued >= FEED_ENC_QUEUE_MAX)
+		uv_cond_wait(&ff->room, &ff->mu);
+	if (ff->jtail != NULL)
+		ff->jtail->next = jb;
+	else
+		ff->jhead = jb;
+	ff->jtail = jb;
+	ff->jqueued++;
+	uv_cond_signal(&ff->more);
+	uv_mutex_unlock(&ff->mu);
 }
 
 void
 findings_feed_stats(const struct findings_feed *ff,
     struct findings_feed_stats *st)
 {
+	uv_mutex_lock((uv_mutex_t *)(uintptr_t)&ff->mu);
 	*st = ff->st;
+	st->published = ff->enc_published;
+	st->failed += ff->enc_failed;
+	uv_mutex_unlock((uv_mutex_t *)(uintptr_t)&ff->mu);
 	st->hook_queued = ff->queued;
 	st->kafka_queue = (uint64_t)rd_kafka_outq_len(ff->rk);
 }
@@ -327,12 +458,22 @@ feed_closed(uv_handle_t *h)
 {
 	struct findings_feed *ff = h->data;
 
-	/* Both timers live in ff: free it after the last one's callback
+	/* The handles live in ff: free it after the last one's callback
 	 * (libuv calls them in no promised order). */
-	if (++ff->nclosed < 2)
+	if (++ff->nclosed < 3)
 		return;
 	while (ff->head != NULL)
 		feed_hook_pop(ff);
+	while (ff->bhead != NULL) {
+		struct feed_hook_msg *m = ff->bhead;
+
+		ff->bhead = m->next;
+		free(m->body);
+		free(m);
+	}
+	uv_cond_destroy(&ff->room);
+	uv_cond_destroy(&ff->more);
+	uv_mutex_destroy(&ff->mu);
 	curl_slist_free_all(ff->hdrs);
 	free(ff->webhook);
 	free(ff->topic);
@@ -349,6 +490,12 @@ findings_feed_stop(struct findings_feed *ff, int timeout_ms)
 {
 	if (ff == NULL)
 		return;
+	/* The encoder produces what it was given, then ends. */
+	uv_mutex_lock(&ff->mu);
+	ff->enc_stop = 1;
+	uv_cond_signal(&ff->more);
+	uv_mutex_unlock(&ff->mu);
+	uv_thread_join(&ff->enc);
 	ff->closing = 1;
 	if (rd_kafka_flush(ff->rk, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		log_warnx("findings-feed: %d finding(s) not delivered at exit",
@@ -367,4 +514,5 @@ findings_feed_stop(struct findings_feed *ff, int timeout_ms)
 	uv_timer_stop(&ff->retry);
 	uv_close((uv_handle_t *)&ff->poll, feed_closed);
 	uv_close((uv_handle_t *)&ff->retry, feed_closed);
+	uv_close((uv_handle_t *)&ff->async, feed_closed);
 }

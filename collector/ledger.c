@@ -11,7 +11,17 @@
  *
  * Gaps are kept as ranges, at most LEDGER_GAPS_MAX per host; past that the
  * lowest range is forgotten (its numbers stay counted as missing, and would
- * be taken for duplicates if they ever came).  The store persists each
+ * be taken for duplicates if they ever came).
+ *
+ * Epochs (the envelope's "e"): an agent whose state was lost (a package
+ * purged and installed again) starts its sequence again at 1 under a new
+ * epoch.  A record of an epoch the host has not used makes it the host's
+ * current one: the ledger starts again at that record (no gap counted
+ * between two epochs; restarts counts them), and the previous epoch is
+ * retired with its highest number, so its records read again later (Kafka's
+ * replays) are still recognised: at or below that number they are
+ * duplicates, above it late arrivals.  At most LEDGER_RETIRED_MAX retired
+ * epochs per host are kept (an agent forging epochs cannot grow them).  The store persists each
  * dirty ledger in the same transaction as the records it accepted
  * (consume.c); on a rollback the consumer reloads every ledger from it.
  */
@@ -26,6 +36,11 @@
 struct ledger_host {
 	char		*host;
 	int		 seen;
+	uint64_t	 epoch;		/* the current one */
+	uint64_t	 restarts;	/* epochs started after the first */
+	struct store_epoch retired[LEDGER_RETIRED_MAX];	/* newest first */
+	size_t		 nretired;
+	int		 retired_dirty;
 	uint64_t	 high;
 	uint64_t	 missing;
 	uint64_t	 duplicates;
@@ -188,18 +203,61 @@ ledger_gap_fill(struct ledger_host *h, size_t i, uint64_t seq)
  * ledger is unchanged).  The first record of a host starts its ledger at
  * whatever number it has.
  */
+/* A record of another epoch than the current one: see the file's top. */
+static enum ledger_verdict
+ledger_other_epoch(struct ledger *lg, struct ledger_host *h, uint64_t epoch,
+    uint64_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < h->nretired; i++) {
+		if (h->retired[i].epoch != epoch)
+			continue;
+		if (seq <= h->retired[i].high) {
+			h->duplicates++;
+			ledger_mark(lg, h);
+			return LEDGER_DUP;
+		}
+		h->retired[i].high = seq;
+		h->retired_dirty = 1;
+		ledger_mark(lg, h);
+		return LEDGER_NEW;
+	}
+	/* A new epoch: retire the current one, start again at seq. */
+	if (h->nretired == LEDGER_RETIRED_MAX)
+		h->nretired--;
+	memmove(h->retired + 1, h->retired, h->nretired * sizeof *h->retired);
+	h->retired[0].epoch = h->epoch;
+	h->retired[0].high = h->high;
+	h->nretired++;
+	h->retired_dirty = 1;
+	h->epoch = epoch;
+	h->restarts++;
+	h->high = seq;
+	if (h->ngaps > 0) {
+		h->ngaps = 0;
+		h->gaps_dirty = 1;
+	}
+	ledger_mark(lg, h);
+	return LEDGER_NEW;
+}
+
 enum ledger_verdict
-ledger_check(struct ledger *lg, const char *host, uint64_t seq)
+ledger_check(struct ledger *lg, const char *host, uint64_t epoch,
+    uint64_t seq)
 {
 	struct ledger_host	*h = ledger_host_get(lg, host);
 	long			 i;
 
 	if (!h->seen) {
 		h->seen = 1;
+		h->epoch = epoch;
 		h->high = seq;
 		ledger_mark(lg, h);
 		return LEDGER_NEW;
 	}
+	if (epoch != h->epoch)
+		return ledger_other_epoch(lg, h, epoch, seq);
 	if (seq > h->high) {
 		if (seq - h->high > lg->jump_max)
 			return LEDGER_JUMP;
@@ -231,6 +289,12 @@ ledger_load(struct ledger *lg, const struct store_ledger *sl)
 	size_t			 i;
 
 	h->seen = sl->seen;
+	h->epoch = sl->epoch;
+	h->restarts = sl->restarts;
+	h->nretired = sl->nretired < LEDGER_RETIRED_MAX ? sl->nretired :
+	    LEDGER_RETIRED_MAX;
+	memcpy(h->retired, sl->retired, h->nretired * sizeof *h->retired);
+	h->retired_dirty = 0;
 	h->high = sl->high;
 	h->missing = sl->missing;
 	h->duplicates = sl->duplicates;
@@ -255,6 +319,11 @@ ledger_view(const struct ledger_host *h, struct store_ledger *sl)
 	sl->gaps = h->gaps;
 	sl->ngaps = h->ngaps;
 	sl->gaps_changed = h->gaps_dirty;
+	sl->epoch = h->epoch;
+	sl->restarts = h->restarts;
+	sl->retired = h->retired;
+	sl->nretired = h->nretired;
+	sl->retired_changed = h->retired_dirty;
 }
 
 /*
@@ -277,6 +346,7 @@ ledger_flush(struct ledger *lg, int (*fn)(const struct store_ledger *, void *),
 		lg->dirty = h->next_dirty;
 		h->dirty = 0;
 		h->gaps_dirty = 0;
+		h->retired_dirty = 0;
 		h->next_dirty = NULL;
 	}
 	return 0;

@@ -167,8 +167,8 @@ EXTRA_DIST += tests/integ/findings-docker.sh
 TESTS += tests/integ/collector-hostile.sh
 EXTRA_DIST += tests/integ/collector-hostile.sh tests/lib/collector.sh \
 	tests/lib/hostile-records.py
-TESTS += tests/integ/collector-kill.sh
-EXTRA_DIST += tests/integ/collector-kill.sh
+TESTS += tests/integ/collector-kill.sh tests/integ/collector-epochs.sh
+EXTRA_DIST += tests/integ/collector-kill.sh tests/integ/collector-epochs.sh
 # The web page in headless Chromium (Debian's chromium).
 TESTS += tests/integ/web-page.sh
 EXTRA_DIST += tests/integ/web-page.sh

@@ -153,6 +153,19 @@ jint(json_t *o, const char *k, sqlite3_stmt *s, int i)
 	    json_null() : json_integer(sqlite3_column_int64(s, i)));
 }
 
+/*
+ * A 64-bit identifier (a sequence epoch, up to 2^62) as a decimal string,
+ * which JavaScript's numbers (2^53) would round; null when 0 (none sent).
+ */
+static void
+jid64(json_t *o, const char *k, sqlite3_stmt *s, int i)
+{
+	if (sqlite3_column_int64(s, i) == 0)
+		json_object_set_new(o, k, json_null());
+	else
+		jstr(o, k, s, i);
+}
+
 static void
 jbool(json_t *o, const char *k, sqlite3_stmt *s, int i)
 {
@@ -215,7 +228,7 @@ count_of(sqlite3 *db, struct sqb *q)
 	"(SELECT count(*) FROM containers c WHERE c.host_id = h.host_id " \
 	"AND c.state IN ('running', 'paused')), " \
 	"(SELECT count(*) FROM containers c WHERE c.host_id = h.host_id), " \
-	"h.heartbeat, h.seq_seen"
+	"h.heartbeat, h.seq_seen, h.seq_epoch, h.seq_restarts"
 
 static json_t *
 host_row(sqlite3_stmt *s, const struct store_query *q)
@@ -253,6 +266,8 @@ host_row(sqlite3_stmt *s, const struct store_query *q)
 		json_object_set_new(seq, "high", json_null());
 	jint(seq, "missing", s, 15);
 	jint(seq, "duplicates", s, 16);
+	jid64(seq, "epoch", s, 27);
+	jint(seq, "restarts", s, 28);
 	json_object_set_new(o, "sequence", seq);
 	jint(o, "records", s, 17);
 	jint(o, "rejects", s, 18);
@@ -369,6 +384,21 @@ q_host(sqlite3 *db, const struct store_query *q, json_t **out)
 		sqlite3_finalize(t);
 	}
 	json_object_set_new(json_object_get(o, "sequence"), "gaps", gaps);
+	gaps = json_array();
+	if ((t = sq_prep(db, "SELECT epoch, high FROM seq_epochs WHERE "
+	    "host_id = ?1 ORDER BY ord")) != NULL) {
+		sqlite3_bind_text(t, 1, q->id, -1, SQLITE_STATIC);
+		while (sqlite3_step(t) == SQLITE_ROW) {
+			json_t *g = json_object();
+
+			jid64(g, "epoch", t, 0);
+			jint(g, "high", t, 1);
+			json_array_append_new(gaps, g);
+		}
+		sqlite3_finalize(t);
+	}
+	json_object_set_new(json_object_get(o, "sequence"), "retired_epochs",
+	    gaps);
 	*out = o;
 	return STORE_QOK;
 }

@@ -11,6 +11,12 @@
  * fleet's hosts run the same images, and a 10 000-host fleet would
  * otherwise store each image's packages 10 000 times.
  *
+ * Checkpoints (copying the WAL into the database file, and its fsync) run
+ * on a thread of the store's own with its own connection (sq_ckpt_main):
+ * the writer, on the collector's loop, only appends to the WAL.  Should
+ * that thread fall behind, the writer checkpoints itself past SQ_WAL_MAX
+ * frames, so the WAL stays bounded.
+ *
  * Numbers: the wire carries unsigned 64-bit integers, SQLite signed ones:
  * values above INT64_MAX are stored as INT64_MAX (times past 2262).
  */
@@ -145,6 +151,14 @@ static const char *const sq_migrations[] = {
 	"  n_drift = coalesce((SELECT n FROM host_records r WHERE"
 	"    r.host_id = hosts.host_id AND r.kind = 'drift'), 0);"
 	"DROP TABLE host_records;",
+	/* 3 -> 4: sequence epochs (schema 1.1's "e"): the host's current
+	 * epoch, how many it began, and its retired ones. */
+	"ALTER TABLE hosts ADD COLUMN seq_epoch INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE hosts ADD COLUMN seq_restarts INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE seq_epochs ("
+	"  host_id TEXT NOT NULL, epoch INTEGER NOT NULL, high INTEGER NOT NULL,"
+	"  ord INTEGER NOT NULL,"	/* 0: the most recently retired */
+	"  PRIMARY KEY (host_id, epoch)) WITHOUT ROWID;",
 };
 #define SQ_VERSION	((int)TM_NELEM(sq_migrations))
 
@@ -159,6 +173,8 @@ enum sq_stmt {
 	SQ_HOST_REJECT,
 	SQ_HOST_EXISTS,
 	SQ_GAPS_DELETE,
+	SQ_EPOCHS_DELETE,
+	SQ_EPOCH_INSERT,
 	SQ_GAP_INSERT,
 	SQ_CTR_GET,
 	SQ_CTR_PUT,
@@ -181,9 +197,11 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	[SQ_HOST_BATCH] =
 	    "INSERT INTO hosts (host_id, first_seen_ns, last_seen_ns, records, "
 	    "rejects, n_host, n_heartbeat, n_event, n_container, n_image, "
-	    "n_drift, seq_seen, seq_high, seq_missing, seq_duplicates) VALUES "
+	    "n_drift, seq_seen, seq_high, seq_missing, seq_duplicates, "
+	    "seq_epoch, seq_restarts) VALUES "
 	    "(?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, 0), "
-	    "coalesce(?12, 0), coalesce(?13, 0), coalesce(?14, 0)) "
+	    "coalesce(?12, 0), coalesce(?13, 0), coalesce(?14, 0), "
+	    "coalesce(?15, 0), coalesce(?16, 0)) "
 	    "ON CONFLICT (host_id) DO UPDATE SET "
 	    "last_seen_ns = max(last_seen_ns, ?2), records = records + ?3, "
 	    "rejects = rejects + ?4, n_host = n_host + ?5, "
@@ -192,7 +210,9 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "n_drift = n_drift + ?10, seq_seen = coalesce(?11, seq_seen), "
 	    "seq_high = coalesce(?12, seq_high), "
 	    "seq_missing = coalesce(?13, seq_missing), "
-	    "seq_duplicates = coalesce(?14, seq_duplicates)",
+	    "seq_duplicates = coalesce(?14, seq_duplicates), "
+	    "seq_epoch = coalesce(?15, seq_epoch), "
+	    "seq_restarts = coalesce(?16, seq_restarts)",
 	[SQ_HOST_FACTS] =
 	    "INSERT INTO hosts (host_id, hostname, os_id, os_version, os_pretty, "
 	    "kernel, arch, agent_version, docker_version, containerd_version, "
@@ -214,6 +234,10 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "SET n = n + ?3, last_ns = ?4",
 	[SQ_HOST_EXISTS] = "SELECT 1 FROM hosts WHERE host_id = ?1",
 	[SQ_GAPS_DELETE] = "DELETE FROM seq_gaps WHERE host_id = ?1",
+	[SQ_EPOCHS_DELETE] = "DELETE FROM seq_epochs WHERE host_id = ?1",
+	[SQ_EPOCH_INSERT] =
+	    "INSERT OR REPLACE INTO seq_epochs (host_id, epoch, high, ord) "
+	    "VALUES (?1, ?2, ?3, ?4)",
 	[SQ_GAP_INSERT] =
 	    "INSERT OR REPLACE INTO seq_gaps (host_id, lo, hi) VALUES (?1, ?2, ?3)",
 	[SQ_CTR_GET] =
@@ -298,7 +322,7 @@ struct sq_pend {
 	uint64_t	 rejects;
 	int		 ledger;	/* the ledger below is to be written */
 	int		 seen;
-	uint64_t	 high, missing, duplicates;
+	uint64_t	 high, missing, duplicates, epoch, restarts;
 };
 
 /* A package list stored already (sq_pkgset): its bytes, by image key. */
@@ -308,6 +332,19 @@ struct sq_pkc {
 	size_t		 len;
 	uint8_t		 bytes[];
 };
+/* The checkpointer thread and its connection. */
+struct sq_ckpt {
+	uv_thread_t	 thread;
+	uv_mutex_t	 mu;
+	uv_cond_t	 cv;
+	int		 want;		/* a checkpoint is asked for */
+	int		 stop;
+	sqlite3		*db;
+	const char	*path;
+};
+#define SQ_CKPT_FRAMES	8192	/* 32 MiB: fewer WAL restarts (each syncs) */
+#define SQ_WAL_MAX	65536	/* frames (256 MiB of 4 KiB pages) */
+
 #define SQ_PKC_MAX	4096			/* entries */
 #define SQ_PKC_BYTES	(64u * 1024 * 1024)	/* their bytes */
 
@@ -324,6 +361,7 @@ struct sq {
 	size_t		 pkc_bytes;
 	uint8_t		*pkbuf;		/* a package list's bytes (scratch) */
 	size_t		 pkcap;
+	struct sq_ckpt	*ckpt;		/* NULL: SQLite checkpoints itself */
 };
 
 static struct sq *
@@ -520,6 +558,115 @@ sq_migrate(struct sq *q, char *err, size_t errlen)
 
 static void	sq_close(struct store *st);
 
+static void
+sq_ckpt_main(void *arg)
+{
+	struct sq_ckpt	*ck = arg;
+	int		 rc, logn, done;
+
+	uv_mutex_lock(&ck->mu);
+	for (;;) {
+		while (!ck->want && !ck->stop)
+			uv_cond_wait(&ck->cv, &ck->mu);
+		if (ck->stop)
+			break;
+		ck->want = 0;
+		uv_mutex_unlock(&ck->mu);
+		/* PASSIVE: copies what no reader still needs, never blocks
+		 * the writer; the WAL starts over once all of it is in. */
+		rc = sqlite3_wal_checkpoint_v2(ck->db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, &logn, &done);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_warnx("store: %s: checkpoint: %s", ck->path,
+			    sqlite3_errmsg(ck->db));
+		uv_mutex_lock(&ck->mu);
+	}
+	uv_mutex_unlock(&ck->mu);
+}
+
+/* After each commit (sqlite3_wal_hook): nframes are in the WAL. */
+static int
+sq_wal_hook(void *arg, sqlite3 *db, const char *name, int nframes)
+{
+	struct sq	*q = arg;
+	struct sq_ckpt	*ck = q->ckpt;
+
+	if (nframes >= SQ_WAL_MAX) {
+		/* The thread is behind: bound the WAL here. */
+		(void)sqlite3_wal_checkpoint_v2(db, name,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		return SQLITE_OK;
+	}
+	if (nframes >= SQ_CKPT_FRAMES) {
+		uv_mutex_lock(&ck->mu);
+		ck->want = 1;
+		uv_cond_signal(&ck->cv);
+		uv_mutex_unlock(&ck->mu);
+	}
+	return SQLITE_OK;
+}
+
+/* Start the checkpointer of a writable store: 0, or -1 (SQLite's own
+ * checkpoints stay on). */
+static int
+sq_ckpt_start(struct sq *q)
+{
+	struct sq_ckpt *ck = xcalloc(1, sizeof *ck);
+
+	ck->path = q->base.path;
+	if (sqlite3_open_v2(q->base.path, &ck->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		log_warnx("store: %s: checkpointer: %s", q->base.path,
+		    ck->db != NULL ? sqlite3_errmsg(ck->db) : "cannot open");
+		sqlite3_close(ck->db);
+		free(ck);
+		return -1;
+	}
+	sqlite3_busy_timeout(ck->db, SQ_BUSY_MS);
+	if (uv_mutex_init(&ck->mu) != 0) {
+		sqlite3_close(ck->db);
+		free(ck);
+		return -1;
+	}
+	if (uv_cond_init(&ck->cv) != 0) {
+		uv_mutex_destroy(&ck->mu);
+		sqlite3_close(ck->db);
+		free(ck);
+		return -1;
+	}
+	if (uv_thread_create(&ck->thread, sq_ckpt_main, ck) != 0) {
+		uv_cond_destroy(&ck->cv);
+		uv_mutex_destroy(&ck->mu);
+		sqlite3_close(ck->db);
+		free(ck);
+		return -1;
+	}
+	q->ckpt = ck;
+	sqlite3_wal_autocheckpoint(q->db, 0);
+	sqlite3_wal_hook(q->db, sq_wal_hook, q);
+	return 0;
+}
+
+static void
+sq_ckpt_stop(struct sq *q)
+{
+	struct sq_ckpt *ck = q->ckpt;
+
+	if (ck == NULL)
+		return;
+	sqlite3_wal_hook(q->db, NULL, NULL);
+	uv_mutex_lock(&ck->mu);
+	ck->stop = 1;
+	uv_cond_signal(&ck->cv);
+	uv_mutex_unlock(&ck->mu);
+	uv_thread_join(&ck->thread);
+	uv_cond_destroy(&ck->cv);
+	uv_mutex_destroy(&ck->mu);
+	sqlite3_close(ck->db);
+	free(ck);
+	q->ckpt = NULL;
+}
+
 static struct store *
 sq_open(const char *path, int readonly, char *err, size_t errlen)
 {
@@ -578,6 +725,9 @@ sq_open(const char *path, int readonly, char *err, size_t errlen)
 		sq_close(&q->base);
 		return NULL;
 	}
+	if (!readonly && sq_ckpt_start(q) == -1)
+		log_warnx("store: %s: checkpoints stay on the writer",
+		    q->base.path);
 	return &q->base;
 }
 
@@ -589,6 +739,7 @@ sq_close(struct store *st)
 
 	if (q->in_tx)
 		sq_exec(q, "ROLLBACK");
+	sq_ckpt_stop(q);
 	for (i = 0; i < SQ_NSTMT; i++)
 		sqlite3_finalize(q->st[i]);
 	if (q->db != NULL && !q->readonly)
@@ -704,6 +855,8 @@ sq_pend_write(const char *host, void *v, void *arg)
 		sq_u64(s, 12, p->high);
 		sq_u64(s, 13, p->missing);
 		sq_u64(s, 14, p->duplicates);
+		sq_u64(s, 15, p->epoch);
+		sq_u64(s, 16, p->restarts);
 	}
 	if (sq_done(q, s) == -1)
 		q->pend_failed = 1;
@@ -1336,6 +1489,25 @@ sq_put_ledger(struct store *st, const struct store_ledger *l)
 	p->high = l->high;
 	p->missing = l->missing;
 	p->duplicates = l->duplicates;
+	p->epoch = l->epoch;
+	p->restarts = l->restarts;
+	if (l->retired_changed) {
+		if ((s = sq_stmt(q, SQ_EPOCHS_DELETE)) == NULL)
+			return -1;
+		sq_text(s, 1, l->host);
+		if (sq_done(q, s) == -1)
+			return -1;
+		for (i = 0; i < l->nretired; i++) {
+			if ((s = sq_stmt(q, SQ_EPOCH_INSERT)) == NULL)
+				return -1;
+			sq_text(s, 1, l->host);
+			sq_u64(s, 2, l->retired[i].epoch);
+			sq_u64(s, 3, l->retired[i].high);
+			sq_u64(s, 4, i);
+			if (sq_done(q, s) == -1)
+				return -1;
+		}
+	}
 	if (!l->gaps_changed)
 		return 0;
 	if ((s = sq_stmt(q, SQ_GAPS_DELETE)) == NULL)
@@ -1399,17 +1571,22 @@ sq_each_ledger(struct store *st,
     int (*fn)(const struct store_ledger *, void *), void *arg)
 {
 	struct sq		*q = sq_of(st);
-	sqlite3_stmt		*h = NULL, *g = NULL;
+	sqlite3_stmt		*h = NULL, *g = NULL, *e = NULL;
 	struct store_gap	*gaps = NULL;
-	size_t			 ngaps, cap = 0;
+	struct store_epoch	 retired[LEDGER_RETIRED_MAX];
+	size_t			 ngaps, cap = 0, nretired;
 	int			 rc = 0;
 
 	if (sqlite3_prepare_v2(q->db, "SELECT host_id, seq_seen, seq_high, "
-	    "seq_missing, seq_duplicates FROM hosts", -1, &h, NULL) != SQLITE_OK ||
+	    "seq_missing, seq_duplicates, seq_epoch, seq_restarts FROM hosts",
+	    -1, &h, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(q->db, "SELECT lo, hi FROM seq_gaps WHERE "
-	    "host_id = ?1 ORDER BY lo", -1, &g, NULL) != SQLITE_OK) {
+	    "host_id = ?1 ORDER BY lo", -1, &g, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(q->db, "SELECT epoch, high FROM seq_epochs WHERE "
+	    "host_id = ?1 ORDER BY ord", -1, &e, NULL) != SQLITE_OK) {
 		sq_error(q, "hosts");
 		sqlite3_finalize(h);
+		sqlite3_finalize(g);
 		return -1;
 	}
 	while (rc == 0 && sqlite3_step(h) == SQLITE_ROW) {
@@ -1421,8 +1598,21 @@ sq_each_ledger(struct store *st,
 		l.high = sq_col_u64(h, 2);
 		l.missing = sq_col_u64(h, 3);
 		l.duplicates = sq_col_u64(h, 4);
+		l.epoch = sq_col_u64(h, 5);
+		l.restarts = sq_col_u64(h, 6);
 		if (l.host == NULL)
 			continue;
+		sqlite3_reset(e);
+		sqlite3_bind_text(e, 1, l.host, -1, SQLITE_STATIC);
+		nretired = 0;
+		while (sqlite3_step(e) == SQLITE_ROW &&
+		    nretired < LEDGER_RETIRED_MAX) {
+			retired[nretired].epoch = sq_col_u64(e, 0);
+			retired[nretired].high = sq_col_u64(e, 1);
+			nretired++;
+		}
+		l.retired = retired;
+		l.nretired = nretired;
 		sqlite3_reset(g);
 		sqlite3_bind_text(g, 1, l.host, -1, SQLITE_STATIC);
 		ngaps = 0;
@@ -1442,6 +1632,7 @@ sq_each_ledger(struct store *st,
 	free(gaps);
 	sqlite3_finalize(h);
 	sqlite3_finalize(g);
+	sqlite3_finalize(e);
 	return rc;
 }
 

@@ -40,6 +40,11 @@
 
 struct store;
 
+/* An epoch of a host's sequence that is no longer its current one. */
+struct store_epoch {
+	uint64_t epoch;
+	uint64_t high;			/* highest sequence accepted in it */
+};
 /* A host's sequence ledger as stored (ledger.c keeps it in memory). */
 struct store_gap {
 	uint64_t lo, hi;		/* missing: lo..hi inclusive */
@@ -54,6 +59,11 @@ struct store_ledger {
 	size_t		 ngaps;
 	int		 gaps_changed;	/* since read from or written to the
 					   store: write them again */
+	uint64_t	 epoch;		/* the current epoch (envelope "e") */
+	uint64_t	 restarts;	/* epochs begun after the first */
+	const struct store_epoch *retired;	/* newest first */
+	size_t		 nretired;
+	int		 retired_changed;	/* write them again */
 };
 
 /* Per-batch counters of one host (added to its row at commit). */
@@ -201,6 +211,7 @@ int	store_prune(struct store *st, uint64_t before_ns);
 /* ledger.c: each host's sequence ledger in memory (see the file). */
 #define LEDGER_GAPS_MAX		1024		/* gap ranges kept per host */
 #define LEDGER_JUMP_MAX		(1ULL << 32)	/* a larger step is refused */
+#define LEDGER_RETIRED_MAX	4		/* retired epochs kept per host */
 enum ledger_verdict {
 	LEDGER_NEW,		/* above the highest: accept */
 	LEDGER_FILL,		/* a missing number: accept */
@@ -212,7 +223,7 @@ struct ledger	*ledger_new(uint64_t jump_max);
 void	ledger_free(struct ledger *lg);
 void	ledger_clear(struct ledger *lg);
 enum ledger_verdict ledger_check(struct ledger *lg, const char *host,
-	    uint64_t seq);
+	    uint64_t epoch, uint64_t seq);
 void	ledger_load(struct ledger *lg, const struct store_ledger *sl);
 int	ledger_flush(struct ledger *lg,
 	    int (*fn)(const struct store_ledger *, void *), void *arg);

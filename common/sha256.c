@@ -72,13 +72,16 @@ sha256_init(struct sha256_ctx *c)
 	c->used = 0;
 }
 
-/* Hash n more bytes at p (any length, any number of calls). */
+/* Hash n more bytes at p (any length, any number of calls; p may be NULL
+ * when n is 0, as for an empty list). */
 void
 sha256_update(struct sha256_ctx *c, const void *p, size_t n)
 {
 	const uint8_t	*in = p;
 	size_t		 take;
 
+	if (n == 0)
+		return;		/* memcpy(_, NULL, 0) is undefined */
 	c->len += (uint64_t)n;
 	if (c->used > 0) {
 		take = 64 - c->used < n ? 64 - c->used : n;

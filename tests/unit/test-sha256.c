@@ -46,6 +46,19 @@ test_nist_empty_string(void **state)
 	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+/* Nothing at NULL (an empty package list) is the empty message, and no
+ * undefined behaviour (UBSan checks it in the sanitizer build). */
+static void
+test_empty_update_at_null(void **state)
+{
+	char	hex[65];
+
+	(void)state;
+	hash_hex(NULL, 0, hex);
+	assert_string_equal(hex,
+	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
 static void
 test_nist_abc(void **state)
 {
@@ -153,6 +166,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nist_empty_string),
+		cmocka_unit_test(test_empty_update_at_null),
 		cmocka_unit_test(test_nist_abc),
 		cmocka_unit_test(test_nist_448_bit_message),
 		cmocka_unit_test(test_nist_896_bit_message),

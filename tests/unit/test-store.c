@@ -3,8 +3,11 @@
  * store-sqlite-query.c) driven directly with records built in C, each
  * written in its own transaction as the consumer does: container lifecycle
  * merging, idempotent writes, package sets shared between images and
- * hosts, the start-up replay, findings and ledgers read back, a store newer
- * than the program refused, read-only opening; and api_parse_time, the
+ * hosts, the start-up replay, findings and ledgers read back, gaps and
+ * per-host counters over several batches, package lists compared under a
+ * known image key and forgotten with a rolled-back batch, the migration of
+ * per-kind counts, a store newer than the program refused, read-only
+ * opening; and api_parse_time, the
  * API's reading of a point in time.
  */
 #include "config.h"
@@ -496,8 +499,8 @@ test_ledger_round_trip(void **state)
 	size_t			 i;
 
 	for (i = 0; i < TM_NELEM(seqs); i++)
-		(void)ledger_check(lg, "h1", seqs[i]);
-	assert_int_equal(ledger_check(lg, "h1", 9 + LEDGER_JUMP_MAX + 1),
+		(void)ledger_check(lg, "h1", 0, seqs[i]);
+	assert_int_equal(ledger_check(lg, "h1", 0, 9 + LEDGER_JUMP_MAX + 1),
 	    LEDGER_JUMP);
 	assert_int_equal(store_begin(fx->st), 0);
 	assert_int_equal(ledger_flush(lg, put_ledger_cb, fx->st), 0);
@@ -509,6 +512,102 @@ test_ledger_round_trip(void **state)
 	assert_true(json_equal(got, want));
 	json_decref(got);
 	json_decref(want);
+}
+
+static int	ledger_load_cb(const struct store_ledger *l, void *arg);
+
+/* Epoch-aware view of the ledger: current epoch, restarts, retired. */
+static int
+epoch_cb(const struct store_ledger *l, void *arg)
+{
+	json_t	*o = json_object(), *r = json_array();
+	size_t	 i;
+
+	for (i = 0; i < l->nretired; i++)
+		json_array_append_new(r, json_pack("[I,I]",
+		    (json_int_t)l->retired[i].epoch,
+		    (json_int_t)l->retired[i].high));
+	json_object_set_new(o, "epoch", json_integer((json_int_t)l->epoch));
+	json_object_set_new(o, "high", json_integer((json_int_t)l->high));
+	json_object_set_new(o, "restarts", json_integer((json_int_t)l->restarts));
+	json_object_set_new(o, "missing", json_integer((json_int_t)l->missing));
+	json_object_set_new(o, "dups", json_integer((json_int_t)l->duplicates));
+	json_object_set_new(o, "ngaps", json_integer((json_int_t)l->ngaps));
+	json_object_set_new(o, "retired", r);
+	json_object_set_new(arg, l->host, o);
+	return 0;
+}
+
+/*
+ * An agent purged and installed again starts at 1 under a new epoch: its
+ * records are new, not replays of the old epoch's 1..1000; no gap between
+ * the epochs; the old epoch's records read again (a Kafka replay) are still
+ * duplicates, and the whole survives the store (a restart).
+ */
+static void
+test_ledger_new_epoch_restarts_the_sequence(void **state)
+{
+	struct fx	*fx = *state;
+	struct ledger	*lg = ledger_new(LEDGER_JUMP_MAX);
+	json_t		*got = json_object(), *want;
+	uint64_t	 s;
+
+	for (s = 1; s <= 1000; s++)
+		assert_int_equal(ledger_check(lg, "h1", 7, s), LEDGER_NEW);
+	assert_int_equal(ledger_check(lg, "h1", 7, 500), LEDGER_DUP);
+	/* Reinstalled: epoch 9 from 1. */
+	assert_int_equal(ledger_check(lg, "h1", 9, 1), LEDGER_NEW);
+	assert_int_equal(ledger_check(lg, "h1", 9, 2), LEDGER_NEW);
+	assert_int_equal(ledger_check(lg, "h1", 9, 2), LEDGER_DUP);
+	/* A replay of the old epoch: duplicates, the current one unmoved. */
+	assert_int_equal(ledger_check(lg, "h1", 7, 999), LEDGER_DUP);
+	assert_int_equal(ledger_check(lg, "h1", 7, 1000), LEDGER_DUP);
+	assert_int_equal(ledger_check(lg, "h1", 9, 3), LEDGER_NEW);
+	/* A late record of the old epoch above its end: accepted once. */
+	assert_int_equal(ledger_check(lg, "h1", 7, 1001), LEDGER_NEW);
+	assert_int_equal(ledger_check(lg, "h1", 7, 1001), LEDGER_DUP);
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(ledger_flush(lg, put_ledger_cb, fx->st), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+	ledger_free(lg);
+	assert_int_equal(store_each_ledger(fx->st, epoch_cb, got), 0);
+	want = json_pack("{s:{s:i,s:i,s:i,s:i,s:i,s:i,s:[[i,i]]}}", "h1",
+	    "epoch", 9, "high", 3, "restarts", 1, "missing", 0, "dups", 5,
+	    "ngaps", 0, "retired", 7, 1001);
+	if (!json_equal(got, want)) {
+		char *g = json_dumps(got, JSON_SORT_KEYS);
+		print_message("# got %s\n", g);
+		free(g);
+	}
+	assert_true(json_equal(got, want));
+	json_decref(got);
+	json_decref(want);
+	/* Read back: the same decisions. */
+	lg = ledger_new(LEDGER_JUMP_MAX);
+	assert_int_equal(store_each_ledger(fx->st, ledger_load_cb, lg), 0);
+	assert_int_equal(ledger_check(lg, "h1", 9, 3), LEDGER_DUP);
+	assert_int_equal(ledger_check(lg, "h1", 7, 1000), LEDGER_DUP);
+	assert_int_equal(ledger_check(lg, "h1", 9, 4), LEDGER_NEW);
+	ledger_free(lg);
+}
+
+/* Epochs an agent makes up are bounded: LEDGER_RETIRED_MAX kept. */
+static void
+test_ledger_epochs_are_bounded(void **state)
+{
+	struct ledger		*lg = ledger_new(LEDGER_JUMP_MAX);
+	struct store_ledger	 sl;
+	uint64_t		 e;
+
+	(void)state;
+	for (e = 1; e <= 100; e++)
+		assert_int_equal(ledger_check(lg, "h1", e, 5), LEDGER_NEW);
+	assert_int_equal(ledger_get(lg, "h1", &sl), 0);
+	assert_int_equal(sl.nretired, LEDGER_RETIRED_MAX);
+	assert_int_equal(sl.retired[0].epoch, 99);
+	assert_int_equal(sl.epoch, 100);
+	assert_int_equal(sl.restarts, 99);
+	ledger_free(lg);
 }
 
 /* Rejects of a host the store does not know are counted under "", and
@@ -536,6 +635,214 @@ test_counts_of_unknown_hosts_make_no_host(void **state)
 	store_query_init(&q, STORE_Q_HOST);
 	q.id = "attacker-made";
 	assert_int_equal(store_query(fx->st, &q, &out), STORE_QNOTFOUND);
+}
+
+/* One consumer batch: check each sequence, flush the ledger, commit. */
+static void
+ledger_batch(struct fx *fx, struct ledger *lg, const uint64_t *seqs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		(void)ledger_check(lg, "h1", 0, seqs[i]);
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(ledger_flush(lg, put_ledger_cb, fx->st), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+}
+
+static int
+ledger_load_cb(const struct store_ledger *l, void *arg)
+{
+	ledger_load(arg, l);
+	return 0;
+}
+
+/* The gaps are written when a batch changes them, and only then: a batch
+ * that changes nothing of them leaves them as they were (no rewrite that
+ * could lose them), across a restart too. */
+static void
+test_ledger_gaps_follow_later_batches(void **state)
+{
+	struct fx		*fx = *state;
+	struct ledger		*lg = ledger_new(LEDGER_JUMP_MAX);
+	static const uint64_t	 b1[] = { 1, 5 }, b2[] = { 3 }, b3[] = { 6, 7 },
+				 b4[] = { 2, 4 };
+
+	ledger_batch(fx, lg, b1, TM_NELEM(b1));
+	assert_int_equal(count(fx, "SELECT count(*) FROM seq_gaps"), 1);
+	/* A restart: the ledger comes back from the store. */
+	ledger_clear(lg);
+	assert_int_equal(store_each_ledger(fx->st, ledger_load_cb, lg), 0);
+	ledger_batch(fx, lg, b2, TM_NELEM(b2));
+	assert_int_equal(count(fx, "SELECT count(*) FROM seq_gaps"), 2);
+	assert_int_equal(count(fx, "SELECT count(*) FROM seq_gaps WHERE "
+	    "(lo = 2 AND hi = 2) OR (lo = 4 AND hi = 4)"), 2);
+	ledger_batch(fx, lg, b3, TM_NELEM(b3));
+	assert_int_equal(count(fx, "SELECT count(*) FROM seq_gaps"), 2);
+	assert_int_equal(count(fx, "SELECT seq_high FROM hosts WHERE "
+	    "host_id = 'h1'"), 7);
+	assert_int_equal(count(fx, "SELECT seq_missing FROM hosts WHERE "
+	    "host_id = 'h1'"), 2);
+	ledger_batch(fx, lg, b4, TM_NELEM(b4));
+	assert_int_equal(count(fx, "SELECT count(*) FROM seq_gaps"), 0);
+	assert_int_equal(count(fx, "SELECT seq_missing FROM hosts WHERE "
+	    "host_id = 'h1'"), 0);
+	ledger_free(lg);
+}
+
+/* Counters of several batches add up per host and per kind, and the host's
+ * last seen time follows its latest record. */
+static void
+test_host_counters_add_up_over_batches(void **state)
+{
+	struct fx			*fx = *state;
+	struct store_host_counts	 hc;
+	struct store_query		 q;
+	json_t				*out = NULL, *want;
+	int				 b;
+
+	for (b = 0; b < 3; b++) {
+		struct tm_record	rec;
+		msgpack_sbuffer		sb;
+
+		memset(&rec, 0, sizeof rec);
+		rec.version = TM_SCHEMA_MAJOR;
+		rec.host_id = (char *)"h1";
+		rec.seq = ++fx->seq;
+		rec.kind = TM_KIND_HEARTBEAT;
+		rec.body.heartbeat.interval_ns = 30 * SEC;
+		rec.body.heartbeat.uptime_ns = SEC;
+		msgpack_sbuffer_init(&sb);
+		assert_int_equal(tm_encode(&rec, &sb), 0);
+		memset(&hc, 0, sizeof hc);
+		hc.records[TM_KIND_HEARTBEAT] = 1;
+		hc.records[TM_KIND_EVENT] = (uint64_t)b;	/* 0 1 2 */
+		hc.rejects[TM_REJ_MALFORMED] = 1;
+		hc.last_rx_ns = T0 + (uint64_t)b * SEC;
+		assert_int_equal(store_begin(fx->st), 0);
+		assert_int_equal(store_put_record(fx->st, &rec, sb.data, sb.size,
+		    T0 + (uint64_t)b * SEC), 0);
+		assert_int_equal(store_put_host_counts(fx->st, "h1", &hc), 0);
+		assert_int_equal(store_commit(fx->st), 0);
+		msgpack_sbuffer_destroy(&sb);
+	}
+	store_query_init(&q, STORE_Q_HOST);
+	q.id = "h1";
+	assert_int_equal(store_query(fx->st, &q, &out), STORE_QOK);
+	want = json_pack("{s:i,s:i}", "event", 3, "heartbeat", 3);
+	assert_true(json_equal(json_object_get(out, "records_by_kind"), want));
+	assert_int_equal(jint(out, "records"), 6);
+	assert_int_equal(jint(out, "rejects"), 3);
+	json_decref(want);
+	json_decref(out);
+	assert_int_equal(count(fx, "SELECT n FROM rejects WHERE host_id = 'h1' "
+	    "AND reason = 'malformed'"), 3);
+	assert_int_equal(count(fx, "SELECT last_seen_ns FROM hosts"),
+	    T0 + 2 * SEC);
+	assert_int_equal(count(fx, "SELECT first_seen_ns FROM hosts"), T0);
+}
+
+/* The same image key with another package list is another package set
+ * (the list is compared, not trusted by its key). */
+static void
+test_package_list_changed_under_a_known_key(void **state)
+{
+	struct fx *fx = *state;
+
+	image(fx, "h1", "img-a", 4, "1.0");
+	image(fx, "h2", "img-a", 4, "1.1");
+	image(fx, "h3", "img-a", 3, "1.0");
+	image(fx, "h4", "img-a", 4, "1.0");
+	assert_int_equal(count(fx, "SELECT count(*) FROM pkgsets"), 3);
+	assert_int_equal(count(fx, "SELECT count(DISTINCT pkgset) FROM images"),
+	    3);
+	assert_int_equal(count(fx, "SELECT count(*) FROM images a JOIN images b "
+	    "ON a.host_id = 'h1' AND b.host_id = 'h4' AND a.pkgset = b.pkgset"),
+	    1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM images i JOIN pkgsets p "
+	    "ON p.id = i.pkgset AND p.n = i.n_packages"), 4);
+}
+
+/* A package set stored in a transaction that was rolled back is stored
+ * again by the next one (nothing remembers the lost row). */
+static void
+test_package_set_of_a_rolled_back_batch_is_stored_again(void **state)
+{
+	struct fx		*fx = *state;
+	struct tm_record	 rec;
+	struct tm_package	 pk;
+	msgpack_sbuffer		 sb;
+
+	memset(&rec, 0, sizeof rec);
+	memset(&pk, 0, sizeof pk);
+	rec.version = TM_SCHEMA_MAJOR;
+	rec.host_id = (char *)"h1";
+	rec.seq = 1;
+	rec.kind = TM_KIND_IMAGE;
+	rec.body.image.key = (char *)"img-r";
+	pk.ecosystem = (char *)"dpkg";
+	pk.name = (char *)"bash";
+	pk.version = (char *)"5.2.15-2";
+	rec.body.image.packages = &pk;
+	rec.body.image.n_packages = 1;
+	msgpack_sbuffer_init(&sb);
+	assert_int_equal(tm_encode(&rec, &sb), 0);
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(store_put_record(fx->st, &rec, sb.data, sb.size, T0), 0);
+	store_rollback(fx->st);
+	assert_int_equal(count(fx, "SELECT count(*) FROM pkgsets"), 0);
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(store_put_record(fx->st, &rec, sb.data, sb.size, T0), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+	msgpack_sbuffer_destroy(&sb);
+	assert_int_equal(count(fx, "SELECT count(*) FROM images i JOIN pkgsets p "
+	    "ON p.id = i.pkgset JOIN packages k ON k.pkgset = p.id AND "
+	    "k.name = 'bash'"), 1);
+}
+
+/* A store of schema 2 (records per kind in host_records, no sequence
+ * epochs) keeps its counts when it is migrated to the current schema. */
+static void
+test_migration_keeps_records_per_kind(void **state)
+{
+	struct fx	*fx = *state;
+	sqlite3		*db;
+	char		 err[256];
+	static const char *const kinds[] = { "n_host", "n_heartbeat", "n_event",
+	    "n_container", "n_image", "n_drift", "seq_epoch", "seq_restarts" };
+	char		 sql[128];
+	size_t		 i;
+
+	heartbeat(fx, "h1", 1);
+	store_close(fx->st);
+	fx->st = NULL;
+	/* Back to schema 2, as an older collector left it. */
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	for (i = 0; i < TM_NELEM(kinds); i++) {
+		snprintf(sql, sizeof sql, "ALTER TABLE hosts DROP COLUMN %s",
+		    kinds[i]);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL),
+		    SQLITE_OK);
+	}
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE seq_epochs;"
+	    "CREATE TABLE host_records ("
+	    "host_id TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL, "
+	    "PRIMARY KEY (host_id, kind)) WITHOUT ROWID;"
+	    "INSERT INTO host_records VALUES ('h1', 'heartbeat', 40), "
+	    "('h1', 'container', 7), ('h1', 'drift', 2);"
+	    "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_non_null(fx->st = store_open(fx->path, 0, err, sizeof err));
+	assert_int_equal(count(fx, "PRAGMA user_version"), 4);
+	assert_int_equal(count(fx, "SELECT n_heartbeat * 10000 + n_container * "
+	    "100 + n_drift FROM hosts WHERE host_id = 'h1'"), 400702);
+	assert_int_equal(count(fx, "SELECT n_host + n_event + n_image FROM "
+	    "hosts"), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'host_records'"), 0);
+	assert_int_equal(count(fx, "SELECT seq_epoch + seq_restarts FROM hosts "
+	    "WHERE host_id = 'h1'"), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM seq_epochs"), 0);
 }
 
 /* A store written by a newer program is refused, not misread. */
@@ -695,8 +1002,22 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_round_trip,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_new_epoch_restarts_the_sequence,
+		    setup, teardown),
+		cmocka_unit_test(test_ledger_epochs_are_bounded),
 		cmocka_unit_test_setup_teardown(
 		    test_counts_of_unknown_hosts_make_no_host, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_ledger_gaps_follow_later_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_host_counters_add_up_over_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_package_list_changed_under_a_known_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_package_set_of_a_rolled_back_batch_is_stored_again,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_migration_keeps_records_per_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -1,0 +1,37 @@
+#!/bin/bash
+# ingest-smoke.sh: bench/ingest.sh on a tiny fleet, so the collector's
+# benchmark (bench/fleet-gen and the script) cannot rot: 20 simulated hosts'
+# records produced to the mock cluster, every one of them stored by a
+# running collector, the store's rows as the fleet has them, then the OSV
+# feed and its changed version evaluated and their findings written.  No
+# figure is asserted (speed is the benchmark's business, not the suite's).
+. "$(dirname "$0")/../lib/harness.sh"
+
+harness_init
+harness_require_cmd kcat curl sqlite3 python3
+
+HOSTS=20
+out=$TM_TMP/ingest.out
+MINUTES=5 PARTITIONS=4 ADVISORIES=300 IMAGES=8 PROFILE=${TM_WRAP:-} \
+    bash "$top_srcdir/bench/ingest.sh" "$top_builddir" "$HOSTS" >"$out" 2>&1
+rc=$?
+tap_is "$rc" 0 "bench/ingest.sh ran to its end (every record stored, both feeds written)" ||
+    tap_diag "$(tail -n 30 "$out")"
+
+total=$(awk '/^fleet-gen: total/ {print $3}' "$out")
+stored=$(awk '/^ingest .* records stored in/ {print $2}' "$out")
+tap_like "${total:-none}" '^[1-9][0-9]+$' "fleet-gen produced records for $HOSTS hosts"
+tap_is "${stored:-none}" "${total:-none}" "the collector stored as many records as fleet-gen produced"
+for k in host heartbeat event container image; do
+	n=$(awk -v k="$k" '$1 == "fleet-gen:" && $2 == k {print $3}' "$out")
+	tap_like "${n:-0}" '^[1-9][0-9]*$' "the mix has $k records"
+done
+tap_like "$(grep '^store      rows:' "$out")" "rows: $HOSTS hosts, [1-9][0-9]* containers, [1-9][0-9]* processes, [1-9][0-9]* images, [1-9][0-9]* package sets" \
+    "the store holds every host, and their containers, processes, images and package sets"
+tap_like "$(grep '^store .* bytes/host' "$out")" ' [1-9][0-9]* bytes/host$' "store size per host reported"
+tap_like "$(grep '^feed ' "$out")" ' [1-9][0-9]* changes written, [1-9][0-9]* open$' \
+    "the first feed's findings written"
+tap_like "$(grep '^reeval ' "$out")" ' [1-9][0-9]* changes written, [1-9][0-9]* open$' \
+    "the changed feed re-evaluated and its changes written"
+tap_like "$(grep '^memory ' "$out")" 'VmHWM\): [1-9][0-9]* kB' "peak RSS reported"
+tap_done
