@@ -454,6 +454,54 @@ struct_present(const struct tm_desc *desc, const void *base)
 }
 
 /* ------------------------------------------------------------------ */
+/* Arenas: a decoded record's members in a few blocks. */
+
+struct tm_arena {
+	struct tm_arena	*next;
+	size_t		 used, cap;
+	max_align_t	 data[];
+};
+
+#define ARENA_ALIGN	_Alignof(max_align_t)
+
+/* n bytes from *ap, a new block (first bytes at least) when it is full. */
+static void *
+arena_alloc(struct tm_arena **ap, size_t n, size_t first)
+{
+	struct tm_arena	*a = *ap;
+	size_t		 need, cap;
+	void		*p;
+
+	if (n > SIZE_MAX / 2)
+		fatalx("schema: arena: %zu bytes", n);
+	need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	if (a == NULL || a->cap - a->used < need) {
+		cap = a == NULL ? first : a->cap * 2;
+		if (cap < need)
+			cap = need;
+		a = xmalloc(sizeof(*a) + cap);
+		a->next = *ap;
+		a->used = 0;
+		a->cap = cap;
+		*ap = a;
+	}
+	p = (char *)a->data + a->used;
+	a->used += need;
+	return p;
+}
+
+static void
+arena_free(struct tm_arena *a)
+{
+	struct tm_arena *next;
+
+	for (; a != NULL; a = next) {
+		next = a->next;
+		free(a);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* Free. */
 
 void
@@ -527,7 +575,10 @@ tm_record_free(struct tm_record *rec)
 {
 	if (rec == NULL)
 		return;
-	tm_struct_free(tm_envelope_desc(), rec);
+	if (rec->arena != NULL)
+		arena_free(rec->arena);
+	else
+		tm_struct_free(tm_envelope_desc(), rec);
 	memset(rec, 0, sizeof(*rec));
 }
 
@@ -737,7 +788,24 @@ struct dec {
 	enum tm_reject	 why;
 	char		*detail;
 	size_t		 detaillen;
+	struct tm_record *rec;		/* its arena, when first > 0 */
+	size_t		 first;		/* the arena's first block; 0: malloc */
 };
+
+/* Memory for a decoded member: n elements of size bytes, zeroed. */
+static void *
+dec_alloc(struct dec *d, size_t n, size_t size)
+{
+	void *p;
+
+	if (d->first == 0)
+		return xcalloc(n, size);
+	if (size != 0 && n > SIZE_MAX / size)
+		fatalx("schema: decode: %zu x %zu bytes", n, size);
+	p = arena_alloc(&d->rec->arena, n * size, d->first);
+	memset(p, 0, n * size);
+	return p;
+}
 
 static int TM_ATTR_PRINTF(3, 4)
 dec_fail(struct dec *d, enum tm_reject why, const char *fmt, ...)
@@ -780,7 +848,8 @@ dec_str(struct dec *d, const struct tm_field *f, const msgpack_object *o,
 		    "string of %u bytes, over %u", len, str_bound(f));
 	if ((bad = check_value(f, o->via.str.ptr, len)) != NULL)
 		return dec_fail(d, TM_REJ_BAD_VALUE, "%s", bad);
-	*out = xmalloc((size_t)len + 1);
+	*out = d->first == 0 ? xmalloc((size_t)len + 1) :
+	    arena_alloc(&d->rec->arena, (size_t)len + 1, d->first);
 	memcpy(*out, o->via.str.ptr, len);
 	(*out)[len] = '\0';
 	return 0;
@@ -860,7 +929,7 @@ dec_field(struct dec *d, const struct tm_desc *desc, const struct tm_field *f,
 				return dec_wrong_type(d, &o->via.array.ptr[i], "str");
 			}
 		}
-		l = xcalloc(n, sizeof(*l));
+		l = dec_alloc(d, n, sizeof(*l));
 		*AT(base, f->off, char **) = l;
 		*AT(base, f->count_off, size_t) = n;
 		for (i = 0; i < n; i++) {
@@ -884,7 +953,7 @@ dec_field(struct dec *d, const struct tm_desc *desc, const struct tm_field *f,
 			    "%u entries, over %u", n, list_bound(f));
 		if (n == 0)
 			return 0;
-		kv = xcalloc(n, sizeof(*kv));
+		kv = dec_alloc(d, n, sizeof(*kv));
 		*AT(base, f->off, struct tm_kv *) = kv;
 		*AT(base, f->count_off, size_t) = n;
 		for (i = 0; i < n; i++) {
@@ -920,7 +989,7 @@ dec_field(struct dec *d, const struct tm_desc *desc, const struct tm_field *f,
 				return dec_wrong_type(d, &o->via.array.ptr[i], "map");
 			}
 		}
-		a = xcalloc(n, f->sub->size);
+		a = dec_alloc(d, n, f->sub->size);
 		*AT(base, f->off, char *) = a;
 		*AT(base, f->count_off, size_t) = n;
 		for (i = 0; i < n; i++) {
@@ -1032,9 +1101,9 @@ map_get(const msgpack_object *o, const char *key)
 	return NULL;
 }
 
-enum tm_reject
-tm_decode_object(const msgpack_object *obj, struct tm_record *rec,
-    char *detail, size_t detaillen)
+static enum tm_reject
+decode_object(const msgpack_object *obj, struct tm_record *rec,
+    size_t first_block, char *detail, size_t detaillen)
 {
 	struct dec		 d;
 	const msgpack_object	*v, *k;
@@ -1044,6 +1113,8 @@ tm_decode_object(const msgpack_object *obj, struct tm_record *rec,
 	memset(&d, 0, sizeof(d));
 	d.detail = detail;
 	d.detaillen = detaillen;
+	d.rec = rec;
+	d.first = first_block;
 	set_detail(detail, detaillen, "%s", "");
 
 	if (obj->type != MSGPACK_OBJECT_MAP) {
@@ -1099,6 +1170,21 @@ tm_decode_object(const msgpack_object *obj, struct tm_record *rec,
 fail:
 	tm_record_free(rec);
 	return d.why;
+}
+
+enum tm_reject
+tm_decode_object(const msgpack_object *obj, struct tm_record *rec,
+    char *detail, size_t detaillen)
+{
+	return decode_object(obj, rec, 0, detail, detaillen);
+}
+
+enum tm_reject
+tm_decode_object_arena(const msgpack_object *obj, struct tm_record *rec,
+    size_t first_block, char *detail, size_t detaillen)
+{
+	return decode_object(obj, rec, first_block > 0 ? first_block : 1024,
+	    detail, detaillen);
 }
 
 enum tm_reject

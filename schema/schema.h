@@ -282,6 +282,11 @@ struct tm_record {
 		struct tm_image		image;
 		struct tm_drift		drift;
 	} body;				/* "b", required */
+	/* Not on the wire: set when the record was decoded into an arena
+	 * (tm_decode_object_arena): its members live in a few blocks that
+	 * tm_record_free releases whole; none may be freed or replaced one
+	 * by one. */
+	struct tm_arena *arena;
 };
 
 /* Field descriptor tables (fields.c): the schema in C, driving the generic
@@ -379,6 +384,15 @@ enum tm_reject tm_scan(const void *buf, size_t len, size_t *objlen, int *need_mo
 /* Decode an already unpacked envelope (see tm_decode). */
 enum tm_reject tm_decode_object(const msgpack_object *obj, struct tm_record *rec,
 	    char *detail, size_t detaillen);
+/*
+ * The same, with every string and array of *rec in an arena whose first
+ * block holds first_block bytes (the consumer's records: hundreds of
+ * small allocations and frees per record otherwise).  The record is read
+ * only: tm_record_free releases it whole.
+ */
+enum tm_reject tm_decode_object_arena(const msgpack_object *obj,
+	    struct tm_record *rec, size_t first_block, char *detail,
+	    size_t detaillen);
 
 /*
  * Convert any msgpack message to JSON, faithfully (unknown keys included,
@@ -401,6 +415,8 @@ int	tm_split(const void *msg, size_t len,
 /* Reassembly of parts, bounded in pending records and bytes. */
 struct tm_reasm;
 struct tm_reasm *tm_reasm_new(size_t max_pending, size_t max_bytes);
+/* Decode the records it gives back into arenas (tm_decode_object_arena). */
+void	tm_reasm_set_arena(struct tm_reasm *ra, bool on);
 void	tm_reasm_free(struct tm_reasm *ra);
 /*
  * Feed one message.  A whole (unsplit) message is decoded at once.  A part is

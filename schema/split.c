@@ -140,6 +140,7 @@ struct tm_reasm {
 	int		 last_held;
 	char		 last_host[TM_STR_SHORT + 1];
 	uint64_t	 last_seq;
+	bool		 arena;		/* records decoded into arenas */
 };
 
 struct tm_reasm *
@@ -150,6 +151,31 @@ tm_reasm_new(size_t max_pending, size_t max_bytes)
 	ra->max_pending = max_pending > 0 ? max_pending : 1;
 	ra->max_bytes = max_bytes;
 	return ra;
+}
+
+void
+tm_reasm_set_arena(struct tm_reasm *ra, bool on)
+{
+	ra->arena = on;
+}
+
+/* The arena's first block for a record of len bytes: about twice the
+ * bytes (the strings, the structs), at most REASM_ARENA_FIRST_MAX (a
+ * joined record of many MiB grows its arena by doubling instead). */
+#define REASM_ARENA_FIRST_MAX	(4u * 1024 * 1024)
+
+/* Decode a whole record of len bytes, into an arena when ra says so. */
+static enum tm_reject
+reasm_decode(const struct tm_reasm *ra, const msgpack_object *obj,
+    size_t len, struct tm_record *rec, char *detail, size_t detaillen)
+{
+	size_t first;
+
+	if (!ra->arena)
+		return tm_decode_object(obj, rec, detail, detaillen);
+	first = len < REASM_ARENA_FIRST_MAX / 2 ? 2 * len + 1024 :
+	    REASM_ARENA_FIRST_MAX;
+	return tm_decode_object_arena(obj, rec, first, detail, detaillen);
 }
 
 static void
@@ -453,7 +479,7 @@ tm_reasm_take(struct tm_reasm *ra, const void *buf, size_t len,
 		detail[0] = '\0';
 	r = reasm_open(buf, len, &up, &is_part, detail, detaillen);
 	if (r == TM_OK && !is_part) {
-		r = tm_decode_object(&up.data, rec, detail, detaillen);
+		r = reasm_decode(ra, &up.data, len, rec, detail, detaillen);
 		*complete = r == TM_OK;
 		msgpack_unpacked_destroy(&up);
 		return r;
@@ -473,7 +499,8 @@ tm_reasm_take(struct tm_reasm *ra, const void *buf, size_t len,
 	/* The joined record is bounded by max_bytes, not TM_MSG_MAX. */
 	r = tm_unpack(joined, joinedlen, SIZE_MAX, &whole, detail, detaillen);
 	if (r == TM_OK)
-		r = tm_decode_object(&whole.data, rec, detail, detaillen);
+		r = reasm_decode(ra, &whole.data, joinedlen, rec, detail,
+		    detaillen);
 	if (r == TM_OK && (rec->seq != pt.seq || rec->kind != pt.kind ||
 	    strlen(rec->host_id) != pt.hostlen ||
 	    memcmp(rec->host_id, pt.host, pt.hostlen) != 0)) {

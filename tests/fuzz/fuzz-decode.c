@@ -10,7 +10,10 @@
  *     accepted), decodes again, and encodes to the very same bytes
  *     (the decoder keeps everything the encoder writes);
  *   - tm_record_to_json works on every decoded record;
- *   - the reassembler's held bytes stay within its bound.
+ *   - the reassembler's held bytes stay within its bound;
+ *   - a second reassembler decoding into arenas (tm_reasm_set_arena, as
+ *     the collector's consumer does) gives the same verdicts and the very
+ *     same records.
  */
 #include "config.h"
 
@@ -72,6 +75,27 @@ check_round_trip(const struct tm_record *rec)
 	msgpack_sbuffer_destroy(&b);
 }
 
+/* a (malloc) and b (arena) came from the same message: the same record. */
+static void
+check_same_record(const struct tm_record *a, const struct tm_record *b)
+{
+	msgpack_sbuffer	 ea, eb;
+	int		 ra, rb;
+
+	if (a->arena != NULL || b->arena == NULL)
+		fuzz_fail("arena decoding: the records' arenas are wrong");
+	msgpack_sbuffer_init(&ea);
+	msgpack_sbuffer_init(&eb);
+	ra = tm_encode(a, &ea);
+	rb = tm_encode(b, &eb);
+	if (ra != rb || ea.size != eb.size ||
+	    (ea.size > 0 && memcmp(ea.data, eb.data, ea.size) != 0))
+		fuzz_fail("a record decoded into an arena differs from the "
+		    "same record decoded with malloc");
+	msgpack_sbuffer_destroy(&ea);
+	msgpack_sbuffer_destroy(&eb);
+}
+
 static void
 check_reject(enum tm_reject why, const struct tm_record *rec)
 {
@@ -86,16 +110,18 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_cursor	 c = { data, size };
-	struct tm_reasm		*ra;
+	struct tm_reasm		*ra, *rb;
 	struct tm_reasm_stats	 st;
-	struct tm_record	 rec;
+	struct tm_record	 rec, recb;
 	const uint8_t		*msg;
-	char			*copy, detail[256];
-	enum tm_reject		 why;
+	char			*copy, detail[256], detailb[256];
+	enum tm_reject		 why, whyb;
 	size_t			 len;
-	int			 first = 1, complete;
+	int			 first = 1, complete, completeb;
 
 	ra = tm_reasm_new(FUZZ_REASM_PENDING, FUZZ_REASM_BYTES);
+	rb = tm_reasm_new(FUZZ_REASM_PENDING, FUZZ_REASM_BYTES);
+	tm_reasm_set_arena(rb, true);
 	while (fuzz_next(&c, &msg, &len)) {
 		copy = fuzz_dup(msg, len);
 		if (first) {
@@ -112,11 +138,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		complete = 0;
 		why = tm_reasm_feed(ra, copy, len, &rec, &complete, detail,
 		    sizeof(detail));
+		memset(&recb, 0, sizeof(recb));
+		completeb = 0;
+		whyb = tm_reasm_feed(rb, copy, len, &recb, &completeb, detailb,
+		    sizeof(detailb));
+		if (whyb != why || completeb != complete ||
+		    strcmp(detailb, detail) != 0)
+			fuzz_fail("arena decoding: %s (%s), complete %d; malloc: "
+			    "%s (%s), complete %d", tm_reject_name(whyb), detailb,
+			    completeb, tm_reject_name(why), detail, complete);
 		if (why == TM_OK && complete) {
 			check_round_trip(&rec);
+			check_same_record(&rec, &recb);
 			tm_record_free(&rec);
-		} else if (why != TM_OK)
+			tm_record_free(&recb);
+		} else if (why != TM_OK) {
 			check_reject(why, &rec);
+			check_reject(whyb, &recb);
+		}
 		free(copy);
 		tm_reasm_stats(ra, &st);
 		if (st.pending > FUZZ_REASM_PENDING || st.bytes > FUZZ_REASM_BYTES)
@@ -124,5 +163,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    st.pending, st.bytes);
 	}
 	tm_reasm_free(ra);
+	tm_reasm_free(rb);
 	return 0;
 }

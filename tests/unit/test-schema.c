@@ -1045,6 +1045,96 @@ test_split_big_image_reassembled_out_of_order_with_duplicate(void **state)
 	tm_reasm_free(ra);
 }
 
+/* Records decoded into arenas (the consumer's) are the same records:
+ * every kind, full and minimal, whole and split; a refused one leaves
+ * nothing behind (the sanitizer build checks leaks). */
+static void
+test_reasm_arena_records_equal_malloc_ones(void **state)
+{
+	struct tm_reasm	*ra = tm_reasm_new(8, 16u << 20);
+	struct tm_record rec, ref;
+	struct parts	 ps;
+	msgpack_sbuffer	 sb;
+	json_t		*a, *b;
+	char		 detail[256];
+	size_t		 i;
+	int		 kind, full, complete;
+	static const uint8_t bad[] = { 0x82, 0xa1, 'v', 0x01, 0xa1, 'k' };
+
+	(void)state;
+	tm_reasm_set_arena(ra, true);
+	for (kind = TM_KIND_NONE + 1; kind < TM_KIND_MAX; kind++)
+		for (full = 0; full <= 1; full++) {
+			encode_fixture((enum tm_kind)kind, full, &sb);
+			assert_int_equal(tm_decode(sb.data, sb.size, &ref,
+			    detail, sizeof(detail)), TM_OK);
+			assert_int_equal(tm_reasm_feed(ra, sb.data, sb.size,
+			    &rec, &complete, detail, sizeof(detail)), TM_OK);
+			assert_int_equal(complete, 1);
+			assert_non_null(rec.arena);
+			assert_null(ref.arena);
+			a = tm_record_to_json(&rec);
+			b = tm_record_to_json(&ref);
+			assert_true(json_equal(a, b));
+			json_decref(a);
+			json_decref(b);
+			tm_record_free(&rec);
+			assert_null(rec.arena);
+			tm_record_free(&ref);
+			msgpack_sbuffer_destroy(&sb);
+		}
+	split_big(&ps, &sb, 5);
+	for (i = 0; i < ps.n; i++)
+		assert_int_equal(feed(ra, &ps, i, &rec, &complete), TM_OK);
+	assert_int_equal(complete, 1);
+	assert_non_null(rec.arena);
+	assert_int_equal(rec.body.image.n_packages, 40000);
+	assert_string_equal(rec.body.image.packages[39999].name,
+	    "package-number-39999");
+	tm_record_free(&rec);
+	parts_free(&ps);
+	msgpack_sbuffer_destroy(&sb);
+	/* Truncated: refused, nothing kept. */
+	assert_int_not_equal(tm_reasm_feed(ra, bad, sizeof(bad), &rec,
+	    &complete, detail, sizeof(detail)), TM_OK);
+	assert_null(rec.arena);
+	/* Refused half-way (strings already in the arena): freed. */
+	{
+		msgpack_packer pk;
+
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_map(&pk, 6);
+		msgpack_pack_str_with_body(&pk, "v", 1);
+		msgpack_pack_uint64(&pk, 1);
+		msgpack_pack_str_with_body(&pk, "h", 1);
+		msgpack_pack_str_with_body(&pk, "host-1", 6);
+		msgpack_pack_str_with_body(&pk, "s", 1);
+		msgpack_pack_uint64(&pk, 9);
+		msgpack_pack_str_with_body(&pk, "t", 1);
+		msgpack_pack_uint64(&pk, 9);
+		msgpack_pack_str_with_body(&pk, "k", 1);
+		msgpack_pack_str_with_body(&pk, "container", 9);
+		msgpack_pack_str_with_body(&pk, "b", 1);
+		msgpack_pack_map(&pk, 3);
+		msgpack_pack_str_with_body(&pk, "rt", 2);
+		msgpack_pack_str_with_body(&pk, "docker", 6);
+		msgpack_pack_str_with_body(&pk, "id", 2);
+		msgpack_pack_str_with_body(&pk, "c1", 2);
+		msgpack_pack_str_with_body(&pk, "procs", 5);
+		msgpack_pack_array(&pk, 1);
+		msgpack_pack_map(&pk, 1);
+		msgpack_pack_str_with_body(&pk, "pid", 3);
+		msgpack_pack_str_with_body(&pk, "one", 3);
+	}
+	assert_int_equal(tm_reasm_feed(ra, sb.data, sb.size, &rec, &complete,
+	    detail, sizeof(detail)), TM_REJ_WRONG_TYPE);
+	assert_string_equal(detail, "b.procs[0].pid: wrong type (str, want uint)");
+	assert_null(rec.arena);
+	msgpack_sbuffer_destroy(&sb);
+	tm_reasm_free(ra);
+}
+
 static void
 test_reasm_missing_part_stays_pending(void **state)
 {
@@ -1279,6 +1369,7 @@ main(void)
 		cmocka_unit_test(test_json_faithful_for_bin_ext_keys_and_bad_utf8),
 		cmocka_unit_test(test_split_small_record_goes_whole),
 		cmocka_unit_test(test_split_big_image_reassembled_out_of_order_with_duplicate),
+		cmocka_unit_test(test_reasm_arena_records_equal_malloc_ones),
 		cmocka_unit_test(test_reasm_missing_part_stays_pending),
 		cmocka_unit_test(test_reasm_last_part_names_the_held_record),
 		cmocka_unit_test(test_reasm_bounds_evict_oldest),
