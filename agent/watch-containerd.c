@@ -490,6 +490,7 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 			goto out;
 		o.id = te->container_id;
 		o.act = CTR_ACT_EXIT;
+		o.pid = te->pid;	/* the run's own process: its exit */
 		o.has_exit = true;
 		o.exit_code = te->exit_status;
 		if (ctrd_ts(te->exited_at) != 0)
@@ -508,6 +509,7 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		/* the run is over (an exit we may have missed) */
 		o.id = td->container_id;
 		o.act = CTR_ACT_EXIT;
+		o.pid = td->pid;
 		o.has_exit = true;
 		o.exit_code = td->exit_status;
 		if (ctrd_ts(td->exited_at) != 0)
