@@ -711,15 +711,26 @@ static void
 ctr_on_exit(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 {
 	int s = o->src;
+	uint64_t t = o->time_ns;
 
 	if (c->src_exited[s])
 		return;
-	/* An exit from before this run started belongs to the last run. */
-	if (o->time_ns != 0 && c->started_ns != 0 && o->time_ns < c->started_ns &&
-	    c->state == CTR_ST_RUNNING && !o->listed)
-		return;
+	/*
+	 * An exit from before this run started belongs to the last run --
+	 * unless it is the exit of this run's own process.  containerd stamps
+	 * TaskStart when it publishes it, after a process as quick as `true`
+	 * may have exited: that TaskExit's exited_at is the earlier, and the
+	 * run then ends at its start.
+	 */
+	if (t != 0 && c->started_ns != 0 && t < c->started_ns) {
+		if (c->state == CTR_ST_RUNNING && !o->listed &&
+		    (o->pid == 0 || o->pid != c->pid))
+			return;
+		if (o->pid != 0 && o->pid == c->pid)
+			t = c->started_ns;
+	}
 	c->src_exited[s] = true;
-	c->src_exit_ns[s] = o->time_ns != 0 ? o->time_ns : now_ns();
+	c->src_exit_ns[s] = t != 0 ? t : now_ns();
 	if (o->has_exit && !c->has_exit) {
 		c->has_exit = true;
 		c->exit_code = o->exit_code;
@@ -730,11 +741,11 @@ ctr_on_exit(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 	if (c->first_why == NULL)
 		c->first_why = o->listed ?
 		    (r->reconcile[s] ? "reconcile" : "list") : "start";
-	c->finished_ns = o->time_ns != 0 ? o->time_ns : now_ns();
+	c->finished_ns = t != 0 ? t : now_ns();
 	if (!c->ev_sent[CTR_ACT_EXIT]) {
 		c->ev_sent[CTR_ACT_EXIT] = true;
 		if (!o->listed)
-			ctr_event(r, c, CTR_ACT_EXIT, o->time_ns, NULL);
+			ctr_event(r, c, CTR_ACT_EXIT, t, NULL);
 	}
 }
 

@@ -203,3 +203,12 @@ WATCH_INTEG = \
 TESTS += $(WATCH_INTEG)
 EXTRA_DIST += tests/lib/watch.sh tests/lib/runc-capfilter.sh $(WATCH_INTEG)
 
+# Hostile images (issue 9): the real agent against images and containers
+# built to attack it.  hostile-proc runs inside the test's busybox images:
+# static, and without the sanitizer runtime (AM_CFLAGS/AM_LDFLAGS).
+check_PROGRAMS += tests/integ/hostile-proc
+tests_integ_hostile_proc_SOURCES = tests/integ/hostile-proc.c
+tests_integ_hostile_proc_CFLAGS = $(WARN_CFLAGS)
+tests_integ_hostile_proc_LDFLAGS = -static
+TESTS += tests/integ/hostile-images.sh
+EXTRA_DIST += tests/integ/hostile-images.sh

@@ -339,6 +339,16 @@ ctrd_get(struct ctrd *d, const char *ns, const char *id)
 
 /* ---- events ---- */
 
+/*
+ * A container id or namespace from containerd is usable: not empty and
+ * within the schema's bound (a record naming it could not be sent).
+ */
+static bool
+ctrd_name_ok(const char *s)
+{
+	return s != NULL && s[0] != '\0' && strlen(s) <= TM_STR_SHORT;
+}
+
 /* TaskCreate's rootfs: an overlay mount's upperdir and lowerdirs. */
 static void
 ctrd_rootfs(struct ctrd *d, const char *ns, const Tallyman__Ctrd__TaskCreate *t)
@@ -399,7 +409,7 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 	Tallyman__Ctrd__TaskExecStarted *tx;
 	Tallyman__Ctrd__TaskPaused *tp;
 
-	if (topic == NULL || ns == NULL || ev == NULL)
+	if (topic == NULL || !ctrd_name_ok(ns) || ev == NULL)
 		goto bad;
 	if (strcmp(topic, CTRD_SYNC_TOPIC) == 0) {
 		if (!d->synced && strcmp(ns, CTRD_SYNC_NS) == 0 &&
@@ -422,6 +432,8 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__container_create__descriptor)) == NULL)
 			goto bad;
 		msg = &cc->base;
+		if (!ctrd_name_ok(cc->id))
+			goto reject;
 		o.id = cc->id;
 		o.act = CTR_ACT_CREATE;
 		o.image = cc->image != NULL && cc->image[0] != '\0' ? cc->image : NULL;
@@ -432,12 +444,16 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__container_update__descriptor)) == NULL)
 			goto bad;
 		msg = &cu->base;
+		if (!ctrd_name_ok(cu->id))
+			goto reject;
 		ctrd_get(d, ns, cu->id);
 	} else if (strcmp(topic, "/containers/delete") == 0) {
 		if ((cd = UNPACK(Tallyman__Ctrd__ContainerDelete,
 		    tallyman__ctrd__container_delete__descriptor)) == NULL)
 			goto bad;
 		msg = &cd->base;
+		if (!ctrd_name_ok(cd->id))
+			goto reject;
 		o.id = cd->id;
 		o.act = CTR_ACT_DELETE;
 		containers_observe(d->w->a, &o);
@@ -446,6 +462,8 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__task_create__descriptor)) == NULL)
 			goto bad;
 		msg = &tc->base;
+		if (!ctrd_name_ok(tc->container_id))
+			goto reject;
 		ctrd_rootfs(d, ns, tc);
 		containers_task_created(d->w->a, ns, tc->container_id, tc->pid);
 	} else if (strcmp(topic, "/tasks/start") == 0) {
@@ -453,6 +471,8 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__task_start__descriptor)) == NULL)
 			goto bad;
 		msg = &ts->base;
+		if (!ctrd_name_ok(ts->container_id))
+			goto reject;
 		o.id = ts->container_id;
 		o.act = CTR_ACT_START;
 		o.pid = ts->pid;
@@ -462,12 +482,15 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__task_exit__descriptor)) == NULL)
 			goto bad;
 		msg = &te->base;
+		if (!ctrd_name_ok(te->container_id))
+			goto reject;
 		/* an exec's exit is not the container's */
 		if (te->id != NULL && te->id[0] != '\0' &&
 		    strcmp(te->id, te->container_id) != 0)
 			goto out;
 		o.id = te->container_id;
 		o.act = CTR_ACT_EXIT;
+		o.pid = te->pid;	/* the run's own process: its exit */
 		o.has_exit = true;
 		o.exit_code = te->exit_status;
 		if (ctrd_ts(te->exited_at) != 0)
@@ -478,12 +501,15 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__task_delete__descriptor)) == NULL)
 			goto bad;
 		msg = &td->base;
+		if (!ctrd_name_ok(td->container_id))
+			goto reject;
 		if (td->id != NULL && td->id[0] != '\0' &&
 		    strcmp(td->id, td->container_id) != 0)
 			goto out;
 		/* the run is over (an exit we may have missed) */
 		o.id = td->container_id;
 		o.act = CTR_ACT_EXIT;
+		o.pid = td->pid;
 		o.has_exit = true;
 		o.exit_code = td->exit_status;
 		if (ctrd_ts(td->exited_at) != 0)
@@ -494,6 +520,8 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__task_oom__descriptor)) == NULL)
 			goto bad;
 		msg = &to->base;
+		if (!ctrd_name_ok(to->container_id))
+			goto reject;
 		o.id = to->container_id;
 		o.act = CTR_ACT_OOM;
 		containers_observe(d->w->a, &o);
@@ -502,6 +530,8 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__task_exec_started__descriptor)) == NULL)
 			goto bad;
 		msg = &tx->base;
+		if (!ctrd_name_ok(tx->container_id))
+			goto reject;
 		o.id = tx->container_id;
 		o.act = CTR_ACT_EXEC;
 		o.exec_id = tx->exec_id;
@@ -513,6 +543,8 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__task_paused__descriptor)) == NULL)
 			goto bad;
 		msg = &tp->base;
+		if (!ctrd_name_ok(tp->container_id))
+			goto reject;
 		o.id = tp->container_id;
 		o.act = topic[7] == 'p' ? CTR_ACT_PAUSE : CTR_ACT_UNPAUSE;
 		containers_observe(d->w->a, &o);
@@ -525,6 +557,12 @@ bad:
 	log_warnx("watch-containerd: malformed %s event rejected",
 	    topic != NULL ? topic : "(no topic)");
 	d->w->rejects++;
+	return;
+reject:
+	log_warnx("watch-containerd: %s event without a usable container id "
+	    "rejected", topic);
+	d->w->rejects++;
+	goto out;
 }
 
 #undef UNPACK
@@ -546,8 +584,10 @@ ctrd_list_containers(struct ctrd *d, const char *ns, const uint8_t *buf,
 		return;
 	}
 	for (i = 0; i < r->n_containers; i++) {
-		if (r->containers[i]->id == NULL)
+		if (!ctrd_name_ok(r->containers[i]->id)) {
+			d->w->rejects++;
 			continue;
+		}
 		containers_listed(d->w->a, CTR_SRC_CONTAINERD, ns,
 		    r->containers[i]->id);
 		memset(&meta, 0, sizeof(meta));
@@ -576,8 +616,10 @@ ctrd_list_tasks(struct ctrd *d, const char *ns, const uint8_t *buf, size_t len)
 		 * empty (containerd 1.6); later versions may fill both. */
 		o.id = p->container_id != NULL && p->container_id[0] != '\0' ?
 		    p->container_id : p->id;
-		if (o.id == NULL || o.id[0] == '\0')
+		if (!ctrd_name_ok(o.id)) {
+			d->w->rejects++;
 			continue;
+		}
 		memset(&o, 0, sizeof(o));
 		o.src = CTR_SRC_CONTAINERD;
 		o.ns = ns;
@@ -632,8 +674,7 @@ ctrd_list_namespaces(struct ctrd *d, const uint8_t *buf, size_t len)
 	d->list_pending = 1;		/* held until every call is started */
 	for (i = 0; i < r->n_namespaces && i < CTRD_NS_MAX; i++) {
 		ns = r->namespaces[i]->name;
-		if (ns == NULL || ns[0] == '\0' || strlen(ns) > TM_STR_SHORT ||
-		    strcmp(ns, CTRD_SYNC_NS) == 0)
+		if (!ctrd_name_ok(ns) || strcmp(ns, CTRD_SYNC_NS) == 0)
 			continue;
 		if (ctrd_call(d, CK_CONTAINERS, SVC_CONTAINERS, ns, NULL,
 		    &creq.base, CTRD_LIST_MAX, CTRD_CALL_MS) != NULL)

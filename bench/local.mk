@@ -22,6 +22,10 @@ bench_reeval_LDADD = $(CORRELATE_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS)
 # watch: short-lived containers captured (bash bench/short-lived.sh [BUILDDIR] [N]).
 EXTRA_DIST += bench/short-lived.sh
 
+# agent: its memory, CPU and wake-ups idle and under container starts
+# (bash bench/agent-cost.sh [BUILDDIR] [SECONDS] [RATE]).
+EXTRA_DIST += bench/agent-cost.sh
+
 # collector: a simulated fleet produced to Kafka (bench/fleet-gen), and the
 # ingest rate, drain time, store size and feed re-evaluation measured
 # through a running collector (bash bench/ingest.sh [BUILDDIR] [HOSTS]).

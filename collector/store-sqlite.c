@@ -1212,6 +1212,11 @@ sq_pkgset_bytes(struct sq *q, const struct tm_image *im)
 {
 	size_t i, j, off = 0;
 
+	/* Never NULL, even for an empty list: it is memcmp'd and hashed. */
+	if (q->pkbuf == NULL) {
+		q->pkcap = 65536;
+		q->pkbuf = xmalloc(q->pkcap);
+	}
 	for (i = 0; i < im->n_packages; i++) {
 		const struct tm_package *p = &im->packages[i];
 		const char *f[] = { p->ecosystem, p->name, p->version, p->arch,

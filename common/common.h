@@ -38,7 +38,8 @@ void	log_warnx(const char *fmt, ...) TM_ATTR_PRINTF(1, 2);
 void	log_info(const char *fmt, ...) TM_ATTR_PRINTF(1, 2);
 void	log_debug(const char *fmt, ...) TM_ATTR_PRINTF(1, 2);
 void	log_emit(enum log_level level, const char *fmt, ...) TM_ATTR_PRINTF(2, 3);
-void	log_vemit(enum log_level level, int with_errno, const char *fmt, va_list ap);
+void	log_vemit(enum log_level level, int with_errno, const char *fmt, va_list ap)
+	    TM_ATTR_PRINTF(3, 0);
 void	fatal(const char *fmt, ...) TM_ATTR_PRINTF(1, 2) TM_ATTR_NORETURN;
 void	fatalx(const char *fmt, ...) TM_ATTR_PRINTF(1, 2) TM_ATTR_NORETURN;
 /* Rate limit: at most burst messages per interval per limiter; returns 1 to log. */

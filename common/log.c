@@ -72,19 +72,48 @@ log_level_parse(const char *name, enum log_level *out)
 }
 
 /*
- * Write one line to stderr.  with_errno appends ": strerror(errno)" using the
- * errno the caller had (saved before anything here can change it).  One
- * fprintf per line so concurrent threads do not interleave mid-line.
+ * Copy src to dst (size dstlen >= 1) with every control character (C0 but
+ * tab, and DEL) written as \xNN: messages quote container content (file
+ * and process names), and a newline or an escape sequence in it must not
+ * forge a log line or reach an operator's terminal.
+ */
+static void
+log_escape(char *dst, size_t dstlen, const char *src)
+{
+	size_t			 o = 0;
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)src; *p != '\0'; p++) {
+		if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+			if (o + 4 >= dstlen)
+				break;
+			snprintf(dst + o, dstlen - o, "\\x%02x", *p);
+			o += 4;
+		} else {
+			if (o + 1 >= dstlen)
+				break;
+			dst[o++] = (char)*p;
+		}
+	}
+	dst[o] = '\0';
+}
+
+/*
+ * Write one line to stderr, control characters escaped (log_escape).
+ * with_errno appends ": strerror(errno)" using the errno the caller had
+ * (saved before anything here can change it).  One fprintf per line so
+ * concurrent threads do not interleave mid-line.
  */
 void
 log_vemit(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {
-	char	msg[2048];
+	char	raw[2048], msg[4 * sizeof raw];
 	int	saved = errno;
 
 	if (level > log_level_now)
 		return;
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	log_escape(msg, sizeof msg, raw);
 	if (with_errno)
 		fprintf(stderr, "%s: %s: %s: %s\n", log_progname,
 		    log_level_name(level), msg, strerror(saved));

@@ -9,11 +9,17 @@
 #   1. scripts/install-deps.sh (skipped with --no-deps)
 #   2. autoreconf -fi
 #   3. suite "debug": out-of-tree build in _build with --enable-debug
-#      --enable-werror, make -j2, make -j2 check (every unit and integration
-#      test; integration tests start real containerd/dockerd, so run as root)
-#   4. suite "sanitizers" (skipped with --no-sanitizers): the same in
-#      _build-san with --enable-sanitizers (ASan, UBSan, LeakSanitizer) at
-#      -O1, the whole suite again.  Every sanitizer report any program writes
+#      --enable-werror (-O0, every warning an error), make -j2, then
+#      make check-unit: every test but the integration tests (unit tests,
+#      fuzz corpus replays).
+#   4. suite "sanitizers": out-of-tree build in _build-san with
+#      --enable-sanitizers (ASan, UBSan, LeakSanitizer) at -O1, and the
+#      WHOLE suite, make -j2 check: every unit and integration test
+#      (integration tests start real containerd/dockerd, so run as root).
+#      The integration tests run once, here, where they check the most: the
+#      same tests in the -O0 build found nothing these do not, and took
+#      half of CI's time.  With --no-sanitizers the debug suite runs the
+#      whole suite instead.  Every sanitizer report any program writes
 #      goes to _build-san/sanitizer-reports/ (tests/local.mk) and fails the
 #      test that started the program (tests/lib/sanitizer-driver.sh); each
 #      is printed here, and one written after its test ended fails a step.
@@ -124,11 +130,12 @@ count() {
 	echo "${n:-0}"
 }
 
-# suite NAME BUILDDIR CONFIGURE-ARGS...: configure out of tree, build, run
-# make check, add the test-suite.log counts to the totals.
+# suite NAME BUILDDIR CHECK-TARGET CONFIGURE-ARGS...: configure out of
+# tree, build, run make CHECK-TARGET (check, or check-unit), add the
+# test-suite.log counts to the totals.
 suite() {
-	local name=$1 dir=$2 log pass fail err xpass skip xfail
-	shift 2
+	local name=$1 dir=$2 target=$3 log pass fail err xpass skip xfail
+	shift 3
 	mkdir -p "$SRC/$dir"
 	step "$name: configure ($dir: $*)" \
 	    bash -c 'cd "$1" && shift && ../configure "$@"' _ "$SRC/$dir" "$@" ||
@@ -137,11 +144,11 @@ suite() {
 	log=$SRC/$dir/test-suite.log
 	rm -f "$log"
 	rm -rf "$SRC/$dir/sanitizer-reports"
-	say "$name: make -j$JOBS check"
+	say "$name: make -j$JOBS $target"
 	local t0=$SECONDS
-	make -C "$SRC/$dir" -j"$JOBS" check
+	make -C "$SRC/$dir" -j"$JOBS" "$target"
 	local rc=$?
-	printf 'test.sh: %s: make check took %ds\n' "$name" $((SECONDS - t0))
+	printf 'test.sh: %s: make %s took %ds\n' "$name" "$target" $((SECONDS - t0))
 	sanitizer_reports "$name" "$dir"
 	if [ ! -f "$log" ]; then
 		FAILED=$((FAILED + 1))
@@ -186,14 +193,16 @@ fi
 step "autoreconf -fi" autoreconf -fi
 
 BUILT=0
-suite debug _build --enable-debug --enable-werror && BUILT=1
+DEBUG_CHECK=check-unit
+[ "$SANITIZERS" -eq 1 ] || DEBUG_CHECK=check
+suite debug _build "$DEBUG_CHECK" --enable-debug --enable-werror && BUILT=1
 if [ "$SANITIZERS" -eq 1 ]; then
 	# -O1, as ASan advises: -O0 (--enable-debug) makes the sanitized
 	# agent slow enough to miss 150 ms containers on a loaded machine.
 	# Warnings are the debug suite's job (-Werror there): at -O1 gcc's
 	# value-range analysis adds -Wformat-truncation guesses that would
 	# fail this build for what the runtime checks here do not care about.
-	suite sanitizers _build-san --enable-sanitizers CFLAGS="-O1 -g"
+	suite sanitizers _build-san check --enable-sanitizers CFLAGS="-O1 -g"
 fi
 
 # fuzz: build the libFuzzer targets with clang and run each for

@@ -75,6 +75,19 @@ check-valgrind: all
 	    TEST_SUITE_LOG=test-suite-valgrind.log
 .PHONY: check-valgrind
 
+# make check-unit: every test but the integration tests (tests/integ/):
+# the unit tests and the fuzz corpus replays, no daemon started; plus
+# UNSANITIZED_INTEG, the integration tests with a check that cannot run
+# under a sanitizer (it skips that check there, with TM_SANITIZERS=yes).
+# scripts/test.sh runs it in its -O0 -Werror build, and the whole suite
+# (make check) once, in the sanitizer build.
+UNSANITIZED_INTEG =
+check-unit: all
+	@tests=; for t in $(TESTS); do \
+	    case $$t in tests/integ/*) ;; *) tests="$$tests $$t" ;; esac; done; \
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$$tests $(UNSANITIZED_INTEG)"
+.PHONY: check-unit
+
 EXTRA_DIST += \
 	tests/lib/tap.sh \
 	tests/lib/harness.sh \

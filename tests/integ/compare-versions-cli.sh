@@ -34,11 +34,13 @@ else
 	tap_fail "dpkg deb7u4 vs deb7u5: got '$out' exit $rc, dpkg says '$want'"
 fi
 
-# 300 generated pairs per oracle scheme: the command against the tool.
+# 80 generated pairs per oracle scheme: the command against the tool (one
+# process per pair; tests/integ/version-oracle.sh asks the tools thousands
+# of pairs of the same generator, in batches).
 check_sample() {
 	scheme=$1
-	"$PAIRS" "$scheme" near 4242 150 >"$tmp/p" &&
-	    "$PAIRS" "$scheme" backport 4242 150 >>"$tmp/p" || {
+	"$PAIRS" "$scheme" near 4242 40 >"$tmp/p" &&
+	    "$PAIRS" "$scheme" backport 4242 40 >>"$tmp/p" || {
 		tap_fail "$scheme: the generator failed"
 		return
 	}
@@ -64,7 +66,7 @@ check_sample() {
 			tap_diag "$scheme '$a' '$b': command '$out' (exit $rc), tool '$want', library '$ours'"
 		fi
 	done <"$tmp/p"
-	if [ "$bad" -eq 0 ] && [ "$n" -eq 300 ]; then
+	if [ "$bad" -eq 0 ] && [ "$n" -eq 80 ]; then
 		tap_ok "$scheme: the command agrees with the tool on $n generated pairs"
 	else
 		tap_fail "$scheme: $bad of $n pairs disagree"

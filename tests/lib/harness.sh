@@ -371,7 +371,7 @@ harness_start() {
 # files copied over it, and `docker import` it as NAME:TAG (tag default
 # "latest").  Sets TM_IMAGE (NAME:TAG) and TM_IMAGE_ID.  Returns 0 or 1.
 harness_image() {
-	local ref=$1 extra=${2:-} name tag root bb a
+	local ref=$1 extra=${2:-} name tag root bb a base
 	name=${ref%%:*}
 	tag=latest
 	[ "$name" != "$ref" ] && tag=${ref#*:}
@@ -380,18 +380,26 @@ harness_image() {
 		tap_diag "harness: $bb is not static (install busybox-static)"
 		return 1
 	fi
+	# The busybox base is made once per test (hundreds of ln), then copied.
+	base=$TM_TMP/images/.base
+	if [ ! -d "$base" ]; then
+		rm -rf "$base.new"
+		mkdir -p "$base.new/bin" "$base.new/etc" "$base.new/tmp" \
+		    "$base.new/root" "$base.new/proc" "$base.new/sys" \
+		    "$base.new/dev" || return 1
+		chmod 1777 "$base.new/tmp"
+		cp "$bb" "$base.new/bin/busybox" || return 1
+		for a in $("$bb" --list); do
+			[ "$a" = busybox ] || ln -s busybox "$base.new/bin/$a"
+		done
+		printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' \
+		    >"$base.new/etc/passwd"
+		printf 'root:x:0:\nnogroup:x:65534:\n' >"$base.new/etc/group"
+		mv "$base.new" "$base" || return 1
+	fi
 	root=$TM_TMP/images/$name-$tag
 	rm -rf "$root"
-	mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root" \
-	    "$root/proc" "$root/sys" "$root/dev" || return 1
-	chmod 1777 "$root/tmp"
-	cp "$bb" "$root/bin/busybox" || return 1
-	for a in $("$bb" --list); do
-		[ "$a" = busybox ] || ln -s busybox "$root/bin/$a"
-	done
-	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' \
-	    >"$root/etc/passwd"
-	printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+	cp -a "$base" "$root" || return 1
 	if [ -n "$extra" ]; then
 		cp -a "$extra/." "$root/" || return 1
 	fi

@@ -310,6 +310,37 @@ test_late_inspect_never_restarts_a_finished_run(void **state)
 	assert_int_equal(count(CT, ID, "exit"), 1);
 }
 
+/*
+ * `ctr run --rm IMG true`: containerd stamps TaskStart (t=2000) when it
+ * publishes it, after `true` already exited (TaskExit's exited_at 1990,
+ * the same pid): that exit is this run's, with its exit code -- not an
+ * exit of an earlier run to ignore until the delete ends the run without
+ * one.  An exit of another pid from before the start is still ignored.
+ */
+static void
+test_exit_stamped_before_the_start_event_is_this_runs(void **state)
+{
+	struct fx *f = *state;
+	struct rec *r;
+
+	obs(f, C, "default", "quick", CTR_ACT_CREATE, 1000, 0, -1, NULL);
+	obs(f, C, "default", "quick", CTR_ACT_START, 2000, 4242, -1, NULL);
+	obs(f, C, "default", "quick", CTR_ACT_EXIT, 1990, 4242, 3, NULL);
+	obs(f, C, "default", "quick", CTR_ACT_DELETE, 2100, 0, -1, NULL);
+	obs(f, C, "default", "other", CTR_ACT_CREATE, 1000, 0, -1, NULL);
+	obs(f, C, "default", "other", CTR_ACT_START, 2000, 4343, -1, NULL);
+	obs(f, C, "default", "other", CTR_ACT_EXIT, 1990, 4000, 9, NULL);
+	settle(f);
+	r = find(CT, "quick", "exit");
+	assert_non_null(r);
+	assert_true(r->has_exit);
+	assert_int_equal(r->exit, 3);
+	assert_int_equal(r->life, 1);	/* ended at its start */
+	assert_int_equal(count(EV, "quick", "exit"), 1);
+	assert_null(find(CT, "other", "exit"));	/* still running */
+	assert_int_equal(containers_count(&f->a), 1);
+}
+
 static void
 test_short_lived_container_waits_for_its_metadata(void **state)
 {
@@ -407,6 +438,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_replayed_and_relisted_events_change_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_is_a_new_run_with_its_own_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_inspect_never_restarts_a_finished_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exit_stamped_before_the_start_event_is_this_runs,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_lived_container_waits_for_its_metadata, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_seen_by_both_watchers_is_one_exec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listing_after_reconnection_reports_what_vanished, setup, teardown),

@@ -399,6 +399,37 @@ test_scan_reads_every_process_of_the_cgroup(void **state)
 	proc_scan_free(&ps);
 }
 
+/*
+ * A group listing more pids than the agent reads (4096): the rest are
+ * counted in dropped (the container record's pdrop), not silently lost.
+ * The pids listed here do not exist: they count as gone, not as errors.
+ */
+static void
+test_scan_counts_pids_over_the_read_bound(void **state)
+{
+	struct proc_scan ps;
+	char proc_root[PATH_MAX], *list;
+	size_t len = 0, i;
+
+	list = xmalloc(4200 * 8);
+	for (i = 0; i < 4100; i++)
+		len += (size_t)sprintf(list + len, "%zu\n", 20000 + i);
+	put("cg/ctr/one/nested/cgroup.procs", list, len);
+	free(list);
+	snprintf(proc_root, sizeof(proc_root), "%s/proc", tmpdir);
+	memset(&ps, 0, sizeof(ps));
+	ps.proc_root = proc_root;
+	ps.pids[0] = 10;
+	ps.n_pids = 1;
+	proc_scan_run(&ps);
+	/* 10 and 11 (the group's own), the nested group's 4100 (in place of
+	 * 12) and 13 further down: 4103 listed, 7 over the bound */
+	assert_int_equal(ps.dropped, 7);
+	assert_int_equal(ps.errors, 0);
+	assert_non_null(find_pid(&ps, 10));
+	proc_scan_free(&ps);
+}
+
 static void
 test_scan_without_cgroup_reads_given_pids(void **state)
 {
@@ -865,6 +896,8 @@ main(void)
 		cmocka_unit_test(test_stat_parse_survives_hostile_comm),
 		cmocka_unit_test(test_cmdline_split_bounds_arguments),
 		cmocka_unit_test_setup_teardown(test_scan_reads_every_process_of_the_cgroup,
+		    setup_fake, teardown_fake),
+		cmocka_unit_test_setup_teardown(test_scan_counts_pids_over_the_read_bound,
 		    setup_fake, teardown_fake),
 		cmocka_unit_test_setup_teardown(test_scan_without_cgroup_reads_given_pids,
 		    setup_fake, teardown_fake),

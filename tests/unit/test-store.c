@@ -332,6 +332,22 @@ test_writes_are_idempotent(void **state)
 	json_decref(b);
 }
 
+/* An image without packages (busybox, scratch): an empty package set,
+ * stored once, the image known (the sanitizer build checks the empty
+ * list's bytes are never read through NULL). */
+static void
+test_image_without_packages(void **state)
+{
+	struct fx	*fx = *state;
+
+	image(fx, "h1", "img-empty", 0, "1.0");
+	image(fx, "h2", "img-empty", 0, "1.0");
+	image(fx, "h1", "img-empty", 0, "1.0");
+	assert_int_equal(count(fx, "SELECT count(*) FROM images"), 2);
+	assert_int_equal(count(fx, "SELECT count(*) FROM pkgsets"), 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM packages"), 0);
+}
+
 /* One package list, stored once, however many hosts and images have it. */
 static void
 test_package_sets_are_shared(void **state)
@@ -1014,6 +1030,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_lifecycle_removed_stays_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writes_are_idempotent,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_without_packages,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_package_sets_are_shared,
 		    setup, teardown),
