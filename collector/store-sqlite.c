@@ -339,6 +339,8 @@ struct sq_ckpt {
 	uv_cond_t	 cv;
 	int		 want;		/* a checkpoint is asked for */
 	int		 stop;
+	uint64_t	 runs;		/* checkpoints done */
+	int		 last_log, last_done;	/* frames: the last one's */
 	sqlite3		*db;
 	const char	*path;
 };
@@ -580,6 +582,10 @@ sq_ckpt_main(void *arg)
 			log_warnx("store: %s: checkpoint: %s", ck->path,
 			    sqlite3_errmsg(ck->db));
 		uv_mutex_lock(&ck->mu);
+		ck->runs++;
+		ck->last_log = logn;
+		ck->last_done = done;
+		uv_cond_broadcast(&ck->cv);
 	}
 	uv_mutex_unlock(&ck->mu);
 }
@@ -600,7 +606,7 @@ sq_wal_hook(void *arg, sqlite3 *db, const char *name, int nframes)
 	if (nframes >= SQ_CKPT_FRAMES) {
 		uv_mutex_lock(&ck->mu);
 		ck->want = 1;
-		uv_cond_signal(&ck->cv);
+		uv_cond_broadcast(&ck->cv);
 		uv_mutex_unlock(&ck->mu);
 	}
 	return SQLITE_OK;
@@ -623,6 +629,17 @@ sq_ckpt_start(struct sq *q)
 		return -1;
 	}
 	sqlite3_busy_timeout(ck->db, SQ_BUSY_MS);
+	/* A connection opens the WAL on its first read: until then its
+	 * checkpoints do nothing at all (SQLite answers them with -1 frames)
+	 * and the writer was left to checkpoint 256 MiB at a time itself. */
+	if (sqlite3_exec(ck->db, "SELECT count(*) FROM sqlite_schema", NULL,
+	    NULL, NULL) != SQLITE_OK) {
+		log_warnx("store: %s: checkpointer: %s", q->base.path,
+		    sqlite3_errmsg(ck->db));
+		sqlite3_close(ck->db);
+		free(ck);
+		return -1;
+	}
 	if (uv_mutex_init(&ck->mu) != 0) {
 		sqlite3_close(ck->db);
 		free(ck);
@@ -657,7 +674,7 @@ sq_ckpt_stop(struct sq *q)
 	sqlite3_wal_hook(q->db, NULL, NULL);
 	uv_mutex_lock(&ck->mu);
 	ck->stop = 1;
-	uv_cond_signal(&ck->cv);
+	uv_cond_broadcast(&ck->cv);
 	uv_mutex_unlock(&ck->mu);
 	uv_thread_join(&ck->thread);
 	uv_cond_destroy(&ck->cv);
@@ -1966,6 +1983,33 @@ sqlite3 *
 store_sqlite_db(struct store *st)
 {
 	return sq_of(st)->db;
+}
+
+/*
+ * For tests: ask the checkpointer for a checkpoint now and wait until it
+ * has run one.  *log and *done: its frames in the WAL and copied into the
+ * database (-1 and -1: it could not checkpoint).  Returns 0, or -1 when
+ * the store has no checkpointer (read-only).
+ */
+int	store_sqlite_checkpoint_wait(struct store *st, int *log, int *done);
+int
+store_sqlite_checkpoint_wait(struct store *st, int *log, int *done)
+{
+	struct sq_ckpt	*ck = sq_of(st)->ckpt;
+	uint64_t	 target;
+
+	if (ck == NULL)
+		return -1;
+	uv_mutex_lock(&ck->mu);
+	target = ck->runs + 1;
+	ck->want = 1;
+	uv_cond_broadcast(&ck->cv);
+	while (ck->runs < target && !ck->stop)
+		uv_cond_wait(&ck->cv, &ck->mu);
+	*log = ck->last_log;
+	*done = ck->last_done;
+	uv_mutex_unlock(&ck->mu);
+	return 0;
 }
 
 const struct store_backend store_sqlite = {

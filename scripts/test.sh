@@ -11,7 +11,9 @@
 #   3. suite "debug": out-of-tree build in _build with --enable-debug
 #      --enable-werror (-O0, every warning an error), make -j2, then
 #      make check-unit: every test but the integration tests (unit tests,
-#      fuzz corpus replays).
+#      fuzz corpus replays), and the integration tests with a check a
+#      sanitizer build must skip (UNSANITIZED_INTEG in tests/local.mk: the
+#      agent's peak memory in hostile-images.sh).
 #   4. suite "sanitizers": out-of-tree build in _build-san with
 #      --enable-sanitizers (ASan, UBSan, LeakSanitizer) at -O1, and the
 #      WHOLE suite, make -j2 check: every unit and integration test

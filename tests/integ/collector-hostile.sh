@@ -210,7 +210,9 @@ code() {
 auth=(-H "Authorization: Bearer $TOKEN")
 tap_is "$(code "$A/api/v1/hosts")/$(jq -r .error "$D/body")" 401/unauthorized \
     "no token: 401 with a JSON error"
-tap_is "$(code -H "Authorization: Bearer ${TOKEN%?}0" "$A/api/v1/hosts")" 401 \
+# The last character changed (to 1 if it was 0).
+case $TOKEN in *0) wrong=${TOKEN%?}1 ;; *) wrong=${TOKEN%?}0 ;; esac
+tap_is "$(code -H "Authorization: Bearer $wrong" "$A/api/v1/hosts")" 401 \
     "a wrong token (last character changed): 401"
 tap_is "$(code -H "Authorization: Bearer ${TOKEN:0:16}" "$A/api/v1/hosts")" 401 \
     "a prefix of the token: 401"

@@ -70,10 +70,12 @@ tap_is "$(jq -r 'select([.procs[]? | select(.args == ["sleep","0.15"])] | length
 tap_is "$(jq -r 'select([.procs[]? | select(.args == ["sleep","0.15"] and .pid > 0 and .exe == "/bin/busybox" and (.sha256 | length) == 64)] | length == 1) | .id' <<<"$S" | wc -l)" 20 \
     "with its executable and the executable's SHA-256"
 tap_is "$(jq -r 'select(.pmiss != true) | .id' <<<"$S" | wc -l)" 20 "none is marked processes-missed"
-# The runtime's start event trails the process's exec by a few ms, so the
-# measured lifetime is a little under the 150 ms the process slept.
-tap_is "$(jq -r 'select(.life >= 100000000) | .id' <<<"$S" | wc -l)" 20 \
-    "each record's lifetime reflects the 150 ms sleep (at least 100 ms)"
+# The runtime's start stamp trails the process's exec by a few ms -- by
+# 50 ms on a loaded machine (97 ms seen at load average 15) -- so the
+# measured lifetime is under the 150 ms the process slept; a container
+# running `true` lives a few ms.
+tap_is "$(jq -r 'select(.life >= 50000000) | .id' <<<"$S" | wc -l)" 20 \
+    "each record's lifetime reflects the 150 ms sleep (at least 50 ms)"
 tap_diag "lifetimes (ms): $(jq -r '.life / 1000000 | floor' <<<"$S" | sort -n | paste -sd' ')"
 
 watch_agent_stop

@@ -861,6 +861,27 @@ test_migration_keeps_records_per_kind(void **state)
 	assert_int_equal(count(fx, "SELECT count(*) FROM seq_epochs"), 0);
 }
 
+int	store_sqlite_checkpoint_wait(struct store *st, int *log, int *done);
+
+/* The store's checkpointer thread (its own connection) copies the WAL into
+ * the database: the writer, on the collector's loop, only appends. */
+static void
+test_checkpointer_copies_the_wal(void **state)
+{
+	struct fx	*fx = *state;
+	char		 id[32];
+	int		 i, log = -1, done = -1;
+
+	for (i = 0; i < 20; i++) {
+		snprintf(id, sizeof id, "ctr-%d", i);
+		snapshot(fx, "h1", id, "running", T0 + (uint64_t)i * SEC, 0);
+	}
+	assert_int_equal(store_sqlite_checkpoint_wait(fx->st, &log, &done), 0);
+	assert_true(log > 0);
+	assert_int_equal(done, log);
+	assert_int_equal(count(fx, "SELECT count(*) FROM containers"), 20);
+}
+
 /* A store written by a newer program is refused, not misread. */
 static void
 test_newer_schema_refused(void **state)
@@ -1037,6 +1058,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_migration_keeps_records_per_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpointer_copies_the_wal,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_readonly_reads_and_refuses_writes, setup, teardown),
