@@ -748,6 +748,12 @@ ctrd_on_msg(struct grpc_call *gc, const uint8_t *buf, size_t len, void *arg)
 		ctrd_list_tasks(d, k->ns, buf, len);
 		break;
 	case CK_GET:
+		/* a unary answer is one message: a second would replace (leak)
+		 * the first's metadata */
+		if (k->meta != NULL) {
+			d->w->rejects++;
+			return -1;
+		}
 		if ((g = tallyman__ctrd__get_container_response__unpack(NULL, len,
 		    buf)) == NULL || g->container == NULL || g->container->id == NULL ||
 		    strcmp(g->container->id, k->id) != 0) {
@@ -768,7 +774,7 @@ ctrd_on_msg(struct grpc_call *gc, const uint8_t *buf, size_t len, void *arg)
 		if (gi != NULL && gi->image != NULL && gi->image->target != NULL &&
 		    gi->image->target->digest != NULL &&
 		    strlen(gi->image->target->digest) <= TM_STR_SHORT &&
-		    k->meta != NULL) {
+		    k->meta != NULL && k->meta->image_digest == NULL) {
 			k->meta->image_digest = xstrdup(gi->image->target->digest);
 			if (k->meta->image_ref != NULL)
 				ctrd_img_add(d, k->ns, k->meta->image_ref,
