@@ -21,8 +21,9 @@
  * retired with its highest number, so its records read again later (Kafka's
  * replays) are still recognised: at or below that number they are
  * duplicates, above it late arrivals.  At most LEDGER_RETIRED_MAX retired
- * epochs per host are kept (an agent forging epochs cannot grow them).  The store persists each
- * dirty ledger in the same transaction as the records it accepted
+ * epochs per host are kept (an agent forging epochs cannot grow them).
+ *
+ * The store persists each dirty ledger in the same transaction as the records it accepted
  * (consume.c); on a rollback the consumer reloads every ledger from it.
  */
 #include "config.h"
@@ -195,14 +196,6 @@ ledger_gap_fill(struct ledger_host *h, size_t i, uint64_t seq)
 	}
 }
 
-/*
- * Decide on record (host, seq) and, unless it is refused, account for it:
- * LEDGER_NEW (above the highest: a jump leaves a gap, counted missing),
- * LEDGER_FILL (a missing number arrived), LEDGER_DUP (seen before: drop
- * it), LEDGER_JUMP (more than jump_max above the highest: refuse it, the
- * ledger is unchanged).  The first record of a host starts its ledger at
- * whatever number it has.
- */
 /* A record of another epoch than the current one: see the file's top. */
 static enum ledger_verdict
 ledger_other_epoch(struct ledger *lg, struct ledger_host *h, uint64_t epoch,
@@ -242,6 +235,15 @@ ledger_other_epoch(struct ledger *lg, struct ledger_host *h, uint64_t epoch,
 	return LEDGER_NEW;
 }
 
+/*
+ * Decide on record (host, epoch, seq) and, unless it is refused, account
+ * for it (a record of another epoch: ledger_other_epoch):
+ * LEDGER_NEW (above the highest: a jump leaves a gap, counted missing),
+ * LEDGER_FILL (a missing number arrived), LEDGER_DUP (seen before: drop
+ * it), LEDGER_JUMP (more than jump_max above the highest: refuse it, the
+ * ledger is unchanged).  The first record of a host starts its ledger at
+ * whatever number it has.
+ */
 enum ledger_verdict
 ledger_check(struct ledger *lg, const char *host, uint64_t epoch,
     uint64_t seq)
