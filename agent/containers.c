@@ -723,11 +723,12 @@ ctr_on_exit(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 	 * run then ends at its start.
 	 */
 	if (t != 0 && c->started_ns != 0 && t < c->started_ns) {
-		if (c->state == CTR_ST_RUNNING && !o->listed &&
-		    (o->pid == 0 || o->pid != c->pid))
-			return;
-		if (o->pid != 0 && o->pid == c->pid)
+		bool own = o->pid != 0 && o->pid == c->pid;
+
+		if (own)
 			t = c->started_ns;
+		else if (c->state == CTR_ST_RUNNING && !o->listed)
+			return;
 	}
 	c->src_exited[s] = true;
 	c->src_exit_ns[s] = t != 0 ? t : now_ns();
