@@ -159,6 +159,9 @@ static const char *const sq_migrations[] = {
 	"  host_id TEXT NOT NULL, epoch INTEGER NOT NULL, high INTEGER NOT NULL,"
 	"  ord INTEGER NOT NULL,"	/* 0: the most recently retired */
 	"  PRIMARY KEY (host_id, epoch)) WITHOUT ROWID;",
+	/* 4 -> 5: no query looks processes up by sha256, and the index cost
+	 * every new process a write on a page of its own (ingest). */
+	"DROP INDEX IF EXISTS processes_sha256;",
 };
 #define SQ_VERSION	((int)TM_NELEM(sq_migrations))
 

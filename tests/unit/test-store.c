@@ -849,7 +849,9 @@ test_migration_keeps_records_per_kind(void **state)
 	    "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_non_null(fx->st = store_open(fx->path, 0, err, sizeof err));
-	assert_int_equal(count(fx, "PRAGMA user_version"), 4);
+	assert_int_equal(count(fx, "PRAGMA user_version"), 5);
+	assert_int_equal(count(fx, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'processes_sha256'"), 0);
 	assert_int_equal(count(fx, "SELECT n_heartbeat * 10000 + n_container * "
 	    "100 + n_drift FROM hosts WHERE host_id = 'h1'"), 400702);
 	assert_int_equal(count(fx, "SELECT n_host + n_event + n_image FROM "
