@@ -9,10 +9,12 @@
  * findings and the stored fleet (so a restart announces nothing twice and
  * resolves what should have resolved meanwhile); the consumer; the API.
  *
- * Findings' changes reach the store through a queue written in its own
- * transactions (RUN_FINDINGS_TX per transaction) on an idle handle: never
- * inside a consumer batch, whose rollback would lose a change the feed has
- * already announced.
+ * Findings' changes reach the store through a queue: written in the next
+ * consumer batch's transaction while batches follow one another (one
+ * commit instead of two), else in a transaction of their own on an idle
+ * handle; RUN_FINDINGS_TX at most per transaction.  A change leaves the
+ * queue only once its transaction has committed: a batch rolled back
+ * loses none that the feed has already announced.
  *
  * Signals: SIGTERM and SIGINT stop (the consumer leaves its group
  * committing its offsets, queued findings are written, the findings
@@ -40,6 +42,7 @@ struct run {
 	uv_timer_t		 prune;
 	struct finding		**q;		/* findings to write */
 	size_t			 nq, capq;
+	size_t			 nput;		/* of q, in the open transaction */
 	int			 stopping;
 	uint64_t		 written, write_errors;
 };
@@ -47,36 +50,70 @@ struct run {
 /* ---------------------------------------------------------------------- */
 /* Findings to the store */
 
+/*
+ * Write the first queued findings (RUN_FINDINGS_TX at most) in the store's
+ * open transaction.  Returns how many (r->nput), or -1 when the store
+ * failed (the transaction is to be rolled back; the queue is kept).
+ */
+static int
+run_put_findings(struct run *r)
+{
+	size_t i, n = r->nq < RUN_FINDINGS_TX ? r->nq : RUN_FINDINGS_TX;
+
+	r->nput = 0;
+	for (i = 0; i < n; i++)
+		if (store_put_finding(r->co.store, r->q[i]) == -1)
+			return -1;
+	r->nput = n;
+	return (int)n;
+}
+
+/* The findings run_put_findings wrote have committed: off the queue. */
+static void
+run_findings_committed(struct run *r)
+{
+	size_t i, n = r->nput;
+
+	for (i = 0; i < n; i++)
+		finding_free(r->q[i]);
+	memmove(r->q, r->q + n, (r->nq - n) * sizeof *r->q);
+	r->nq -= n;
+	r->nput = 0;
+	r->written += n;
+	r->co.findings_written = r->written;
+	r->co.findings_queued = r->nq;
+}
+
+/* consume_set_tx: the queue rides in the consumer's batches. */
+static int
+run_tx_cb(void *arg)
+{
+	return run_put_findings(arg) == -1 ? -1 : 0;
+}
+
+static void
+run_committed_cb(void *arg)
+{
+	run_findings_committed(arg);
+}
+
+/* Write queued findings in a transaction of their own. */
 static void
 run_flush_findings(struct run *r)
 {
 	struct store	*st = r->co.store;
-	size_t		 n = r->nq < RUN_FINDINGS_TX ? r->nq : RUN_FINDINGS_TX;
-	size_t		 i;
-	int		 ok;
 
-	if (n == 0)
+	if (r->nq == 0)
 		return;
-	ok = store_begin(st) == 0;
-	for (i = 0; ok && i < n; i++)
-		if (store_put_finding(st, r->q[i]) == -1)
-			ok = 0;
-	if (ok && store_commit(st) == -1)
-		ok = 0;
-	if (!ok) {
+	if (store_begin(st) == -1 || run_put_findings(r) == -1 ||
+	    store_commit(st) == -1) {
 		/* Keep them: the next turn tries again. */
 		store_rollback(st);
 		r->write_errors++;
 		log_warnx("run: %zu finding change(s) not written yet", r->nq);
 		return;
 	}
-	for (i = 0; i < n; i++)
-		finding_free(r->q[i]);
-	memmove(r->q, r->q + n, (r->nq - n) * sizeof *r->q);
-	r->nq -= n;
-	r->written += n;
-	r->co.findings_written = r->written;
-	r->co.findings_queued = r->nq;
+	run_findings_committed(r);
 }
 
 static void
@@ -84,6 +121,9 @@ run_flush_cb(uv_idle_t *h)
 {
 	struct run *r = h->data;
 
+	/* A batch comes next turn and carries them: one commit, not two. */
+	if (consume_busy(r->co.consume))
+		return;
 	run_flush_findings(r);
 	if (r->nq == 0 || r->write_errors > 0)
 		uv_idle_stop(&r->flush);
@@ -251,6 +291,7 @@ run_exec(struct collector_config *cfg, const struct cli_opts *opts, int argc,
 	    r->co.store, r->co.ledger, run_on_record, r, err, sizeof err)) ==
 	    NULL)
 		goto out;
+	consume_set_tx(r->co.consume, run_tx_cb, run_committed_cb, r);
 	if ((r->co.api = api_start(&r->co, err, sizeof err)) == NULL)
 		goto out;
 	uv_timer_init(&r->loop, &r->prune);

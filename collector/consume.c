@@ -93,6 +93,9 @@ struct consume {
 	struct tm_reasm		*reasm;
 	consume_record_fn	 on_record;
 	void			*arg;
+	consume_tx_fn		 in_tx;		/* consume_set_tx */
+	consume_committed_fn	 committed;
+	void			*tx_arg;
 	struct strmap		*counts;	/* host -> store_host_counts (batch) */
 	struct consume_rec	*recs;		/* CONSUME_BATCH, a batch's */
 	struct consume_part	*parts;
@@ -584,6 +587,8 @@ consume_batch(struct consume *c)
 			failed = x.failed || ledger_flush(c->ledger,
 			    consume_put_ledger, c->store) == -1;
 		}
+		if (!failed && c->in_tx != NULL && c->in_tx(c->tx_arg) == -1)
+			failed = 1;
 		if (!failed && store_commit(c->store) == -1)
 			failed = 1;
 	}
@@ -609,6 +614,8 @@ consume_batch(struct consume *c)
 			rd_kafka_message_destroy(msgs[i]);
 		return -1;
 	}
+	if (c->committed != NULL)
+		c->committed(c->tx_arg);
 	consume_store_offsets(c, msgs, (size_t)n);
 	c->st.batches++;
 	c->st.store_ns += mono_ns() - t0;
@@ -793,6 +800,30 @@ fail:
 	free(c->group);
 	free(c);
 	return NULL;
+}
+
+/*
+ * Carry other writes in each batch's transaction: in_tx(arg) is called in
+ * it after the batch's records (-1: the store failed, the batch is rolled
+ * back and read again), committed(arg) once it has committed.  After a
+ * rollback committed is not called: in_tx's writes are undone, and are to
+ * be offered to the next batch again.
+ */
+void
+consume_set_tx(struct consume *c, consume_tx_fn in_tx,
+    consume_committed_fn committed, void *arg)
+{
+	c->in_tx = in_tx;
+	c->committed = committed;
+	c->tx_arg = arg;
+}
+
+/* 1 when another batch is to be taken on the loop's next turn. */
+int
+consume_busy(const struct consume *c)
+{
+	return c != NULL && !c->stopping && !c->paused &&
+	    uv_is_active((const uv_handle_t *)&c->more);
 }
 
 void

@@ -159,6 +159,12 @@ static const char *const sq_migrations[] = {
 	"  host_id TEXT NOT NULL, epoch INTEGER NOT NULL, high INTEGER NOT NULL,"
 	"  ord INTEGER NOT NULL,"	/* 0: the most recently retired */
 	"  PRIMARY KEY (host_id, epoch)) WITHOUT ROWID;",
+	/* 4 -> 5: no query looks processes up by sha256, and the index cost
+	 * every new process a write on a page of its own (ingest). */
+	"DROP INDEX IF EXISTS processes_sha256;",
+	/* 5 -> 6: the SHA-256 of the container's last process list as
+	 * written (sq_procs_digest): the same list again is not rewritten. */
+	"ALTER TABLE containers ADD COLUMN procs_digest BLOB;",
 };
 #define SQ_VERSION	((int)TM_NELEM(sq_migrations))
 
@@ -242,7 +248,7 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "INSERT OR REPLACE INTO seq_gaps (host_id, lo, hi) VALUES (?1, ?2, ?3)",
 	[SQ_CTR_GET] =
 	    "SELECT state, created_ns, started_ns, finished_ns, removed_ns, "
-	    "lifetime_ns, exit_code, oom FROM containers "
+	    "lifetime_ns, exit_code, oom, procs_digest FROM containers "
 	    "WHERE host_id = ?1 AND id = ?2",
 	[SQ_CTR_PUT] =
 	    "INSERT INTO containers (host_id, id, runtime, ns, name, image_ref, "
@@ -250,10 +256,10 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "started_ns, finished_ns, removed_ns, lifetime_ns, exit_code, oom, "
 	    "pid, pod_name, pod_ns, k8s_container, privileged, procs_missed, "
 	    "snapshot, snapshot_ns, first_snapshot_ns, first_seen_ns, "
-	    "last_seen_ns) VALUES "
+	    "last_seen_ns, procs_digest) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
 	    "?16, ?17, ?18, ?19, ?20, ?21, ?22, coalesce(?23, 0), "
-	    "coalesce(?24, 0), ?25, ?26, ?26, ?27, ?27) "
+	    "coalesce(?24, 0), ?25, ?26, ?26, ?27, ?27, ?28) "
 	    "ON CONFLICT (host_id, id) DO UPDATE SET "
 	    "runtime = coalesce(?3, runtime), ns = coalesce(?4, ns), "
 	    "name = coalesce(?5, name), image_ref = coalesce(?6, image_ref), "
@@ -271,7 +277,8 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "snapshot = coalesce(?25, snapshot), "
 	    "snapshot_ns = coalesce(?26, snapshot_ns), "
 	    "first_snapshot_ns = coalesce(first_snapshot_ns, ?26), "
-	    "last_seen_ns = max(last_seen_ns, ?27)",
+	    "last_seen_ns = max(last_seen_ns, ?27), "
+	    "procs_digest = coalesce(?28, procs_digest)",
 	[SQ_PROC_PUT] =
 	    "INSERT INTO processes (host_id, container_id, pid, start_ns, ppid, "
 	    "uid, gid, host_uid, host_gid, comm, exe, args, sha256, "
@@ -928,6 +935,8 @@ struct sq_life {
 	int		 has_exit;
 	int64_t		 exit_code;
 	int		 oom;
+	int		 has_procs;	/* procs: the stored procs_digest */
+	uint8_t		 procs[32];
 };
 
 static int
@@ -957,6 +966,11 @@ sq_life_get(struct sq *q, const char *host, const char *id,
 		l->has_exit = sqlite3_column_type(s, 6) != SQLITE_NULL;
 		l->exit_code = sqlite3_column_int64(s, 6);
 		l->oom = sqlite3_column_int(s, 7);
+		if (sqlite3_column_bytes(s, 8) == (int)sizeof l->procs) {
+			memcpy(l->procs, sqlite3_column_blob(s, 8),
+			    sizeof l->procs);
+			l->has_procs = 1;
+		}
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -1032,6 +1046,41 @@ sq_json_text(json_t *j)
 	return s;
 }
 
+static void	sq_pkbuf_add(struct sq *q, size_t *off, const void *p, size_t n);
+
+/*
+ * The SHA-256 of c's process list, every field that SQ_PROC_PUT writes:
+ * the same list again would change no row (its upserts write only news),
+ * so a snapshot whose digest is the stored one skips them.  Numbers in
+ * host order: another machine's digests only cost one rewrite.
+ */
+static void
+sq_procs_digest(struct sq *q, const struct tm_container *c, uint8_t d[32])
+{
+	struct sha256_ctx	 ctx;
+	size_t			 i, j, off = 0;
+
+	for (i = 0; i < c->n_procs; i++) {
+		const struct tm_process *p = &c->procs[i];
+		const uint64_t n[] = { p->pid, p->start_ns, p->ppid, p->uid,
+		    p->gid, p->host_uid, p->host_gid, p->n_args };
+		const char *f[] = { p->comm, p->exe, p->sha256 };
+
+		sq_pkbuf_add(q, &off, n, sizeof n);
+		for (j = 0; j < TM_NELEM(f); j++) {
+			if (f[j] != NULL)
+				sq_pkbuf_add(q, &off, f[j], strlen(f[j]) + 1);
+			else
+				sq_pkbuf_add(q, &off, "\1", 2);
+		}
+		for (j = 0; j < p->n_args; j++)
+			sq_pkbuf_add(q, &off, p->args[j], strlen(p->args[j]) + 1);
+	}
+	sha256_init(&ctx);
+	sha256_update(&ctx, q->pkbuf, off);
+	sha256_final(&ctx, d);
+}
+
 static int
 sq_put_container(struct sq *q, const struct tm_record *rec, const void *raw,
     size_t rawlen, uint64_t rx_ns)
@@ -1040,10 +1089,12 @@ sq_put_container(struct sq *q, const struct tm_record *rec, const void *raw,
 	struct sq_life			 l;
 	sqlite3_stmt			*s;
 	size_t				 i;
+	uint8_t				 procs[32];
 	int				 rc;
 
 	if (sq_life_get(q, rec->host_id, c->id, &l) == -1)
 		return -1;
+	sq_procs_digest(q, c, procs);
 	if (c->created_ns)
 		l.created = c->created_ns;
 	sq_life_state(&l, c->state, c->started_ns);
@@ -1086,8 +1137,11 @@ sq_put_container(struct sq *q, const struct tm_record *rec, const void *raw,
 	sqlite3_bind_blob(s, 25, raw, (int)rawlen, SQLITE_STATIC);
 	sq_u64(s, 26, rx_ns);
 	sq_u64(s, 27, rx_ns);
+	sqlite3_bind_blob(s, 28, procs, sizeof procs, SQLITE_STATIC);
 	if (sq_ctr_write(q, s, &l) == -1)
 		return -1;
+	if (l.has_procs && memcmp(l.procs, procs, sizeof procs) == 0)
+		return 0;	/* the same processes as the last snapshot */
 	for (i = 0; i < c->n_procs; i++) {
 		const struct tm_process	*p = &c->procs[i];
 		char			*args = NULL;

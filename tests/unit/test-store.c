@@ -332,6 +332,82 @@ test_writes_are_idempotent(void **state)
 	json_decref(b);
 }
 
+/* A running snapshot of h1's c9 with processes 10 ("sh -c ARG10") and 11
+ * ("sleep ARG11"), and 12 ("top") when three. */
+static void
+snapshot_procs(struct fx *fx, const char *arg10, const char *arg11, int three)
+{
+	struct tm_record	 rec;
+	struct tm_container	*c = &rec.body.container;
+	struct tm_process	 p[3];
+	char			*a10[] = { (char *)"sh", (char *)"-c",
+				    (char *)arg10 };
+	char			*a11[] = { (char *)"sleep", (char *)arg11 };
+
+	memset(&rec, 0, sizeof rec);
+	memset(p, 0, sizeof p);
+	rec.host_id = (char *)"h1";
+	rec.kind = TM_KIND_CONTAINER;
+	c->runtime = (char *)"docker";
+	c->id = (char *)"c9";
+	c->image_key = (char *)"img-1";
+	c->state = (char *)"running";
+	c->started_ns = T0;
+	p[0].pid = 10;
+	p[0].start_ns = T0;
+	p[0].comm = (char *)"sh";
+	p[0].args = a10;
+	p[0].n_args = 3;
+	p[1].pid = 11;
+	p[1].start_ns = T0 + SEC;
+	p[1].comm = (char *)"sleep";
+	p[1].args = a11;
+	p[1].n_args = 2;
+	p[2].pid = 12;
+	p[2].start_ns = T0 + 2 * SEC;
+	p[2].comm = (char *)"top";
+	c->procs = p;
+	c->n_procs = three ? 3 : 2;
+	put(fx, &rec);
+}
+
+/* Each snapshot's processes are written when the list differs from the
+ * last one stored (a list seen before, then another, then the first
+ * again, is written again); the same list twice changes nothing. */
+static void
+test_process_lists_written_when_they_change(void **state)
+{
+	struct fx	*fx = *state;
+	json_t		*a, *b;
+
+	snapshot_procs(fx, "x", "5", 0);
+	a = container(fx, "h1", "c9");
+	assert_int_equal(json_array_size(json_object_get(a, "processes")), 2);
+	snapshot_procs(fx, "x", "5", 0);
+	b = container(fx, "h1", "c9");
+	assert_true(json_equal(json_object_get(a, "processes"),
+	    json_object_get(b, "processes")));
+	json_decref(b);
+	snapshot_procs(fx, "y", "5", 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM processes WHERE "
+	    "pid = 10 AND args = '[\"sh\",\"-c\",\"y\"]'"), 1);
+	snapshot_procs(fx, "x", "5", 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM processes WHERE "
+	    "pid = 10 AND args = '[\"sh\",\"-c\",\"x\"]'"), 1);
+	b = container(fx, "h1", "c9");
+	assert_true(json_equal(json_object_get(a, "processes"),
+	    json_object_get(b, "processes")));
+	json_decref(b);
+	snapshot_procs(fx, "x", "5", 1);
+	snapshot_procs(fx, "x", "5", 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM processes"), 3);
+	snapshot_procs(fx, "x", "6", 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM processes WHERE "
+	    "pid = 11 AND args = '[\"sleep\",\"6\"]'"), 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM processes"), 3);
+	json_decref(a);
+}
+
 /* An image without packages (busybox, scratch): an empty package set,
  * stored once, the image known (the sanitizer build checks the empty
  * list's bytes are never read through NULL). */
@@ -841,6 +917,8 @@ test_migration_keeps_records_per_kind(void **state)
 		    SQLITE_OK);
 	}
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE seq_epochs;"
+	    "ALTER TABLE containers DROP COLUMN procs_digest;"
+	    "CREATE INDEX processes_sha256 ON processes (sha256);"
 	    "CREATE TABLE host_records ("
 	    "host_id TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL, "
 	    "PRIMARY KEY (host_id, kind)) WITHOUT ROWID;"
@@ -849,7 +927,11 @@ test_migration_keeps_records_per_kind(void **state)
 	    "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_non_null(fx->st = store_open(fx->path, 0, err, sizeof err));
-	assert_int_equal(count(fx, "PRAGMA user_version"), 4);
+	assert_int_equal(count(fx, "PRAGMA user_version"), 6);
+	assert_int_equal(count(fx, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'processes_sha256'"), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM pragma_table_info("
+	    "'containers') WHERE name = 'procs_digest'"), 1);
 	assert_int_equal(count(fx, "SELECT n_heartbeat * 10000 + n_container * "
 	    "100 + n_drift FROM hosts WHERE host_id = 'h1'"), 400702);
 	assert_int_equal(count(fx, "SELECT n_host + n_event + n_image FROM "
@@ -1029,6 +1111,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_lifecycle_removed_stays_removed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_process_lists_written_when_they_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writes_are_idempotent,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_image_without_packages,
