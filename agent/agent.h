@@ -677,6 +677,8 @@ struct ctr_rec {
 	char			 image_key[80];
 	/* records sent for this run */
 	const char		*first_why;	/* "start", "list", "reconcile" */
+	bool			 start_listed;	/* this run's start, its exit: */
+	bool			 exit_listed;	/* learned from a listing only */
 	bool			 ev_sent[CTR_ACT_MAX];
 	bool			 created_sent, start_sent, exit_sent;
 	char			**execs;	/* exec ids seen (this run) */

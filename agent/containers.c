@@ -337,6 +337,7 @@ ctr_new_run(struct containers *r, struct ctr_rec *c)
 	c->exec_pending = c->exec_waiting = 0;
 	c->rescans = 0;
 	c->first_why = "start";
+	c->start_listed = c->exit_listed = false;
 }
 
 static void	ctr_scan(struct containers *, struct ctr_rec *, uint32_t);
@@ -598,12 +599,19 @@ ctr_progress(struct containers *r, struct ctr_rec *c)
 		return;
 	}
 	ctr_image(r, c);
+	/*
+	 * A run's first record says "list" or "reconcile" when what it tells
+	 * was learned from that listing; a start or an exit seen happen (an
+	 * event, also after a listing named the container first) is told as
+	 * "start" or "exit".
+	 */
 	listed = c->first_why != NULL && strcmp(c->first_why, "start") != 0;
 	if (c->state >= CTR_ST_EXITED) {
 		if (!c->exit_sent) {
 			snapshot_drift(r->a, c, "exit");
-			ctr_snapshot(r, c, listed && !c->start_sent &&
-			    !c->created_sent ? c->first_why : "exit");
+			ctr_snapshot(r, c, listed && c->exit_listed &&
+			    !c->start_sent && !c->created_sent ?
+			    c->first_why : "exit");
 			c->exit_sent = c->start_sent = c->created_sent = true;
 			c->exec_pending = 0;
 		}
@@ -612,8 +620,8 @@ ctr_progress(struct containers *r, struct ctr_rec *c)
 	if (c->state == CTR_ST_RUNNING) {
 		if (!c->start_sent) {
 			snapshot_drift(r->a, c, "start");
-			ctr_snapshot(r, c, listed && !c->created_sent ?
-			    c->first_why : "start");
+			ctr_snapshot(r, c, listed && c->start_listed &&
+			    !c->created_sent ? c->first_why : "start");
 			c->start_sent = c->created_sent = true;
 			c->exec_pending = 0;
 		} else if (c->exec_pending > 0) {
@@ -682,6 +690,7 @@ ctr_on_start(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 	c->src_started[s] = true;
 	if (c->state < CTR_ST_RUNNING) {
 		ctr_set_state(r, c, CTR_ST_RUNNING);
+		c->start_listed = o->listed;
 		/* a fresh budget of follow-up reads for the running process */
 		c->rescans = 0;
 		if (c->n_procs > 0 && !c->scan_busy && !c->rescan_soon)
@@ -739,6 +748,7 @@ ctr_on_exit(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 	if (c->state >= CTR_ST_EXITED)
 		return;
 	ctr_set_state(r, c, CTR_ST_EXITED);
+	c->exit_listed = o->listed;
 	if (c->first_why == NULL)
 		c->first_why = o->listed ?
 		    (r->reconcile[s] ? "reconcile" : "list") : "start";

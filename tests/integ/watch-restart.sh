@@ -9,6 +9,10 @@
 # replay, so a ctr container that is created and deleted entirely while
 # the agent is not connected to containerd cannot be seen by anyone.  The
 # ctr containers here live 1 s, longer than a reconnection takes.
+#
+# WR_REPEAT=N restarts both daemons N times (default 1): a stress run, to
+# hunt a rare race, e.g. `make check TESTS=tests/integ/watch-restart.sh
+# WR_REPEAT=5 WATCH_LOG_LEVEL=debug TM_KEEP=1`.
 
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/watch.sh"
@@ -93,6 +97,7 @@ more_completed() {
 	    eval "[ \$(completed docker) -ge $d ] && [ \$(completed ctr) -ge $c ]"
 }
 
+for rep in $(seq "${WR_REPEAT:-1}"); do
 more_completed
 d0=$(watch_connections docker)
 c0=$(watch_connections containerd)
@@ -108,6 +113,7 @@ harness_wait_for "the agent reconnects to containerd" 120 \
     reconnected containerd "$c0" ||
     tap_fail "the agent reconnected to containerd"
 more_completed
+done
 loops_stop
 
 sed -i '/^$/d' "$TM_TMP/docker.ok" "$TM_TMP/docker.created"

@@ -653,7 +653,9 @@ harness__finish() {
 
 harness__on_exit() {
 	[ -n "$TAP_DONE" ] || [ -n "$HARNESS_STOPPED" ] && return 0
-	# The script ended without tap_done (it crashed or exited early).
+	# The script ended without tap_done (it crashed or exited early):
+	# its own teardown hooks first (loops it started, its programs).
+	tap__run_hooks
 	harness_logs
 	harness_stop >/dev/null || tap_diag "harness: left behind:" "${HARNESS_LEFT[@]}"
 }
@@ -661,6 +663,7 @@ harness__on_exit() {
 harness__on_signal() {
 	trap - EXIT INT TERM
 	tap_diag "harness: caught SIG$1, tearing down"
+	tap__run_hooks
 	harness_stop
 	exit "$2"
 }

@@ -22,6 +22,7 @@
 #include "agent/agent.h"
 
 #define ID "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define ID2 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
 struct rec {
 	enum tm_kind	 kind;
@@ -416,6 +417,48 @@ test_listing_after_reconnection_reports_what_vanished(void **state)
 	assert_string_equal(find(CT, "new", "reconcile")->rt, "containerd");
 }
 
+/*
+ * After dockerd restarts, the reconciling listing can answer before the
+ * stream delivers the create event of a container that was created in
+ * between: the listing names it first.  If it then runs and exits while its
+ * metadata is on its way, its one record tells of an exit the agent saw
+ * happen: "exit", not "reconcile" (what the listing alone would have told).
+ */
+static void
+test_exit_seen_live_after_a_listing_is_an_exit(void **state)
+{
+	struct fx *f = *state;
+	struct rec *r;
+
+	containers_list_begin(&f->a, D, true);
+	containers_listed(&f->a, D, "moby", ID);
+	containers_meta_wait(&f->a, D, "moby", ID);	/* the listing's inspect */
+	containers_list_end(&f->a, D);
+	obs(f, D, "moby", ID, CTR_ACT_CREATE, 1000, 0, -1, NULL);
+	obs(f, D, "moby", ID, CTR_ACT_START, 2000, 0, -1, NULL);
+	obs(f, D, "moby", ID, CTR_ACT_EXIT, 2200, 0, 0, NULL);
+	docker_meta(f, ID, "exited", 2000, 2200, 0, true);
+	settle(f);
+	assert_int_equal(count(CT, ID, NULL), 1);
+	assert_non_null(r = find(CT, ID, "exit"));
+	assert_true(r->has_exit);
+	assert_int_equal(r->exit, 0);
+	assert_int_equal(r->life, 200);
+	obs(f, D, "moby", ID, CTR_ACT_DELETE, 2300, 0, -1, NULL);
+	settle(f);
+	assert_int_equal(count(CT, ID, NULL), 1);
+
+	/* The same listing naming an exited container whose exit we did not
+	 * see: that one record is the listing's. */
+	containers_list_begin(&f->a, D, true);
+	containers_listed(&f->a, D, "moby", ID2);
+	containers_list_end(&f->a, D);
+	docker_meta(f, ID2, "exited", 2000, 2200, 0, true);
+	settle(f);
+	assert_int_equal(count(CT, ID2, NULL), 1);
+	assert_int_equal(count(CT, ID2, "reconcile"), 1);
+}
+
 static void
 test_unusable_names_are_refused(void **state)
 {
@@ -443,6 +486,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_short_lived_container_waits_for_its_metadata, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_seen_by_both_watchers_is_one_exec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_listing_after_reconnection_reports_what_vanished, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exit_seen_live_after_a_listing_is_an_exit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unusable_names_are_refused, setup, teardown),
 	};
 
