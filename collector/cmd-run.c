@@ -74,6 +74,8 @@ run_findings_committed(struct run *r)
 {
 	size_t i, n = r->nput;
 
+	if (n == 0)
+		return;		/* a batch with no finding (r->q may be NULL) */
 	for (i = 0; i < n; i++)
 		finding_free(r->q[i]);
 	memmove(r->q, r->q + n, (r->nq - n) * sizeof *r->q);
