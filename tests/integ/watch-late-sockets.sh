@@ -133,7 +133,16 @@ tap_is "$(watch_connections containerd)" 2 \
 # containerd to make the socket again.  (dockerd is stopped first, so that
 # nothing else happens meanwhile.)
 harness_docker rm -f "$CID" >/dev/null 2>&1
+docker_waits() {
+	grep -c "watch-docker: .*\(absent\|nothing listens\)" "$LOG"
+}
+dw0=$(docker_waits)
 harness_dockerd_stop
+# The docker watcher first retries once after its backoff (dockerd may be
+# restarting), then waits on inotify: measured from then on.
+harness_wait_for "the docker watcher to wait for its socket" 60 \
+    eval "[ \"\$(docker_waits)\" -gt $dw0 ]" ||
+    tap_diag "$(tail -n 20 "$LOG")"
 kill -KILL "$TM_CONTAINERD_PID"
 wait "$TM_CONTAINERD_PID" 2>/dev/null
 TM_CONTAINERD_PID=
