@@ -614,17 +614,15 @@ ctrd_list_tasks(struct ctrd *d, const char *ns, const uint8_t *buf, size_t len)
 		p = r->tasks[i];
 		/* Tasks/List names an init process by id, leaving container_id
 		 * empty (containerd 1.6); later versions may fill both. */
+		memset(&o, 0, sizeof(o));
 		o.id = p->container_id != NULL && p->container_id[0] != '\0' ?
 		    p->container_id : p->id;
 		if (!ctrd_name_ok(o.id)) {
 			d->w->rejects++;
 			continue;
 		}
-		memset(&o, 0, sizeof(o));
 		o.src = CTR_SRC_CONTAINERD;
 		o.ns = ns;
-		o.id = p->container_id != NULL && p->container_id[0] != '\0' ?
-		    p->container_id : p->id;
 		o.listed = true;
 		o.act = CTR_ACT_START;
 		o.pid = p->pid;
