@@ -150,44 +150,45 @@ finding_to_json(const struct finding *f, const char *event)
 	return o;
 }
 
-/* A deep copy of f (every string its own); free with finding_free. */
+/* The string members of a finding. */
+#define FINDING_STRS(X)							\
+	X(key) X(host) X(container) X(container_name) X(image)		\
+	X(image_ref) X(package) X(source) X(installed) X(fixed)		\
+	X(advisory) X(aliases) X(check) X(title) X(detail) X(reason)
+
+/*
+ * A deep copy of f in one block, its strings after the struct (the
+ * collector copies every finding change twice: the store's queue and the
+ * findings topic's); free with finding_free.
+ */
 struct finding *
 finding_dup(const struct finding *f)
 {
-	struct finding	*d = xcalloc(1, sizeof *d);
+	struct finding	*d;
+	size_t		 need = sizeof *d;
+	char		*p;
 
-#define FD(m) d->m = f->m != NULL ? xstrdup(f->m) : NULL
+#define FD_NEED(m) if (f->m != NULL) need += strlen(f->m) + 1;
+	FINDING_STRS(FD_NEED)
+#undef FD_NEED
+	d = xmalloc(need);
 	*d = *f;
-	FD(key); FD(host); FD(container); FD(container_name); FD(image);
-	FD(image_ref); FD(package); FD(source); FD(installed); FD(fixed);
-	FD(advisory); FD(aliases); FD(check); FD(title); FD(detail);
-	FD(reason);
-#undef FD
+	p = (char *)(d + 1);
+#define FD_COPY(m) if (f->m != NULL) {					\
+		size_t n = strlen(f->m) + 1;				\
+									\
+		memcpy(p, f->m, n);					\
+		d->m = p;						\
+		p += n;							\
+	}
+	FINDING_STRS(FD_COPY)
+#undef FD_COPY
 	return d;
 }
 
-/* Free a copy made by finding_dup (or filled by a store with owned
- * strings). */
+/* Free a copy made by finding_dup. */
 void
 finding_free(struct finding *f)
 {
-	if (f == NULL)
-		return;
-	free((char *)(uintptr_t)f->key);
-	free((char *)(uintptr_t)f->host);
-	free((char *)(uintptr_t)f->container);
-	free((char *)(uintptr_t)f->container_name);
-	free((char *)(uintptr_t)f->image);
-	free((char *)(uintptr_t)f->image_ref);
-	free((char *)(uintptr_t)f->package);
-	free((char *)(uintptr_t)f->source);
-	free((char *)(uintptr_t)f->installed);
-	free((char *)(uintptr_t)f->fixed);
-	free((char *)(uintptr_t)f->advisory);
-	free((char *)(uintptr_t)f->aliases);
-	free((char *)(uintptr_t)f->check);
-	free((char *)(uintptr_t)f->title);
-	free(f->detail);
-	free((char *)(uintptr_t)f->reason);
 	free(f);
 }

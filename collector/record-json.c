@@ -82,6 +82,120 @@ record_json_strlist(char *const *list, size_t n)
 	return a;
 }
 
+/*
+ * 1 when the n bytes at s are what json_string takes: UTF-8 without
+ * overlong forms, surrogates or code points over U+10FFFF (jansson's own
+ * rules, utf.c).
+ */
+static int
+rj_utf8_ok(const unsigned char *s, size_t n)
+{
+	size_t	 i = 0, len, k;
+	uint32_t v;
+
+	while (i < n) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] < 0xc2 || s[i] > 0xf4)
+			return 0;
+		len = s[i] < 0xe0 ? 2 : s[i] < 0xf0 ? 3 : 4;
+		if (n - i < len)
+			return 0;
+		v = s[i] & (0x7fu >> len);
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			v = v << 6 | (s[i + k] & 0x3fu);
+		}
+		if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) ||
+		    v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/* Append s as a JSON string at o (room for 6 bytes per byte of s and the
+ * quotes), as record_json_str and json_dumps would write it; the end. */
+static char *
+rj_put_str(char *o, const char *s)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n = strlen(s), i;
+	int			 ok = rj_utf8_ok(p, n);
+
+	*o++ = '"';
+	for (i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		if (c >= 0x80) {
+			if (ok) {
+				*o++ = (char)c;
+			} else {
+				*o++ = (char)0xef;
+				*o++ = (char)0xbf;
+				*o++ = (char)0xbd;
+			}
+			continue;
+		}
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	*o++ = '"';
+	return o;
+}
+
+/*
+ * The list as compact JSON text, the bytes json_dumps(record_json_strlist(
+ * list, n), JSON_COMPACT) gives, without building the tree (the store
+ * writes one per process); free it.  A NULL member is null.
+ */
+char *
+record_json_strlist_text(char *const *list, size_t n)
+{
+	size_t	 need = 3, i;
+	char	*buf, *o;
+
+	for (i = 0; i < n; i++)
+		need += list[i] != NULL ? strlen(list[i]) * 6 + 3 : 5;
+	o = buf = xmalloc(need);
+	*o++ = '[';
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*o++ = ',';
+		if (list[i] == NULL) {
+			memcpy(o, "null", 4);
+			o += 4;
+		} else {
+			o = rj_put_str(o, list[i]);
+		}
+	}
+	*o++ = ']';
+	*o = '\0';
+	return buf;
+}
+
 json_t *
 record_json_labels(const struct tm_kv *kv, size_t n)
 {

@@ -1037,15 +1037,6 @@ sq_ctr_write(struct sq *q, sqlite3_stmt *s, const struct sq_life *l)
 	return sq_done(q, s);
 }
 
-static char *
-sq_json_text(json_t *j)
-{
-	char *s = json_dumps(j, JSON_COMPACT);
-
-	json_decref(j);
-	return s;
-}
-
 static void	sq_pkbuf_add(struct sq *q, size_t *off, const void *p, size_t n);
 
 /*
@@ -1160,8 +1151,7 @@ sq_put_container(struct sq *q, const struct tm_record *rec, const void *raw,
 		sq_text(s, 10, p->comm);
 		sq_text(s, 11, p->exe);
 		if (p->n_args > 0) {
-			args = sq_json_text(record_json_strlist(p->args,
-			    p->n_args));
+			args = record_json_strlist_text(p->args, p->n_args);
 			sq_text(s, 12, args);
 		}
 		sq_text(s, 13, p->sha256);
@@ -1409,10 +1399,9 @@ sq_put_image(struct sq *q, const struct tm_record *rec, uint64_t rx_ns)
 		return -1;
 	if ((s = sq_stmt(q, SQ_IMAGE_PUT)) == NULL)
 		return -1;
-	refs = sq_json_text(record_json_strlist(im->refs, im->n_refs));
+	refs = record_json_strlist_text(im->refs, im->n_refs);
 	if (im->n_notes > 0)
-		notes = sq_json_text(record_json_strlist(im->notes,
-		    im->n_notes));
+		notes = record_json_strlist_text(im->notes, im->n_notes);
 	sq_text(s, 1, rec->host_id);
 	sq_text(s, 2, im->key);
 	sq_text(s, 3, im->image_id);

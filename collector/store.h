@@ -239,6 +239,7 @@ json_t	*record_json_process(const struct tm_process *p);
 json_t	*record_json_heartbeat(const struct tm_heartbeat *hb);
 json_t	*record_json_time(uint64_t ns);		/* RFC 3339, null for 0 */
 json_t	*record_json_strlist(char *const *list, size_t n);
+char	*record_json_strlist_text(char *const *list, size_t n);
 json_t	*record_json_labels(const struct tm_kv *kv, size_t n);
 
 #endif /* TALLYMAN_STORE_H */

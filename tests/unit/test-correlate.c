@@ -826,10 +826,61 @@ test_host_ids_cannot_reach_another_hosts_containers(void **state)
 	    NULL), 1);
 }
 
+/* finding_dup copies every string (one block) and keeps the rest. */
+static void
+test_finding_dup_copies_every_string(void **state)
+{
+	char		 detail[] = "detail text";
+	struct finding	 f = {
+		.key = "vuln|h1|c1|openssl|CVE-1", .kind = FINDING_VULN,
+		.level = SEV_HIGH, .score = 7.5, .host = "h1",
+		.container = "c1", .container_name = "web", .image = "sha256:ab",
+		.image_ref = "web:1", .package = "libssl3", .source = "openssl",
+		.installed = "3.0.11-1", .fixed = NULL, .advisory = "DSA-1",
+		.aliases = "CVE-1", .check = NULL, .title = "t",
+		.detail = detail, .first_seen_ns = 1, .last_seen_ns = 2,
+		.resolved_ns = 3, .reason = "fixed", .open = 0, .mark = 9,
+	};
+	struct finding	*d;
+
+	(void)state;
+	finding_set_id(&f);
+	d = finding_dup(&f);
+	detail[0] = 'X';	/* the copy does not share it */
+	assert_string_equal(d->detail, "detail text");
+	assert_true(d->key != f.key && d->host != f.host);
+	assert_string_equal(d->key, f.key);
+	assert_string_equal(d->host, "h1");
+	assert_string_equal(d->container, "c1");
+	assert_string_equal(d->container_name, "web");
+	assert_string_equal(d->image, "sha256:ab");
+	assert_string_equal(d->image_ref, "web:1");
+	assert_string_equal(d->package, "libssl3");
+	assert_string_equal(d->source, "openssl");
+	assert_string_equal(d->installed, "3.0.11-1");
+	assert_null(d->fixed);
+	assert_string_equal(d->advisory, "DSA-1");
+	assert_string_equal(d->aliases, "CVE-1");
+	assert_null(d->check);
+	assert_string_equal(d->title, "t");
+	assert_string_equal(d->reason, "fixed");
+	assert_string_equal(d->id, f.id);
+	assert_int_equal(d->kind, FINDING_VULN);
+	assert_int_equal(d->level, SEV_HIGH);
+	assert_true(d->score == 7.5);
+	assert_int_equal(d->first_seen_ns, 1);
+	assert_int_equal(d->last_seen_ns, 2);
+	assert_int_equal(d->resolved_ns, 3);
+	assert_int_equal(d->open, 0);
+	assert_int_equal(d->mark, 9);
+	finding_free(d);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_finding_dup_copies_every_string),
 		cmocka_unit_test_setup_teardown(test_heartbleed_finding_on_the_vulnerable_container_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feed_after_the_fleet_opens_findings_then_withdrawal_resolves, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_image_after_its_container_is_evaluated_on_arrival, setup, teardown),

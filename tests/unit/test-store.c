@@ -1024,6 +1024,76 @@ test_readonly_reads_and_refuses_writes(void **state)
 /* ---------------------------------------------------------------------- */
 /* api_parse_time: RFC 3339 or a duration ago. */
 
+/*
+ * The store writes string lists (process arguments, image references) as
+ * JSON text without jansson's tree: the bytes must be the ones
+ * json_dumps(record_json_strlist(...), JSON_COMPACT) writes, for every
+ * escape and for valid and invalid UTF-8 (invalid: every non-ASCII byte
+ * replaced, as record_json_str does).
+ */
+static void
+check_strlist_text(char *const *list, size_t n)
+{
+	json_t	*j = record_json_strlist(list, n);
+	char	*want = json_dumps(j, JSON_COMPACT);
+	char	*got = record_json_strlist_text(list, n);
+
+	assert_non_null(want);
+	assert_string_equal(got, want);
+	json_decref(j);
+	free(want);
+	free(got);
+}
+
+static void
+test_strlist_text_is_what_jansson_writes(void **state)
+{
+	static const char *const fixed[] = {
+		"", "plain", "sh -c \"echo $HOME\"", "back\\slash", "/usr/bin",
+		"tab\there", "nl\nand\rcr", "\b\f\x01\x1f\x7f",
+		"caf\xc3\xa9", "\xe2\x82\xac euro", "\xf0\x9f\x98\x80",
+		"\xf4\x8f\xbf\xbf",			/* U+10FFFF */
+		"\xc3", "\xc0\xaf", "\xe0\x80\xaf",	/* truncated, overlong */
+		"\xed\xa0\x80", "\xf4\x90\x80\x80",	/* surrogate, > U+10FFFF */
+		"\xf5\x80\x80\x80", "\x80", "ok \xff then \xc3\xa9",
+	};
+	static const unsigned char pool[] = {
+		'a', 'Z', ' ', '"', '\\', '/', 0x01, 0x08, 0x09, 0x0a, 0x0c,
+		0x0d, 0x1f, 0x7f, 0x80, 0xbf, 0xc2, 0xc3, 0xa9, 0xe2, 0x82,
+		0xac, 0xed, 0xa0, 0xf0, 0x9f, 0x98, 0xf4, 0x90, 0xff,
+	};
+	char		*list[4], buf[4][24];
+	uint64_t	 r = 0x9e3779b97f4a7c15ULL;
+	size_t		 i, k, m, len;
+
+	(void)state;
+	for (i = 0; i < TM_NELEM(fixed); i++)
+		check_strlist_text((char *const *)&fixed[i], 1);
+	check_strlist_text((char *const *)fixed, TM_NELEM(fixed));
+	list[0] = NULL;
+	list[1] = (char *)"x";
+	check_strlist_text(list, 2);
+	/* Random strings over the bytes that matter, 1 to 4 per list. */
+	for (i = 0; i < 20000; i++) {
+		m = 1 + i % 4;
+		for (k = 0; k < m; k++) {
+			r ^= r >> 12;
+			r ^= r << 25;
+			r ^= r >> 27;
+			len = (size_t)(r % (sizeof buf[k]));
+			for (size_t b = 0; b < len; b++) {
+				r ^= r >> 12;
+				r ^= r << 25;
+				r ^= r >> 27;
+				buf[k][b] = (char)pool[(r >> 32) % sizeof pool];
+			}
+			buf[k][len] = '\0';
+			list[k] = buf[k];
+		}
+		check_strlist_text(list, m);
+	}
+}
+
 static void
 test_api_time_rfc3339(void **state)
 {
@@ -1147,6 +1217,7 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_readonly_reads_and_refuses_writes, setup, teardown),
+		cmocka_unit_test(test_strlist_text_is_what_jansson_writes),
 		cmocka_unit_test(test_api_time_rfc3339),
 		cmocka_unit_test(test_api_time_duration_ago),
 		cmocka_unit_test(test_api_time_refuses_malformed),
