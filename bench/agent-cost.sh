@@ -9,7 +9,7 @@
 # SECONDS (default 60) each:
 #   idle     nothing happens
 #   docker   RATE (default 20) container starts per second through dockerd
-#            (`docker run -d --rm IMG true` from 8 parallel clients, each
+#            (`docker run -d --rm IMG true` from CLIENTS (environment, default 8) parallel clients, each
 #            keeping its share of the schedule)
 #   ctr      the same rate straight through containerd (`ctr run --rm`),
 #            which skips dockerd's own cost per container
@@ -27,7 +27,7 @@ set -u
 BUILD=${1:-_build}
 SECS=${2:-60}
 RATE=${3:-20}
-CLIENTS=8
+CLIENTS=${CLIENTS:-8}
 top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
 top_builddir=$(cd "$BUILD" && pwd)
 export top_srcdir top_builddir
