@@ -44,7 +44,8 @@ harness_ctr_image default tm-cost:1 >/dev/null || { echo "bench: no ctr image" >
 [ -x "$top_builddir/tests/mock-kafka" ] || make -C "$top_builddir" tests/mock-kafka >/dev/null
 kafka_start -b 3 -t tallyman.inventory:3 >/dev/null
 
-"$AGENT" -o "state.dir=$TM_TMP/state" -o "host.id=cost-$TM_ID" \
+# The environment of its systemd unit (packaging/systemd).
+GNUTLS_NO_IMPLICIT_INIT=1 "$AGENT" -o "state.dir=$TM_TMP/state" -o "host.id=cost-$TM_ID" \
     -o "docker.socket=$TM_DOCKER_SOCK" -o "containerd.socket=$TM_CONTAINERD_SOCK" \
     -o "kafka.brokers=$TM_KAFKA" run >"$TM_LOGS/agent.out" 2>"$TM_LOGS/agent.log" </dev/null &
 PID=$!
