@@ -8,7 +8,8 @@
  * files by path, so the database is first copied, through a descriptor
  * opened safely inside the root, into the scan's private folder, and librpm
  * is pointed there.  librpm keeps its configuration in process-wide macros:
- * one scan at a time uses it (rpm_lock).  Built without librpm, the agent
+ * one scan at a time uses it (rpm_lock).  librpm is opened (dlopen) on the
+ * first rpm database, not linked.  Built without librpm, the agent
  * reports databases it found but could not read in the image's notes.
  */
 #include "config.h"
@@ -23,6 +24,8 @@
 #include <unistd.h>
 
 #ifdef HAVE_RPM
+#include <dlfcn.h>
+
 #include <rpm/header.h>
 #include <rpm/rpmdb.h>
 #include <rpm/rpmlib.h>
@@ -221,6 +224,27 @@ out:
 
 
 #ifdef HAVE_RPM
+/*
+ * librpm is opened on the first rpm database (rpm_init_locked), not linked:
+ * it and the libraries only it needs (librpmio, liblua, libgcrypt,
+ * libgpg-error, libpopt, liblzma, libbz2, libcap, libsqlite3) cost the
+ * agent about 1.3 MiB resident from its start, on hosts that may never see
+ * an rpm image (bench/RESULTS.md, "Agent cost").  Each function is taken
+ * by dlsym with its header's own prototype; all are called under rpm_lock.
+ */
+#define RPM_FNS(X)							\
+	X(rpmReadConfigFiles) X(rpmlogSetMask) X(rpmPushMacro)		\
+	X(rpmPopMacro) X(rpmtsCreate) X(rpmtsSetRootDir)		\
+	X(rpmtsSetVSFlags) X(rpmtsOpenDB) X(rpmtsInitIterator)		\
+	X(rpmdbNextIterator) X(rpmdbFreeIterator) X(rpmtsFree)		\
+	X(headerGetString) X(headerIsEntry) X(headerGetNumber)		\
+	X(headerImport) X(headerFree)
+static struct {
+	void	*lib;
+#define RPM_FN_PTR(f) __typeof__(&f) f;
+	RPM_FNS(RPM_FN_PTR)
+#undef RPM_FN_PTR
+} rpm_lib;
 static pthread_mutex_t	rpm_lock = PTHREAD_MUTEX_INITIALIZER;
 static int		rpm_ready;	/* rpmReadConfigFiles done (under rpm_lock) */
 
@@ -236,19 +260,19 @@ rpm_add_header(struct inventory_scan *s, Header h)
 	int			 has_epoch;
 	size_t			 n;
 
-	name = headerGetString(h, RPMTAG_NAME);
-	ver = headerGetString(h, RPMTAG_VERSION);
-	rel = headerGetString(h, RPMTAG_RELEASE);
-	arch = headerGetString(h, RPMTAG_ARCH);
-	srpm = headerGetString(h, RPMTAG_SOURCERPM);
-	vendor = headerGetString(h, RPMTAG_VENDOR);
-	mod = headerGetString(h, RPMTAG_MODULARITYLABEL);
+	name = rpm_lib.headerGetString(h, RPMTAG_NAME);
+	ver = rpm_lib.headerGetString(h, RPMTAG_VERSION);
+	rel = rpm_lib.headerGetString(h, RPMTAG_RELEASE);
+	arch = rpm_lib.headerGetString(h, RPMTAG_ARCH);
+	srpm = rpm_lib.headerGetString(h, RPMTAG_SOURCERPM);
+	vendor = rpm_lib.headerGetString(h, RPMTAG_VENDOR);
+	mod = rpm_lib.headerGetString(h, RPMTAG_MODULARITYLABEL);
 	if (name == NULL || ver == NULL || rel == NULL) {
 		inventory_error(s, "rpmdb", "header without name, version or release");
 		return -1;
 	}
-	if ((has_epoch = headerIsEntry(h, RPMTAG_EPOCH)))
-		epoch = headerGetNumber(h, RPMTAG_EPOCH);
+	if ((has_epoch = rpm_lib.headerIsEntry(h, RPMTAG_EPOCH)))
+		epoch = rpm_lib.headerGetNumber(h, RPMTAG_EPOCH);
 	if (has_epoch)
 		n = snprintf(evr, sizeof(evr), "%llu:%s-%s",
 		    (unsigned long long)epoch, ver, rel);
@@ -322,13 +346,13 @@ rpm_blob_cb(const void *blob, size_t len, void *arg)
 		    (unsigned long long)il, (unsigned long long)dl, len);
 		return -1;
 	}
-	h = headerImport((void *)blob, (unsigned)len, HEADERIMPORT_COPY);
+	h = rpm_lib.headerImport((void *)blob, (unsigned)len, HEADERIMPORT_COPY);
 	if (h == NULL) {
 		inventory_error(s, "Packages.db", "header blob refused by librpm");
 		return -1;
 	}
 	r = rpm_add_header(s, h);
-	headerFree(h);
+	rpm_lib.headerFree(h);
 	return r;
 }
 
@@ -341,34 +365,61 @@ rpm_read_librpm(struct inventory_scan *s, const char *dbdir, const char *backend
 	Header			 h;
 	int			 r = 0;
 
-	rpmPushMacro(NULL, "_dbpath", NULL, dbdir, RMIL_CMDLINE);
-	rpmPushMacro(NULL, "_db_backend", NULL, backend, RMIL_CMDLINE);
-	ts = rpmtsCreate();
-	rpmtsSetRootDir(ts, "/");
-	rpmtsSetVSFlags(ts, _RPMVSF_NOSIGNATURES | _RPMVSF_NODIGESTS);
-	if (rpmtsOpenDB(ts, O_RDONLY) != 0) {
+	rpm_lib.rpmPushMacro(NULL, "_dbpath", NULL, dbdir, RMIL_CMDLINE);
+	rpm_lib.rpmPushMacro(NULL, "_db_backend", NULL, backend, RMIL_CMDLINE);
+	ts = rpm_lib.rpmtsCreate();
+	rpm_lib.rpmtsSetRootDir(ts, "/");
+	rpm_lib.rpmtsSetVSFlags(ts, _RPMVSF_NOSIGNATURES | _RPMVSF_NODIGESTS);
+	if (rpm_lib.rpmtsOpenDB(ts, O_RDONLY) != 0) {
 		log_warnx("inventory-rpm: librpm could not open the %s database",
 		    backend);
 		r = -1;
 	} else {
-		mi = rpmtsInitIterator(ts, RPMDBI_PACKAGES, NULL, 0);
-		while (mi != NULL && (h = rpmdbNextIterator(mi)) != NULL)
+		mi = rpm_lib.rpmtsInitIterator(ts, RPMDBI_PACKAGES, NULL, 0);
+		while (mi != NULL && (h = rpm_lib.rpmdbNextIterator(mi)) != NULL)
 			rpm_add_header(s, h);
-		rpmdbFreeIterator(mi);
+		rpm_lib.rpmdbFreeIterator(mi);
 	}
-	rpmtsFree(ts);
-	rpmPopMacro(NULL, "_db_backend");
-	rpmPopMacro(NULL, "_dbpath");
+	rpm_lib.rpmtsFree(ts);
+	rpm_lib.rpmPopMacro(NULL, "_db_backend");
+	rpm_lib.rpmPopMacro(NULL, "_dbpath");
 	return r;
 }
 
-/* Make librpm usable: read its configuration once.  rpm_lock held. */
+/* Open librpm (RPM_SONAME) and take its functions, once.  rpm_lock held. */
+static int
+rpm_load_locked(void)
+{
+	void	*lib;
+
+	if (rpm_lib.lib != NULL)
+		return 0;
+	if ((lib = dlopen(RPM_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		log_warnx("inventory-rpm: cannot load librpm: %s", dlerror());
+		return -1;
+	}
+#define RPM_FN_LOAD(f)							\
+	if ((*(void **)&rpm_lib.f = dlsym(lib, #f)) == NULL) {		\
+		log_warnx("inventory-rpm: %s has no %s", RPM_SONAME, #f);	\
+		dlclose(lib);						\
+		return -1;						\
+	}
+	RPM_FNS(RPM_FN_LOAD)
+#undef RPM_FN_LOAD
+	rpm_lib.lib = lib;
+	return 0;
+}
+
+/* Make librpm usable: load it and read its configuration once.  rpm_lock
+ * held. */
 static int
 rpm_init_locked(void)
 {
 	if (!rpm_ready) {
-		rpmlogSetMask(RPMLOG_UPTO(RPMLOG_ERR));
-		if (rpmReadConfigFiles(NULL, NULL) != 0) {
+		if (rpm_load_locked() == -1)
+			return -1;
+		rpm_lib.rpmlogSetMask(RPMLOG_UPTO(RPMLOG_ERR));
+		if (rpm_lib.rpmReadConfigFiles(NULL, NULL) != 0) {
 			log_warnx("inventory-rpm: librpm configuration not read");
 			return -1;
 		}

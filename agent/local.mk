@@ -8,7 +8,7 @@ agent_tallyman_agent_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(RDKAFKA_CFLAGS) $(PROTOBUFC_CFLAGS) \
 	$(ZSTD_CFLAGS) $(RPM_CFLAGS)
 agent_tallyman_agent_LDADD = $(INVENTORY_LIBS) $(SCHEMA_LIBS) $(COMMON_LIBS) $(RDKAFKA_LIBS) \
-	$(PROTOBUFC_LIBS) $(RPM_LIBS)
+	$(PROTOBUFC_LIBS)
 
 # Configuration table (agent/config.c): unit test.
 if HAVE_CMOCKA
@@ -40,7 +40,7 @@ agent_libinventory_a_SOURCES = \
 	agent/scan-containerd.c
 agent_libinventory_a_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(MSGPACK_CFLAGS) \
 	$(JANSSON_CFLAGS) $(CURL_CFLAGS) $(RPM_CFLAGS) $(PROTOBUFC_CFLAGS)
-INVENTORY_LIBS = agent/libinventory.a $(RPM_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) -lpthread
+INVENTORY_LIBS = agent/libinventory.a $(JANSSON_LIBS) $(CURL_LIBS) -lpthread
 
 # Inventory tests: cmocka unit tests and integration scripts.
 if HAVE_CMOCKA

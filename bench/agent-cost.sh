@@ -9,7 +9,7 @@
 # SECONDS (default 60) each:
 #   idle     nothing happens
 #   docker   RATE (default 20) container starts per second through dockerd
-#            (`docker run -d --rm IMG true` from 8 parallel clients, each
+#            (`docker run -d --rm IMG true` from CLIENTS (environment, default 8) parallel clients, each
 #            keeping its share of the schedule)
 #   ctr      the same rate straight through containerd (`ctr run --rm`),
 #            which skips dockerd's own cost per container
@@ -27,7 +27,7 @@ set -u
 BUILD=${1:-_build}
 SECS=${2:-60}
 RATE=${3:-20}
-CLIENTS=8
+CLIENTS=${CLIENTS:-8}
 top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
 top_builddir=$(cd "$BUILD" && pwd)
 export top_srcdir top_builddir
@@ -44,7 +44,8 @@ harness_ctr_image default tm-cost:1 >/dev/null || { echo "bench: no ctr image" >
 [ -x "$top_builddir/tests/mock-kafka" ] || make -C "$top_builddir" tests/mock-kafka >/dev/null
 kafka_start -b 3 -t tallyman.inventory:3 >/dev/null
 
-"$AGENT" -o "state.dir=$TM_TMP/state" -o "host.id=cost-$TM_ID" \
+# The environment of its systemd unit (packaging/systemd).
+GNUTLS_NO_IMPLICIT_INIT=1 "$AGENT" -o "state.dir=$TM_TMP/state" -o "host.id=cost-$TM_ID" \
     -o "docker.socket=$TM_DOCKER_SOCK" -o "containerd.socket=$TM_CONTAINERD_SOCK" \
     -o "kafka.brokers=$TM_KAFKA" run >"$TM_LOGS/agent.out" 2>"$TM_LOGS/agent.log" </dev/null &
 PID=$!

@@ -124,4 +124,18 @@ out=$("$AGENT" scan --rootfs "$S" --json 2>/dev/null)
 tap_is "$(jq '[.packages[] | select(.ecosystem == "rpm")] | length' <<<"$out")" 0 \
     "an rpm database path symlinked out of the root is not followed out"
 
+# --- librpm is opened on the first rpm database, not at start ----------------
+# (bench/RESULTS.md, "Agent cost": it and the libraries only it needs are
+# about 1.3 MiB of the agent's resident memory.)  LD_DEBUG=files names
+# every library the loader maps, and who asked.
+E=$T/root-empty
+mkdir -p "$E/etc"
+echo 'ID=debian' >"$E/etc/os-release"
+LD_DEBUG=files "$AGENT" scan --rootfs "$E" --json >/dev/null 2>"$T/ld-empty.err"
+tap_is "$(grep -c 'file=librpm' "$T/ld-empty.err")" 0 \
+    "a root without an rpm database: the agent does not load librpm"
+LD_DEBUG=files "$AGENT" scan --rootfs "$R" --json >"$T/ld-rpm.out" 2>"$T/ld-rpm.err"
+tap_is "$(grep -c 'file=librpm\.so.*dynamically loaded by' "$T/ld-rpm.err") $(jq '[.packages[] | select(.ecosystem == "rpm")] | length' "$T/ld-rpm.out")" \
+    "1 4" "an rpm database: librpm is loaded then (dlopen), once, and reads its 4 packages"
+
 tap_done

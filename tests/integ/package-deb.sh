@@ -108,14 +108,16 @@ tap_is "$(dpkg-deb -I "${DEB[tallyman-agent]}" conffiles)|$(dpkg-deb -I "${DEB[t
     "/etc/tallyman/agent.conf|/etc/tallyman/collector.conf" \
     "agent.conf and collector.conf are conffiles"
 
-# Dependencies: each NEEDED soname's package (here) is in Depends.
+# Dependencies: each NEEDED soname's package (here) is in Depends, and so
+# is the package of each library a program opens at run time (the agent's
+# librpm: dpkg-shlibdeps cannot see it).
 deps_cover() {
 	local p=$1 dir=$TM_TMP/x/$1 depends f so path owner missing=
 	rm -rf "$dir" && mkdir -p "$dir" && dpkg-deb -x "${DEB[$p]}" "$dir" || return 1
 	depends=$(dpkg-deb -f "${DEB[$p]}" Depends | tr ',' '\n' |
 	    sed -e 's/^ *//' -e 's/ .*//')
-	for f in $(pkg_elf_files "$dir"); do
-		for so in $(pkg_needed "$f"); do
+	for f in $(pkg_elf_files "$dir") dlopen; do
+		for so in $(if [ "$f" = dlopen ]; then pkg_dlopened "$p"; else pkg_needed "$f"; fi); do
 			path=$(ldconfig -p | awk -v s="$so" '$1 == s && /x86-64|64bit/ { print $NF; exit }')
 			[ -z "$path" ] && path=$(ldconfig -p | awk -v s="$so" '$1 == s { print $NF; exit }')
 			owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1)
@@ -129,7 +131,7 @@ deps_cover() {
 	return 1
 }
 for p in $PKGS; do
-	tap_check "$p: every NEEDED library's package is in Depends" deps_cover "$p"
+	tap_check "$p: every NEEDED (and dlopen'ed) library's package is in Depends" deps_cover "$p"
 done
 tap_like "$(dpkg-deb -f "${DEB[tallyman-collector]}" Depends)" "(^|, )adduser(,|$)" \
     "tallyman-collector depends on adduser (its postinst makes the user)"

@@ -10,7 +10,8 @@
 #    /var/lib/tallyman); configuration files are %config(noreplace), mode
 #    0640, collector.conf and the API token for the tallyman group; the
 #    state folders belong to their program's user;
-#  - `rpm -qpR`: every library a program needs (NEEDED) is required as
+#  - `rpm -qpR`: every library a program needs (NEEDED, or opens at run
+#    time: the agent's librpm) is required as
 #    SONAME()(64bit), and no library that no file needs is; the agent and
 #    collector require tallyman-common of the same version-release;
 #  - the scriptlets: %pre of the collector makes the tallyman system user,
@@ -96,7 +97,8 @@ deps_match() {
 	    tar -C "$dir" -xzf "$dir/p.rpm.tgz" || return 1
 	rm -f "$dir/p.rpm" "$dir/p.rpm.tgz"
 	reqs=$(rpm -qpR "${RPM[$p]}")
-	needed=$(for f in $(pkg_elf_files "$dir"); do pkg_needed "$f"; done | sort -u)
+	needed=$({ for f in $(pkg_elf_files "$dir"); do pkg_needed "$f"; done
+	    pkg_dlopened "$p"; } | sort -u)
 	[ -n "$needed" ] || { echo "no ELF file with NEEDED in $p"; return 1; }
 	for so in $needed; do
 		grep -qxF -- "$so()(64bit)" <<<"$reqs" || missing="$missing $so"
@@ -111,7 +113,7 @@ deps_match() {
 	return 1
 }
 for p in tallyman-common tallyman-agent tallyman-collector; do
-	tap_check "rpm -qpR $p: its libraries are exactly its files' NEEDED" deps_match "$p"
+	tap_check "rpm -qpR $p: its libraries are exactly its files' NEEDED (and dlopen'ed)" deps_match "$p"
 done
 for p in tallyman-agent tallyman-collector; do
 	tap_like "$(rpm -qpR "${RPM[$p]}" | xargs)" "tallyman-common\(x86-64\) = $VR|tallyman-common = $VR" \

@@ -5,6 +5,9 @@
 #   pkg_source DEST             the source tree as a packager gets it, in DEST
 #   pkg_needed FILE             the NEEDED sonames of an ELF file, one a line
 #   pkg_elf_files DIR           the ELF files under DIR, one a line
+#   pkg_dlopened PACKAGE        the sonames PACKAGE's programs open at run
+#                               time (dlopen), which its dependencies must
+#                               name by hand: librpm for the agent
 
 pkg_version() {
 	sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' "${top_builddir:?}/config.h"
@@ -27,6 +30,11 @@ pkg_source() {
 
 pkg_needed() {
 	objdump -p "$1" 2>/dev/null | awk '$1 == "NEEDED" { print $2 }'
+}
+
+pkg_dlopened() {
+	[ "$1" = tallyman-agent ] || return 0
+	sed -n 's/^#define RPM_SONAME "\(.*\)"$/\1/p' "${top_builddir:?}/config.h"
 }
 
 pkg_elf_files() {
