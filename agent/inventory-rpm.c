@@ -386,21 +386,27 @@ rpm_read_librpm(struct inventory_scan *s, const char *dbdir, const char *backend
 	return r;
 }
 
-/* Open librpm (RPM_SONAME) and take its functions, once.  rpm_lock held. */
+/*
+ * Open librpm (RPM_SONAME) and take its functions, once; when it cannot
+ * be, say so in the image's notes (its rpm packages are not read).
+ * rpm_lock held.
+ */
 static int
-rpm_load_locked(void)
+rpm_load_locked(struct inventory_scan *s)
 {
 	void	*lib;
 
 	if (rpm_lib.lib != NULL)
 		return 0;
 	if ((lib = dlopen(RPM_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		log_warnx("inventory-rpm: cannot load librpm: %s", dlerror());
+		inventory_note(s, "rpm: librpm could not be loaded: %.200s",
+		    dlerror());
 		return -1;
 	}
 #define RPM_FN_LOAD(f)							\
 	if ((*(void **)&rpm_lib.f = dlsym(lib, #f)) == NULL) {		\
-		log_warnx("inventory-rpm: %s has no %s", RPM_SONAME, #f);	\
+		inventory_note(s, "rpm: librpm could not be loaded: "	\
+		    "%s has no %s", RPM_SONAME, #f);			\
 		dlclose(lib);						\
 		return -1;						\
 	}
@@ -413,10 +419,10 @@ rpm_load_locked(void)
 /* Make librpm usable: load it and read its configuration once.  rpm_lock
  * held. */
 static int
-rpm_init_locked(void)
+rpm_init_locked(struct inventory_scan *s)
 {
 	if (!rpm_ready) {
-		if (rpm_load_locked() == -1)
+		if (rpm_load_locked(s) == -1)
 			return -1;
 		rpm_lib.rpmlogSetMask(RPMLOG_UPTO(RPMLOG_ERR));
 		if (rpm_lib.rpmReadConfigFiles(NULL, NULL) != 0) {
@@ -439,7 +445,7 @@ inventory_rpm_read_ndb(struct inventory_scan *s, const char *buf, size_t len)
 	int	r = -1;
 
 	pthread_mutex_lock(&rpm_lock);
-	if (rpm_init_locked() == 0 &&
+	if (rpm_init_locked(s) == 0 &&
 	    inventory_rpm_ndb_blobs(buf, len, rpm_blob_cb, s, &s->errors) >= 0)
 		r = 0;
 	pthread_mutex_unlock(&rpm_lock);
@@ -453,7 +459,7 @@ inventory_rpm_read_dir(struct inventory_scan *s, const char *dbdir,
 	int	r = -1;
 
 	pthread_mutex_lock(&rpm_lock);
-	if (rpm_init_locked() == 0)
+	if (rpm_init_locked(s) == 0)
 		r = rpm_read_librpm(s, dbdir, backend);
 	pthread_mutex_unlock(&rpm_lock);
 	return r;
