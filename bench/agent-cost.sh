@@ -9,14 +9,14 @@
 # SECONDS (default 60) each:
 #   idle     nothing happens
 #   docker   RATE (default 20) container starts per second through dockerd
-#            (`docker run -d --rm IMG true` from CLIENTS (environment, default 8) parallel clients, each
-#            keeping its share of the schedule)
+#            (`docker run -d --rm IMG true` from CLIENTS parallel clients,
+#            environment, default 8; each keeps its share of the schedule)
 #   ctr      the same rate straight through containerd (`ctr run --rm`),
 #            which skips dockerd's own cost per container
 # For each: the rate reached, the agent's CPU (user + system, % of one
-# core), resident memory (VmRSS at the end, of which RssAnon: the agent's
-# own, not shared library pages; VmHWM so far), and wake-ups per
-# second per thread (voluntary context switches from /proc/PID/task/*/status:
+# core, and per container started), resident memory (VmRSS at the end, of
+# which RssAnon: the agent's own, not shared library pages; VmHWM so far),
+# and wake-ups per second per thread (voluntary context switches from /proc/PID/task/*/status:
 # each is a thread going to sleep, then being woken) -- the agent's own
 # loop and thread pool, librdkafka's threads.  At the end, the records on
 # the topic (tallyman-decode) tell how many containers of the load phases
@@ -77,10 +77,12 @@ snap() {
 # report NAME STARTS: one table row from TM_TMP/NAME.{0,1}, and the
 # wake-ups per thread kind as a second line.
 report() {
-	local name=$1 starts=$2 a=$TM_TMP/$1.0 b=$TM_TMP/$1.1 dt cpu rss hwm anon
+	local name=$1 starts=$2 a=$TM_TMP/$1.0 b=$TM_TMP/$1.1 dt cpu per rss hwm anon
 	dt=$(awk '/^time/ {print $2}' "$a" "$b" | paste -sd' ' | awk '{print ($2 - $1) / 1e9}')
 	cpu=$(awk '/^cpu/ {print $2}' "$a" "$b" | paste -sd' ' |
 	    awk -v hz="$HZ" -v dt="$dt" '{printf "%.1f", ($2 - $1) / hz / dt * 100}')
+	per=$(awk '/^cpu/ {print $2}' "$a" "$b" | paste -sd' ' |
+	    awk -v hz="$HZ" -v n="$starts" '{ if (n > 0) printf "%.1f ms", ($2 - $1) / hz / n * 1000; else printf "-" }')
 	rss=$(awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$PID/status")
 	hwm=$(awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$PID/status")
 	anon=$(awk '/^RssAnon/ {printf "%.1f", $2 / 1024}' "/proc/$PID/status")
@@ -88,9 +90,9 @@ report() {
 	    <(awk '/^thread/ {print $2, $3, $4}' "$b" | sort) |
 	    awk -v dt="$dt" '{ w[$2] += ($5 - $3) / dt; t += ($5 - $3) / dt }
 	    END { printf "%.1f", t; for (k in w) printf " %s=%.1f", k, w[k] }')
-	printf '| %s | %s | %.0f s | %s | %s%% | %s MiB | %s MiB | %s MiB | %s |\n' "$name" \
+	printf '| %s | %s | %.0f s | %s | %s%% | %s | %s MiB | %s MiB | %s MiB | %s |\n' "$name" \
 	    "$starts" "$dt" "$(awk -v n="$starts" -v dt="$dt" 'BEGIN {printf "%.1f/s", n / dt}')" \
-	    "$cpu" "$rss" "$anon" "$hwm" "${WAKE%% *}"
+	    "$cpu" "$per" "$rss" "$anon" "$hwm" "${WAKE%% *}"
 	printf '%s wake-ups/s by thread: %s\n' "$name" "${WAKE#* }" >>"$TM_TMP/threads"
 }
 
@@ -131,8 +133,8 @@ worker() {
 	done
 }
 
-echo "| phase | containers started | duration | start rate | agent CPU (of one core) | VmRSS at end | of which RssAnon | VmHWM | wake-ups/s (all threads) |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| phase | containers started | duration | start rate | agent CPU (of one core) | agent CPU per start | VmRSS at end | of which RssAnon | VmHWM | wake-ups/s (all threads) |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 snap "$TM_TMP/idle.0"
 sleep "$SECS"
 snap "$TM_TMP/idle.1"
