@@ -7,6 +7,7 @@
 # in rpm's documented NDB layout).
 
 . "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/package.sh"	# pkg_dlopened
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)/_build}"
 AGENT=$(prog_path agent/tallyman-agent)
 FIXTURE=$(prog_path tests/integ/rpmdb-fixture)
@@ -139,7 +140,7 @@ tap_is "$(grep -c 'file=librpm\.so.*dynamically loaded by' "$T/ld-rpm.err") $(jq
     "1 4" "an rpm database: librpm is loaded then (dlopen), once, and reads its 4 packages"
 # A host whose librpm cannot be loaded (hidden by an empty file in a
 # private mount namespace): the scan goes on, its notes say why.
-so=$(sed -n 's/^#define RPM_SONAME "\(.*\)"$/\1/p' "$top_builddir/config.h")
+so=$(pkg_dlopened tallyman-agent)
 sopath=$(ldconfig -p | awk -v s="$so" '$1 == s { print $NF; exit }')
 if [ "$(id -u)" != 0 ] || [ -z "$sopath" ] || ! command -v unshare >/dev/null; then
 	tap_skip "no librpm: the scan says so in its notes" "needs root, unshare and $so"

@@ -112,18 +112,16 @@ tap_is "$(dpkg-deb -I "${DEB[tallyman-agent]}" conffiles)|$(dpkg-deb -I "${DEB[t
 # is the package of each library a program opens at run time (the agent's
 # librpm: dpkg-shlibdeps cannot see it).
 deps_cover() {
-	local p=$1 dir=$TM_TMP/x/$1 depends f so path owner missing=
+	local p=$1 dir=$TM_TMP/x/$1 depends so path owner missing=
 	rm -rf "$dir" && mkdir -p "$dir" && dpkg-deb -x "${DEB[$p]}" "$dir" || return 1
 	depends=$(dpkg-deb -f "${DEB[$p]}" Depends | tr ',' '\n' |
 	    sed -e 's/^ *//' -e 's/ .*//')
-	for f in $(pkg_elf_files "$dir") dlopen; do
-		for so in $(if [ "$f" = dlopen ]; then pkg_dlopened "$p"; else pkg_needed "$f"; fi); do
-			path=$(ldconfig -p | awk -v s="$so" '$1 == s && /x86-64|64bit/ { print $NF; exit }')
-			[ -z "$path" ] && path=$(ldconfig -p | awk -v s="$so" '$1 == s { print $NF; exit }')
-			owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1)
-			[ -z "$owner" ] && owner=$(dpkg -S "$path" 2>/dev/null | head -n 1 | cut -d: -f1)
-			grep -qxF -- "$owner" <<<"$depends" || missing="$missing $so($owner)"
-		done
+	for so in $(pkg_libs "$dir" "$p"); do
+		path=$(ldconfig -p | awk -v s="$so" '$1 == s && /x86-64|64bit/ { print $NF; exit }')
+		[ -z "$path" ] && path=$(ldconfig -p | awk -v s="$so" '$1 == s { print $NF; exit }')
+		owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1)
+		[ -z "$owner" ] && owner=$(dpkg -S "$path" 2>/dev/null | head -n 1 | cut -d: -f1)
+		grep -qxF -- "$owner" <<<"$depends" || missing="$missing $so($owner)"
 	done
 	[ -z "$missing" ] && return 0
 	echo "Depends: $(dpkg-deb -f "${DEB[$p]}" Depends)"

@@ -91,14 +91,13 @@ tap_like "$(files tallyman-collector | grep '/usr/share/man/')" '^-rw-r--r-- roo
 
 # --- dependencies (rpm -qpR) ------------------------------------------------
 deps_match() {
-	local p=$1 dir=$TM_TMP/x/$1 reqs needed f so missing= extra=
+	local p=$1 dir=$TM_TMP/x/$1 reqs needed so missing= extra=
 	rm -rf "$dir" && mkdir -p "$dir" || return 1
 	cp "${RPM[$p]}" "$dir/p.rpm" && (cd "$dir" && rpm2archive p.rpm) &&
 	    tar -C "$dir" -xzf "$dir/p.rpm.tgz" || return 1
 	rm -f "$dir/p.rpm" "$dir/p.rpm.tgz"
 	reqs=$(rpm -qpR "${RPM[$p]}")
-	needed=$({ for f in $(pkg_elf_files "$dir"); do pkg_needed "$f"; done
-	    pkg_dlopened "$p"; } | sort -u)
+	needed=$(pkg_libs "$dir" "$p")
 	[ -n "$needed" ] || { echo "no ELF file with NEEDED in $p"; return 1; }
 	for so in $needed; do
 		grep -qxF -- "$so()(64bit)" <<<"$reqs" || missing="$missing $so"

@@ -1,5 +1,6 @@
 # tests/lib/package.sh: helpers of the package tests (package-deb.sh,
-# package-rpm.sh).  Source it after harness.sh.
+# package-rpm.sh; inventory-rpm.sh takes pkg_dlopened).  Source it after
+# harness.sh or tap.sh.
 #
 #   pkg_version                 PACKAGE_VERSION of this build (config.h)
 #   pkg_source DEST             the source tree as a packager gets it, in DEST
@@ -8,6 +9,9 @@
 #   pkg_dlopened PACKAGE        the sonames PACKAGE's programs open at run
 #                               time (dlopen), which its dependencies must
 #                               name by hand: librpm for the agent
+#   pkg_libs DIR PACKAGE        the sonames PACKAGE (unpacked in DIR) needs:
+#                               its ELF files' NEEDED and pkg_dlopened, one
+#                               a line, sorted, once each
 
 pkg_version() {
 	sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' "${top_builddir:?}/config.h"
@@ -35,6 +39,16 @@ pkg_needed() {
 pkg_dlopened() {
 	[ "$1" = tallyman-agent ] || return 0
 	sed -n 's/^#define RPM_SONAME "\(.*\)"$/\1/p' "${top_builddir:?}/config.h"
+}
+
+pkg_libs() {
+	local f
+	{
+		for f in $(pkg_elf_files "$1"); do
+			pkg_needed "$f"
+		done
+		pkg_dlopened "$2"
+	} | sort -u
 }
 
 pkg_elf_files() {
