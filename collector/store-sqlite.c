@@ -184,11 +184,13 @@ enum sq_stmt {
 	SQ_GAP_INSERT,
 	SQ_CTR_GET,
 	SQ_CTR_PUT,
+	SQ_CTR_IMAGE,
 	SQ_PROC_PUT,
 	SQ_PKGSET_GET,
 	SQ_PKGSET_PUT,
 	SQ_PKG_PUT,
 	SQ_IMAGE_PUT,
+	SQ_IMAGE_PKGSET,
 	SQ_DRIFT_PUT,
 	SQ_FINDING_PUT,
 	SQ_NSTMT
@@ -248,8 +250,16 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "INSERT OR REPLACE INTO seq_gaps (host_id, lo, hi) VALUES (?1, ?2, ?3)",
 	[SQ_CTR_GET] =
 	    "SELECT state, created_ns, started_ns, finished_ns, removed_ns, "
-	    "lifetime_ns, exit_code, oom, procs_digest FROM containers "
-	    "WHERE host_id = ?1 AND id = ?2",
+	    "lifetime_ns, exit_code, oom, procs_digest, image_key "
+	    "FROM containers WHERE host_id = ?1 AND id = ?2",
+	/*
+	 * An update sets no column of an index unless it changed: SQLite
+	 * rewrites the index entry of every indexed column an UPDATE sets,
+	 * even to the same value, and each such entry is a page of the
+	 * index written at commit (ingest).  So containers.image_key
+	 * (containers_image) and images.pkgset (images_pkgset) have
+	 * statements of their own, run when the value changes.
+	 */
 	[SQ_CTR_PUT] =
 	    "INSERT INTO containers (host_id, id, runtime, ns, name, image_ref, "
 	    "image_id, image_digest, image_key, user, state, created_ns, "
@@ -265,7 +275,7 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "name = coalesce(?5, name), image_ref = coalesce(?6, image_ref), "
 	    "image_id = coalesce(?7, image_id), "
 	    "image_digest = coalesce(?8, image_digest), "
-	    "image_key = coalesce(?9, image_key), user = coalesce(?10, user), "
+	    "user = coalesce(?10, user), "
 	    "state = ?11, created_ns = ?12, started_ns = ?13, "
 	    "finished_ns = ?14, removed_ns = ?15, lifetime_ns = ?16, "
 	    "exit_code = ?17, oom = ?18, pid = coalesce(?19, pid), "
@@ -279,6 +289,8 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "first_snapshot_ns = coalesce(first_snapshot_ns, ?26), "
 	    "last_seen_ns = max(last_seen_ns, ?27), "
 	    "procs_digest = coalesce(?28, procs_digest)",
+	[SQ_CTR_IMAGE] =
+	    "UPDATE containers SET image_key = ?3 WHERE host_id = ?1 AND id = ?2",
 	[SQ_PROC_PUT] =
 	    "INSERT INTO processes (host_id, container_id, pid, start_ns, ppid, "
 	    "uid, gid, host_uid, host_gid, comm, exe, args, sha256, "
@@ -303,19 +315,31 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14) "
 	    "ON CONFLICT (host_id, key) DO UPDATE SET image_id = ?3, "
 	    "refs = ?4, os_id = ?5, os_version = ?6, os_codename = ?7, "
-	    "os_pretty = ?8, pkgset = ?9, n_packages = ?10, scan_ns = ?11, "
+	    "os_pretty = ?8, n_packages = ?10, scan_ns = ?11, "
 	    "errors = ?12, notes = ?13, last_seen_ns = ?14",
+	[SQ_IMAGE_PKGSET] =
+	    "UPDATE images SET pkgset = ?3 WHERE host_id = ?1 AND key = ?2 "
+	    "AND pkgset IS NOT ?3",
 	[SQ_DRIFT_PUT] =
 	    "INSERT INTO drift (host_id, container_id, seq, when_, time_ns, "
 	    "path, change, size, mode, sha256, rx_ns) VALUES (?1, ?2, ?3, ?4, "
 	    "?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[SQ_FINDING_PUT] =
-	    "INSERT OR REPLACE INTO findings (id, key, kind, severity, score, "
+	    /* An update in place: a REPLACE would delete the row and
+	     * insert it again, rewriting its entry of every index. */
+	    "INSERT INTO findings (id, key, kind, severity, score, "
 	    "host_id, container_id, container_name, image, image_ref, package, "
 	    "source, installed, fixed, advisory, aliases, check_id, title, "
 	    "detail, first_seen_ns, last_seen_ns, resolved_ns, reason, open) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24) "
+	    "ON CONFLICT (id) DO UPDATE SET key = ?2, kind = ?3, "
+	    "severity = ?4, score = ?5, host_id = ?6, container_id = ?7, "
+	    "container_name = ?8, image = ?9, image_ref = ?10, package = ?11, "
+	    "source = ?12, installed = ?13, fixed = ?14, advisory = ?15, "
+	    "aliases = ?16, check_id = ?17, title = ?18, detail = ?19, "
+	    "first_seen_ns = ?20, last_seen_ns = ?21, resolved_ns = ?22, "
+	    "reason = ?23, open = ?24",
 };
 
 /*
@@ -937,11 +961,14 @@ struct sq_life {
 	int		 oom;
 	int		 has_procs;	/* procs: the stored procs_digest */
 	uint8_t		 procs[32];
+	int		 image_stale;	/* a stored image_key to change */
 };
 
+/* The stored lifecycle of container id (l->found: 0 if none), and whether
+ * its stored image key differs from image_key (if not NULL). */
 static int
 sq_life_get(struct sq *q, const char *host, const char *id,
-    struct sq_life *l)
+    const char *image_key, struct sq_life *l)
 {
 	sqlite3_stmt	*s = sq_stmt(q, SQ_CTR_GET);
 	int		 rc;
@@ -970,6 +997,12 @@ sq_life_get(struct sq *q, const char *host, const char *id,
 			memcpy(l->procs, sqlite3_column_blob(s, 8),
 			    sizeof l->procs);
 			l->has_procs = 1;
+		}
+		if (image_key != NULL) {
+			const unsigned char *k = sqlite3_column_text(s, 9);
+
+			l->image_stale = k == NULL ||
+			    strcmp((const char *)k, image_key) != 0;
 		}
 	}
 	sqlite3_reset(s);
@@ -1083,7 +1116,7 @@ sq_put_container(struct sq *q, const struct tm_record *rec, const void *raw,
 	uint8_t				 procs[32];
 	int				 rc;
 
-	if (sq_life_get(q, rec->host_id, c->id, &l) == -1)
+	if (sq_life_get(q, rec->host_id, c->id, c->image_key, &l) == -1)
 		return -1;
 	sq_procs_digest(q, c, procs);
 	if (c->created_ns)
@@ -1131,6 +1164,15 @@ sq_put_container(struct sq *q, const struct tm_record *rec, const void *raw,
 	sqlite3_bind_blob(s, 28, procs, sizeof procs, SQLITE_STATIC);
 	if (sq_ctr_write(q, s, &l) == -1)
 		return -1;
+	if (l.image_stale) {
+		if ((s = sq_stmt(q, SQ_CTR_IMAGE)) == NULL)
+			return -1;
+		sq_text(s, 1, rec->host_id);
+		sq_text(s, 2, c->id);
+		sq_text(s, 3, c->image_key);
+		if (sq_done(q, s) == -1)
+			return -1;
+	}
 	if (l.has_procs && memcmp(l.procs, procs, sizeof procs) == 0)
 		return 0;	/* the same processes as the last snapshot */
 	for (i = 0; i < c->n_procs; i++) {
@@ -1183,7 +1225,7 @@ sq_put_event(struct sq *q, const struct tm_record *rec, uint64_t rx_ns)
 		state = "exited";
 	else if (strcmp(ev->action, "delete") == 0)
 		state = "removed";
-	if (sq_life_get(q, rec->host_id, ev->id, &l) == -1)
+	if (sq_life_get(q, rec->host_id, ev->id, NULL, &l) == -1)
 		return -1;
 	if (strcmp(ev->action, "oom") == 0) {
 		if (!l.found)
@@ -1419,7 +1461,13 @@ sq_put_image(struct sq *q, const struct tm_record *rec, uint64_t rx_ns)
 	rc = sq_done(q, s);
 	free(refs);
 	free(notes);
-	return rc;
+	if (rc == -1 || (s = sq_stmt(q, SQ_IMAGE_PKGSET)) == NULL)
+		return -1;
+	/* Writes nothing when the image's packages are the stored ones. */
+	sq_text(s, 1, rec->host_id);
+	sq_text(s, 2, im->key);
+	sqlite3_bind_int64(s, 3, set);
+	return sq_done(q, s);
 }
 
 static int

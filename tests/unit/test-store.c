@@ -5,10 +5,11 @@
  * merging, idempotent writes, package sets shared between images and
  * hosts, the start-up replay, findings and ledgers read back, gaps and
  * per-host counters over several batches, package lists compared under a
- * known image key and forgotten with a rolled-back batch, the migration of
+ * known image key and forgotten with a rolled-back batch, updates that
+ * set an indexed column only when it changes (a container's image key, an
+ * image's package set, a finding updated in place), the migration of
  * per-kind counts, a store newer than the program refused, read-only
- * opening; and api_parse_time, the
- * API's reading of a point in time.
+ * opening; and api_parse_time, the API's reading of a point in time.
  */
 #include "config.h"
 
@@ -91,9 +92,11 @@ put(struct fx *fx, struct tm_record *rec)
 	put_at(fx, rec, T0 + 100 * SEC + fx->seq);
 }
 
+/* A snapshot of container id of image image_key (may be NULL). */
 static void
-snapshot(struct fx *fx, const char *host, const char *id, const char *state,
-    uint64_t started, uint64_t finished)
+snapshot_of(struct fx *fx, const char *host, const char *id,
+    const char *state, uint64_t started, uint64_t finished,
+    const char *image_key)
 {
 	struct tm_record	 rec;
 	struct tm_container	*c = &rec.body.container;
@@ -105,7 +108,7 @@ snapshot(struct fx *fx, const char *host, const char *id, const char *state,
 	c->ns = (char *)"moby";
 	c->id = (char *)id;
 	c->name = (char *)id;
-	c->image_key = (char *)"img-1";
+	c->image_key = (char *)image_key;
 	c->state = (char *)state;
 	c->started_ns = started;
 	c->finished_ns = finished;
@@ -114,6 +117,13 @@ snapshot(struct fx *fx, const char *host, const char *id, const char *state,
 		c->exit_code = 7;
 	}
 	put(fx, &rec);
+}
+
+static void
+snapshot(struct fx *fx, const char *host, const char *id, const char *state,
+    uint64_t started, uint64_t finished)
+{
+	snapshot_of(fx, host, id, state, started, finished, "img-1");
 }
 
 static void
@@ -855,6 +865,112 @@ test_package_list_changed_under_a_known_key(void **state)
 	    "ON p.id = i.pkgset AND p.n = i.n_packages"), 4);
 }
 
+/* The same image key of the same host with other packages: the row takes
+ * the new package set (written by a statement of its own, run only when
+ * the set changed), and its old set stays for the hosts that have it. */
+static void
+test_package_set_of_a_known_image_changes(void **state)
+{
+	struct fx *fx = *state;
+
+	image(fx, "h1", "img-a", 4, "1.0");
+	image(fx, "h2", "img-a", 4, "1.0");
+	image(fx, "h1", "img-a", 4, "1.1");
+	image(fx, "h1", "img-a", 4, "1.1");
+	assert_int_equal(count(fx, "SELECT count(*) FROM pkgsets"), 2);
+	assert_int_equal(count(fx, "SELECT count(*) FROM images i JOIN packages "
+	    "k ON k.pkgset = i.pkgset WHERE i.host_id = 'h1' AND "
+	    "k.version = '1.1'"), 4);
+	assert_int_equal(count(fx, "SELECT count(*) FROM images i JOIN packages "
+	    "k ON k.pkgset = i.pkgset WHERE i.host_id = 'h1' AND "
+	    "k.version = '1.0'"), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM images i JOIN packages "
+	    "k ON k.pkgset = i.pkgset WHERE i.host_id = 'h2' AND "
+	    "k.version = '1.0'"), 4);
+	/* Through its index as well (images_pkgset). */
+	assert_int_equal(count(fx, "SELECT count(*) FROM images INDEXED BY "
+	    "images_pkgset WHERE pkgset = (SELECT pkgset FROM images WHERE "
+	    "host_id = 'h1')"), 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM images INDEXED BY "
+	    "images_pkgset WHERE pkgset = (SELECT pkgset FROM images WHERE "
+	    "host_id = 'h2')"), 1);
+}
+
+/* A container's image key: taken from its first snapshot, kept through
+ * events and snapshots without one, changed by a snapshot with another
+ * (a statement of its own, run only then), and found by the image. */
+static void
+test_container_image_key_follows_its_snapshots(void **state)
+{
+	struct fx *fx = *state;
+
+	snapshot_of(fx, "h1", "c1", "running", T0, 0, "img-1");
+	event(fx, "h1", "c1", "pause", T0 + SEC, -1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM containers WHERE "
+	    "id = 'c1' AND image_key = 'img-1' AND state = 'paused'"), 1);
+	snapshot_of(fx, "h1", "c1", "running", T0, 0, NULL);
+	assert_int_equal(count(fx, "SELECT count(*) FROM containers WHERE "
+	    "id = 'c1' AND image_key = 'img-1'"), 1);
+	snapshot_of(fx, "h1", "c1", "running", T0, 0, "img-2");
+	snapshot_of(fx, "h1", "c1", "running", T0, 0, "img-2");
+	assert_int_equal(count(fx, "SELECT count(*) FROM containers INDEXED BY "
+	    "containers_image WHERE image_key = 'img-2'"), 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM containers INDEXED BY "
+	    "containers_image WHERE image_key = 'img-1'"), 0);
+	/* The snapshot's other facts still land with the new key. */
+	snapshot_of(fx, "h1", "c1", "exited", T0, T0 + 5 * SEC, "img-3");
+	assert_int_equal(count(fx, "SELECT count(*) FROM containers WHERE "
+	    "id = 'c1' AND image_key = 'img-3' AND state = 'exited' AND "
+	    "exit_code = 7 AND lifetime_ns = 5000000000"), 1);
+}
+
+/* A finding written again (resolved) is updated in place: one row, the
+ * new facts, and the same rowid (a REPLACE would delete the row and
+ * insert it again, rewriting its entry of every index). */
+static void
+test_finding_written_again_is_updated_in_place(void **state)
+{
+	struct fx	*fx = *state;
+	struct finding	 a, b;
+	uint64_t	 rowid;
+
+	memset(&a, 0, sizeof a);
+	a.key = "misconfiguration|h1|c1|5.4";
+	a.kind = FINDING_MISCONFIG;
+	a.level = SEV_HIGH;
+	a.score = -1;
+	a.host = "h1";
+	a.container = "c1";
+	a.check = "5.4";
+	a.title = "privileged";
+	a.first_seen_ns = a.last_seen_ns = T0;
+	a.open = 1;
+	finding_set_id(&a);
+	b = a;
+	b.key = "misconfiguration|h1|c1|5.31";
+	b.check = "5.31";
+	finding_set_id(&b);
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(store_put_finding(fx->st, &a), 0);
+	assert_int_equal(store_put_finding(fx->st, &b), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+	rowid = count(fx, "SELECT rowid FROM findings WHERE check_id = '5.4'");
+	a.open = 0;
+	a.last_seen_ns = a.resolved_ns = T0 + 9 * SEC;
+	a.reason = "container exited";
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(store_put_finding(fx->st, &a), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM findings"), 2);
+	assert_int_equal(count(fx, "SELECT rowid FROM findings WHERE "
+	    "check_id = '5.4' AND open = 0 AND reason = 'container exited' "
+	    "AND resolved_ns = first_seen_ns + 9000000000"), rowid);
+	assert_int_equal(count(fx, "SELECT count(*) FROM findings INDEXED BY "
+	    "findings_open WHERE open = 1"), 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM findings INDEXED BY "
+	    "findings_open WHERE open = 0 AND resolved_ns > 0"), 1);
+}
+
 /* A package set stored in a transaction that was rolled back is stored
  * again by the next one (nothing remembers the lost row). */
 static void
@@ -1209,6 +1325,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_package_set_of_a_rolled_back_batch_is_stored_again,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_package_set_of_a_known_image_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_container_image_key_follows_its_snapshots, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_finding_written_again_is_updated_in_place, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_migration_keeps_records_per_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
