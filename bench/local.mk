@@ -42,3 +42,8 @@ EXTRA_DIST += bench/collector-e2e.sh
 # ... and a tiny run of it in the suite, so that it cannot rot.
 TESTS += tests/integ/ingest-smoke.sh
 EXTRA_DIST += tests/integ/ingest-smoke.sh
+
+# collector: the cost of a commit's WAL frames written as SQLite writes them
+# against one write (bench/wal-frames [DIR] [FRAMES] [COMMITS]).
+noinst_PROGRAMS += bench/wal-frames
+bench_wal_frames_SOURCES = bench/wal-frames.c
