@@ -488,6 +488,14 @@ struct ctr_obs {
 	bool		 from_meta;	/* derived from an inspect or spec */
 };
 #define CTR_DOCKER_NS	"moby"
+/*
+ * A container id or namespace the registry takes: not empty, within the
+ * schema's bound (a record naming it could not be sent), printable ASCII
+ * without space or '/' (names go into paths and log lines; containerd's
+ * own identifiers are letters, digits, '.', '_' and '-').  The watchers
+ * check it first, and count a refusal among their rejects.
+ */
+bool	containers_name_ok(const char *s);
 int	containers_open(struct agent *a);
 void	containers_close(struct agent *a);
 void	containers_observe(struct agent *a, const struct ctr_obs *o);

@@ -193,19 +193,6 @@ ctr_prune(struct containers *r)
 	}
 }
 
-static bool
-ctr_valid_id(const char *s)
-{
-	size_t i;
-
-	if (s == NULL || s[0] == '\0' || strlen(s) > TM_STR_SHORT)
-		return false;
-	for (i = 0; s[i] != '\0'; i++)
-		if (s[i] <= ' ' || s[i] == 0x7f || s[i] == '/')
-			return false;
-	return true;
-}
-
 /* Find or make the entry for (ns, id).  NULL for an unusable name or a
  * full table (counted in the log). */
 static struct ctr_rec *
@@ -215,7 +202,7 @@ ctr_get(struct containers *r, const char *ns, const char *id, bool create)
 	struct ctr_rec *c;
 	uint32_t h;
 
-	if (ns == NULL || !ctr_valid_id(ns) || !ctr_valid_id(id)) {
+	if (ns == NULL || !containers_name_ok(ns) || !containers_name_ok(id)) {
 		if (log_ratelimit_ok(&rl))
 			log_warnx("containers: unusable container name \"%.64s\" "
 			    "in namespace \"%.64s\"", id != NULL ? id : "",

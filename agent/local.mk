@@ -139,6 +139,7 @@ agent_libwatch_a_SOURCES = \
 	agent/cmd-run.c \
 	agent/cmd-snapshot.c \
 	agent/containers.c \
+	agent/ctr-name.c \
 	agent/grpc.c \
 	agent/host.c \
 	agent/inspect-docker.c \

@@ -339,16 +339,6 @@ ctrd_get(struct ctrd *d, const char *ns, const char *id)
 
 /* ---- events ---- */
 
-/*
- * A container id or namespace from containerd is usable: not empty and
- * within the schema's bound (a record naming it could not be sent).
- */
-static bool
-ctrd_name_ok(const char *s)
-{
-	return s != NULL && s[0] != '\0' && strlen(s) <= TM_STR_SHORT;
-}
-
 /* TaskCreate's rootfs: an overlay mount's upperdir and lowerdirs. */
 static void
 ctrd_rootfs(struct ctrd *d, const char *ns, const Tallyman__Ctrd__TaskCreate *t)
@@ -409,7 +399,7 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 	Tallyman__Ctrd__TaskExecStarted *tx;
 	Tallyman__Ctrd__TaskPaused *tp;
 
-	if (topic == NULL || !ctrd_name_ok(ns) || ev == NULL)
+	if (topic == NULL || !containers_name_ok(ns) || ev == NULL)
 		goto bad;
 	if (strcmp(topic, CTRD_SYNC_TOPIC) == 0) {
 		if (!d->synced && strcmp(ns, CTRD_SYNC_NS) == 0 &&
@@ -432,7 +422,7 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__container_create__descriptor)) == NULL)
 			goto bad;
 		msg = &cc->base;
-		if (!ctrd_name_ok(cc->id))
+		if (!containers_name_ok(cc->id))
 			goto reject;
 		o.id = cc->id;
 		o.act = CTR_ACT_CREATE;
@@ -444,7 +434,7 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__container_update__descriptor)) == NULL)
 			goto bad;
 		msg = &cu->base;
-		if (!ctrd_name_ok(cu->id))
+		if (!containers_name_ok(cu->id))
 			goto reject;
 		ctrd_get(d, ns, cu->id);
 	} else if (strcmp(topic, "/containers/delete") == 0) {
@@ -452,7 +442,7 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__container_delete__descriptor)) == NULL)
 			goto bad;
 		msg = &cd->base;
-		if (!ctrd_name_ok(cd->id))
+		if (!containers_name_ok(cd->id))
 			goto reject;
 		o.id = cd->id;
 		o.act = CTR_ACT_DELETE;
@@ -462,7 +452,7 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__task_create__descriptor)) == NULL)
 			goto bad;
 		msg = &tc->base;
-		if (!ctrd_name_ok(tc->container_id))
+		if (!containers_name_ok(tc->container_id))
 			goto reject;
 		ctrd_rootfs(d, ns, tc);
 		containers_task_created(d->w->a, ns, tc->container_id, tc->pid);
@@ -471,7 +461,7 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__task_start__descriptor)) == NULL)
 			goto bad;
 		msg = &ts->base;
-		if (!ctrd_name_ok(ts->container_id))
+		if (!containers_name_ok(ts->container_id))
 			goto reject;
 		o.id = ts->container_id;
 		o.act = CTR_ACT_START;
@@ -482,7 +472,7 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__task_exit__descriptor)) == NULL)
 			goto bad;
 		msg = &te->base;
-		if (!ctrd_name_ok(te->container_id))
+		if (!containers_name_ok(te->container_id))
 			goto reject;
 		/* an exec's exit is not the container's */
 		if (te->id != NULL && te->id[0] != '\0' &&
@@ -501,7 +491,7 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__task_delete__descriptor)) == NULL)
 			goto bad;
 		msg = &td->base;
-		if (!ctrd_name_ok(td->container_id))
+		if (!containers_name_ok(td->container_id))
 			goto reject;
 		if (td->id != NULL && td->id[0] != '\0' &&
 		    strcmp(td->id, td->container_id) != 0)
@@ -520,7 +510,7 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__task_oom__descriptor)) == NULL)
 			goto bad;
 		msg = &to->base;
-		if (!ctrd_name_ok(to->container_id))
+		if (!containers_name_ok(to->container_id))
 			goto reject;
 		o.id = to->container_id;
 		o.act = CTR_ACT_OOM;
@@ -530,7 +520,7 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__task_exec_started__descriptor)) == NULL)
 			goto bad;
 		msg = &tx->base;
-		if (!ctrd_name_ok(tx->container_id))
+		if (!containers_name_ok(tx->container_id))
 			goto reject;
 		o.id = tx->container_id;
 		o.act = CTR_ACT_EXEC;
@@ -543,7 +533,7 @@ ctrd_event(struct ctrd *d, const Tallyman__Ctrd__Envelope *e)
 		    tallyman__ctrd__task_paused__descriptor)) == NULL)
 			goto bad;
 		msg = &tp->base;
-		if (!ctrd_name_ok(tp->container_id))
+		if (!containers_name_ok(tp->container_id))
 			goto reject;
 		o.id = tp->container_id;
 		o.act = topic[7] == 'p' ? CTR_ACT_PAUSE : CTR_ACT_UNPAUSE;
@@ -584,7 +574,7 @@ ctrd_list_containers(struct ctrd *d, const char *ns, const uint8_t *buf,
 		return;
 	}
 	for (i = 0; i < r->n_containers; i++) {
-		if (!ctrd_name_ok(r->containers[i]->id)) {
+		if (!containers_name_ok(r->containers[i]->id)) {
 			d->w->rejects++;
 			continue;
 		}
@@ -617,7 +607,7 @@ ctrd_list_tasks(struct ctrd *d, const char *ns, const uint8_t *buf, size_t len)
 		memset(&o, 0, sizeof(o));
 		o.id = p->container_id != NULL && p->container_id[0] != '\0' ?
 		    p->container_id : p->id;
-		if (!ctrd_name_ok(o.id)) {
+		if (!containers_name_ok(o.id)) {
 			d->w->rejects++;
 			continue;
 		}
@@ -672,7 +662,7 @@ ctrd_list_namespaces(struct ctrd *d, const uint8_t *buf, size_t len)
 	d->list_pending = 1;		/* held until every call is started */
 	for (i = 0; i < r->n_namespaces && i < CTRD_NS_MAX; i++) {
 		ns = r->namespaces[i]->name;
-		if (!ctrd_name_ok(ns) || strcmp(ns, CTRD_SYNC_NS) == 0)
+		if (!containers_name_ok(ns) || strcmp(ns, CTRD_SYNC_NS) == 0)
 			continue;
 		if (ctrd_call(d, CK_CONTAINERS, SVC_CONTAINERS, ns, NULL,
 		    &creq.base, CTRD_LIST_MAX, CTRD_CALL_MS) != NULL)

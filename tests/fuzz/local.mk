@@ -101,13 +101,13 @@ FUZZ_WATCH_LIBS = $(SCHEMA_LIBS) $(COMMON_LIBS) $(PROTOBUFC_LIBS) \
 FUZZ_TARGETS += tests/fuzz/fuzz-containerd tests/fuzz/fuzz-docker
 FUZZ_REPLAYS += tests/fuzz/replay-containerd tests/fuzz/replay-docker
 tests_fuzz_fuzz_containerd_SOURCES = tests/fuzz/fuzz-containerd.c \
-	tests/fuzz/watch-stubs.h agent/spec-oci.c agent/risks.c \
+	tests/fuzz/watch-stubs.h agent/spec-oci.c agent/risks.c agent/ctr-name.c \
 	agent/snapshot.c $(FUZZ_HDRS)
 nodist_tests_fuzz_fuzz_containerd_SOURCES = agent/proto/containerd.pb-c.c
 tests_fuzz_fuzz_containerd_CFLAGS = $(FUZZ_WATCH_CFLAGS)
 tests_fuzz_fuzz_containerd_LDADD = $(FUZZ_WATCH_LIBS)
 tests_fuzz_fuzz_docker_SOURCES = tests/fuzz/fuzz-docker.c \
-	tests/fuzz/watch-stubs.h agent/inspect-docker.c agent/risks.c \
+	tests/fuzz/watch-stubs.h agent/inspect-docker.c agent/risks.c agent/ctr-name.c \
 	agent/snapshot.c $(FUZZ_HDRS)
 tests_fuzz_fuzz_docker_CFLAGS = $(FUZZ_WATCH_CFLAGS)
 tests_fuzz_fuzz_docker_LDADD = $(FUZZ_WATCH_LIBS)

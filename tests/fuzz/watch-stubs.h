@@ -4,7 +4,9 @@
  * themselves (to reach its static event handlers) and link it against
  * these stand-ins for the registry (containers.c) and the watcher table
  * (watch.c), which check what the watcher hands them:
- *   - every observation names a container and a namespace;
+ *   - every observation, listing and task names a container and a
+ *     namespace the registry takes (containers_name_ok, linked from
+ *     agent/ctr-name.c): the watcher refused and counted the others;
  *   - every metadata wait (containers_meta_wait) of a container gets its
  *     containers_meta_done, and every metadata record handed over encodes
  *     as a container record within the schema's bounds (else the agent
@@ -58,6 +60,16 @@ fuzz_wait_find(enum ctr_src src, const char *ns, const char *id, int create)
 	return &reg.waits[reg.nwaits++];
 }
 
+/* ns and id are names the registry takes. */
+static void
+fuzz_check_names(const char *what, const char *ns, const char *id)
+{
+	if (!containers_name_ok(ns) || !containers_name_ok(id))
+		fuzz_fail("%s of an unusable name", what);
+	fuzz_touch(ns);
+	fuzz_touch(id);
+}
+
 static void
 fuzz_check_meta(const char *ns, const char *id, struct tm_container *m)
 {
@@ -99,12 +111,9 @@ fuzz_check_meta(const char *ns, const char *id, struct tm_container *m)
 void
 containers_observe(struct agent *a, const struct ctr_obs *o)
 {
-	if (o->ns == NULL || o->id == NULL)
-		fuzz_fail("observation without namespace or id");
+	fuzz_check_names("observation", o->ns, o->id);
 	if ((unsigned)o->act >= CTR_ACT_MAX || (unsigned)o->src >= CTR_SRC_MAX)
 		fuzz_fail("observation with action %d", (int)o->act);
-	fuzz_touch(o->ns);
-	fuzz_touch(o->id);
 	fuzz_touch(o->exec_id);
 	fuzz_touch(o->name);
 	fuzz_touch(o->image);
@@ -166,10 +175,7 @@ void
 containers_task_created(struct agent *a, const char *ns, const char *id,
     uint32_t pid)
 {
-	if (ns == NULL || id == NULL)
-		fuzz_fail("task created without a name");
-	fuzz_touch(ns);
-	fuzz_touch(id);
+	fuzz_check_names("task", ns, id);
 	reg.observed++;
 }
 
@@ -185,8 +191,7 @@ containers_listed(struct agent *a, enum ctr_src src, const char *ns,
 {
 	if (!reg.listing)
 		fuzz_fail("containers_listed outside a listing");
-	fuzz_touch(ns);
-	fuzz_touch(id);
+	fuzz_check_names("listing", ns, id);
 }
 
 void

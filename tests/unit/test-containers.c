@@ -468,9 +468,41 @@ test_unusable_names_are_refused(void **state)
 	obs(f, C, "default", "a/b", CTR_ACT_START, 1, 0, -1, NULL);
 	obs(f, C, "", "x", CTR_ACT_START, 1, 0, -1, NULL);
 	obs(f, C, "default", "with space", CTR_ACT_START, 1, 0, -1, NULL);
+	obs(f, C, "default", "tab\there", CTR_ACT_START, 1, 0, -1, NULL);
+	obs(f, C, "default", "del\x7f", CTR_ACT_START, 1, 0, -1, NULL);
+	obs(f, C, "default", "caf\xc3\xa9", CTR_ACT_START, 1, 0, -1, NULL);
+	obs(f, C, "ns/x", "ok", CTR_ACT_START, 1, 0, -1, NULL);
 	settle(f);
 	assert_int_equal(nrecs, 0);
 	assert_int_equal(containers_count(&f->a), 0);
+}
+
+/* The one rule both the registry and the containerd watcher apply. */
+static void
+test_container_name_rule(void **state)
+{
+	char	 name[TM_STR_SHORT + 2];
+
+	(void)state;
+	assert_true(containers_name_ok("moby"));
+	assert_true(containers_name_ok("k8s.io"));
+	assert_true(containers_name_ok("web-1_a.b"));
+	assert_true(containers_name_ok("~!@#$%^&*()+={}[]|\\:;'<>,?"));
+	assert_false(containers_name_ok(NULL));
+	assert_false(containers_name_ok(""));
+	assert_false(containers_name_ok("a b"));
+	assert_false(containers_name_ok("a/b"));
+	assert_false(containers_name_ok("a\nb"));
+	assert_false(containers_name_ok("a\x1b[31m"));
+	assert_false(containers_name_ok("a\x7f"));
+	assert_false(containers_name_ok("a\x80"));
+	assert_false(containers_name_ok("\xff"));
+	memset(name, 'a', TM_STR_SHORT);
+	name[TM_STR_SHORT] = '\0';
+	assert_true(containers_name_ok(name));
+	name[TM_STR_SHORT] = 'a';
+	name[TM_STR_SHORT + 1] = '\0';
+	assert_false(containers_name_ok(name));
 }
 
 int
@@ -488,6 +520,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_listing_after_reconnection_reports_what_vanished, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_seen_live_after_a_listing_is_an_exit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unusable_names_are_refused, setup, teardown),
+		cmocka_unit_test(test_container_name_rule),
 	};
 
 	log_init("test-containers", LOG_LEVEL_ERROR);
