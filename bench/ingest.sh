@@ -39,7 +39,8 @@
 #     records over the former: the loop's own rate, whatever the machine's
 #     load), the bytes it wrote, peak RSS (VmHWM);
 #  3. store size per host: the SQLite file + WAL after a checkpoint
-#     (PRAGMA wal_checkpoint(TRUNCATE)), divided by the hosts;
+#     (PRAGMA wal_checkpoint(TRUNCATE)), divided by the hosts; the rows
+#     per table; SQLite's PRAGMA integrity_check of the store ("ok");
 #  4. the first OSV feed (SIGHUP with feeds.osv changed): time until the
 #     engine has evaluated the fleet and every finding change is written
 #     (tallyman_findings_unwritten 0); then the changed feed (one record in
@@ -232,6 +233,7 @@ sqlite3 "$T/state/collector.db" "SELECT 'store      rows: ' || (SELECT count(*) 
     (SELECT count(*) FROM containers) || ' containers, ' || (SELECT count(*) FROM processes) || ' processes, ' ||
     (SELECT count(*) FROM images) || ' images, ' || (SELECT count(*) FROM pkgsets) || ' package sets of ' ||
     (SELECT count(*) FROM packages) || ' packages, ' || (SELECT count(*) FROM findings) || ' findings'" 2>/dev/null
+echo "store      integrity: $(sqlite3 "$T/state/collector.db" 'PRAGMA integrity_check' 2>&1 | head -n 5 | tr '\n' ' ')"
 
 # 4. Feeds: SIGHUP with feeds.osv changed, until every change is written.
 feed_step() {

@@ -113,7 +113,8 @@ COLLECTOR_STORE_SOURCES = \
 	collector/record-json.c \
 	collector/store.c \
 	collector/store-sqlite.c \
-	collector/store-sqlite-query.c
+	collector/store-sqlite-query.c \
+	collector/store-sqlite-vfs.c
 collector_tallyman_collector_LDADD += $(UV_LIBS) $(SQLITE_LIBS) $(MHD_LIBS) \
 	$(CURL_LIBS) $(JANSSON_LIBS) $(MSGPACK_LIBS)
 collector_tallyman_collector_LDADD += $(CORRELATE_LIBS) $(SCHEMA_LIBS) \

@@ -13,9 +13,11 @@
  *
  * Checkpoints (copying the WAL into the database file, and its fsync) run
  * on a thread of the store's own with its own connection (sq_ckpt_main):
- * the writer, on the collector's loop, only appends to the WAL.  Should
- * that thread fall behind, the writer checkpoints itself past SQ_WAL_MAX
- * frames, so the WAL stays bounded.
+ * the writer, on the collector's loop, only appends to the WAL, through
+ * the VFS of store-sqlite-vfs.c (a commit's frames in writes of 120 KiB,
+ * not two system calls per page).  Should that thread fall behind, the
+ * writer checkpoints itself past SQ_WAL_MAX frames, so the WAL stays
+ * bounded.
  *
  * Numbers: the wire carries unsigned 64-bit integers, SQLite signed ones:
  * values above INT64_MAX are stored as INT64_MAX (times past 2262).
@@ -743,7 +745,10 @@ sq_open(const char *path, int readonly, char *err, size_t errlen)
 	flags = readonly ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	flags |= SQLITE_OPEN_NOMUTEX;
-	if (sqlite3_open_v2(path, &q->db, flags, NULL) != SQLITE_OK) {
+	/* The writer's WAL frames are written a commit at a time
+	 * (store-sqlite-vfs.c). */
+	if (sqlite3_open_v2(path, &q->db, flags, readonly ? NULL :
+	    sq_vfs_name()) != SQLITE_OK) {
 		snprintf(err, errlen, "store: %s: %s", path, q->db != NULL ?
 		    sqlite3_errmsg(q->db) : "cannot open");
 		sq_close(&q->base);

@@ -208,6 +208,17 @@ void	store_query_init(struct store_query *q, enum store_what what);
 /* Forget removed containers and resolved findings older than before_ns. */
 int	store_prune(struct store *st, uint64_t before_ns);
 
+/* store-sqlite-vfs.c: the writer's WAL writes, a commit at a time. */
+struct sq_vfs_stats {
+	uint64_t	 calls;		/* writes SQLite asked for */
+	uint64_t	 writes;	/* writes made */
+	uint64_t	 bytes;
+};
+/* The VFS's name (registered on the first call), or NULL if the default
+ * VFS cannot be wrapped. */
+const char	*sq_vfs_name(void);
+void		 sq_vfs_stats(struct sq_vfs_stats *out);
+
 /* ledger.c: each host's sequence ledger in memory (see the file). */
 #define LEDGER_GAPS_MAX		1024		/* gap ranges kept per host */
 #define LEDGER_JUMP_MAX		(1ULL << 32)	/* a larger step is refused */

@@ -29,6 +29,8 @@ done
 tap_like "$(grep '^store      rows:' "$out")" "rows: $HOSTS hosts, [1-9][0-9]* containers, [1-9][0-9]* processes, [1-9][0-9]* images, [1-9][0-9]* package sets" \
     "the store holds every host, and their containers, processes, images and package sets"
 tap_like "$(grep '^store .* bytes/host' "$out")" ' [1-9][0-9]* bytes/host$' "store size per host reported"
+tap_like "$(grep '^store      integrity:' "$out")" 'integrity: ok $' \
+    "the store passes SQLite's integrity check (its WAL written a commit at a time)"
 tap_like "$(grep '^feed ' "$out")" ' [1-9][0-9]* changes written, [1-9][0-9]* open$' \
     "the first feed's findings written"
 tap_like "$(grep '^reeval ' "$out")" ' [1-9][0-9]* changes written, [1-9][0-9]* open$' \

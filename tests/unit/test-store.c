@@ -13,13 +13,16 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -972,6 +975,160 @@ test_finding_written_again_is_updated_in_place(void **state)
 	    "findings_open WHERE open = 0 AND resolved_ns > 0"), 1);
 }
 
+/* n container snapshots of host in one transaction: store_commit's result. */
+static int
+put_batch(struct fx *fx, const char *host, const char *prefix, int n)
+{
+	struct tm_record	 rec;
+	struct tm_container	*c = &rec.body.container;
+	msgpack_sbuffer		 sb;
+	char			 id[64];
+	int			 i, rc;
+
+	assert_int_equal(store_begin(fx->st), 0);
+	for (i = 0; i < n; i++) {
+		memset(&rec, 0, sizeof rec);
+		snprintf(id, sizeof id, "%s-%04d", prefix, i);
+		rec.version = TM_SCHEMA_MAJOR;
+		rec.host_id = (char *)host;
+		rec.kind = TM_KIND_CONTAINER;
+		rec.seq = ++fx->seq;
+		rec.sent_ns = T0 + fx->seq;
+		c->runtime = (char *)"containerd";
+		c->ns = (char *)"default";
+		c->id = id;
+		c->name = id;
+		c->image_key = (char *)"img-1";
+		c->state = (char *)"running";
+		c->started_ns = T0;
+		msgpack_sbuffer_init(&sb);
+		assert_int_equal(tm_encode(&rec, &sb), 0);
+		rc = store_put_record(fx->st, &rec, sb.data, sb.size,
+		    T0 + fx->seq);
+		msgpack_sbuffer_destroy(&sb);
+		if (rc == -1)
+			return -1;
+	}
+	return store_commit(fx->st);
+}
+
+/* A reader on its own connection, in its own thread, while the writer
+ * commits batches of 1000 containers: every count it reads is a whole
+ * number of batches, and every read succeeds. */
+struct wal_reader {
+	const char	*path;
+	volatile int	 stop;
+	long		 reads, torn, errors;
+};
+
+static void *
+wal_reader_main(void *arg)
+{
+	struct wal_reader	*w = arg;
+	sqlite3			*db;
+	sqlite3_stmt		*s;
+
+	if (sqlite3_open_v2(w->path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK || sqlite3_prepare_v2(db, "SELECT count(*) FROM "
+	    "containers", -1, &s, NULL) != SQLITE_OK) {
+		w->errors++;
+		sqlite3_close(db);
+		return NULL;
+	}
+	while (!w->stop) {
+		int rc = sqlite3_step(s);
+
+		if (rc == SQLITE_ROW) {
+			w->reads++;
+			if (sqlite3_column_int64(s, 0) % 1000 != 0)
+				w->torn++;
+		} else if (rc != SQLITE_BUSY)
+			w->errors++;
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return NULL;
+}
+
+/* The writer's WAL frames go out a commit at a time (store-sqlite-vfs.c),
+ * and what a commit wrote is there for a reader on another connection. */
+static void
+test_wal_frames_written_a_commit_at_a_time(void **state)
+{
+	struct fx		*fx = *state;
+	struct sq_vfs_stats	 a, b;
+	struct wal_reader	 w = { .path = fx->path };
+	pthread_t		 t;
+	int			 i;
+
+	assert_non_null(sq_vfs_name());
+	assert_int_equal(pthread_create(&t, NULL, wal_reader_main, &w), 0);
+	for (i = 0; i < 3; i++) {
+		char prefix[16];
+
+		snprintf(prefix, sizeof prefix, "b%d", i);
+		sq_vfs_stats(&a);
+		assert_int_equal(put_batch(fx, "h1", prefix, 1000), 0);
+		sq_vfs_stats(&b);
+		print_message("batch %d: %llu writes asked for, %llu made\n", i,
+		    (unsigned long long)(b.calls - a.calls),
+		    (unsigned long long)(b.writes - a.writes));
+		/* Hundreds of frames, two writes each asked for... */
+		assert_true(b.calls - a.calls >= 100);
+		/* ... and a few made: 120 KiB at a time. */
+		assert_true(b.writes - a.writes >= 1);
+		assert_true((b.writes - a.writes) * 20 <= b.calls - a.calls);
+		assert_int_equal(count(fx, "SELECT count(*) FROM containers"),
+		    (uint64_t)(i + 1) * 1000);
+	}
+	assert_int_equal(count(fx, "SELECT count(*) FROM containers WHERE "
+	    "id = 'b2-0999' AND state = 'running'"), 1);
+	for (i = 0; i < 5; i++) {
+		char prefix[16];
+
+		snprintf(prefix, sizeof prefix, "c%d", i);
+		assert_int_equal(put_batch(fx, "h2", prefix, 1000), 0);
+	}
+	w.stop = 1;
+	assert_int_equal(pthread_join(t, NULL), 0);
+	print_message("reader: %ld reads, %ld torn, %ld errors\n", w.reads,
+	    w.torn, w.errors);
+	assert_true(w.reads > 0);
+	assert_int_equal(w.torn, 0);
+	assert_int_equal(w.errors, 0);
+}
+
+/* A WAL write that fails fails the commit (the frames held until the
+ * commit frame are written then, and their error is the commit's): the
+ * batch is not stored, the store goes on. */
+static void
+test_failed_wal_write_fails_the_commit(void **state)
+{
+	struct fx		*fx = *state;
+	struct rlimit		 old, lim;
+	struct sigaction	 sa, osa;
+
+	snapshot(fx, "h1", "c0", "running", T0, 0);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	assert_int_equal(sigaction(SIGXFSZ, &sa, &osa), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 4096;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(put_batch(fx, "h1", "lost", 400), -1);
+	store_rollback(fx->st);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(sigaction(SIGXFSZ, &osa, NULL), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM containers"), 1);
+	assert_int_equal(put_batch(fx, "h1", "kept", 400), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM containers"), 401);
+	assert_int_equal(count(fx, "SELECT count(*) FROM containers WHERE "
+	    "id LIKE 'lost-%'"), 0);
+	assert_int_equal(count(fx, "PRAGMA integrity_check = 1"), 0);
+}
+
 /* A package set stored in a transaction that was rolled back is stored
  * again by the next one (nothing remembers the lost row). */
 static void
@@ -1334,6 +1491,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_finding_written_again_is_updated_in_place, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_wal_frames_written_a_commit_at_a_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_failed_wal_write_fails_the_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_migration_keeps_records_per_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
