@@ -202,7 +202,7 @@ ctr_get(struct containers *r, const char *ns, const char *id, bool create)
 	struct ctr_rec *c;
 	uint32_t h;
 
-	if (ns == NULL || !containers_name_ok(ns) || !containers_name_ok(id)) {
+	if (!containers_name_ok(ns) || !containers_name_ok(id)) {
 		if (log_ratelimit_ok(&rl))
 			log_warnx("containers: unusable container name \"%.64s\" "
 			    "in namespace \"%.64s\"", id != NULL ? id : "",

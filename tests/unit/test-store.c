@@ -72,21 +72,31 @@ teardown(void **state)
 	return 0;
 }
 
-/* Write rec (encoded as the wire has it) in a batch of its own. */
-static void
-put_at(struct fx *fx, struct tm_record *rec, uint64_t rx)
+/* Write rec (encoded as the wire has it) in the open transaction:
+ * store_put_record's result. */
+static int
+put_in_tx(struct fx *fx, struct tm_record *rec, uint64_t rx)
 {
-	msgpack_sbuffer sb;
+	msgpack_sbuffer	 sb;
+	int		 rc;
 
 	rec->version = TM_SCHEMA_MAJOR;
 	rec->seq = ++fx->seq;
 	rec->sent_ns = rx;
 	msgpack_sbuffer_init(&sb);
 	assert_int_equal(tm_encode(rec, &sb), 0);
-	assert_int_equal(store_begin(fx->st), 0);
-	assert_int_equal(store_put_record(fx->st, rec, sb.data, sb.size, rx), 0);
-	assert_int_equal(store_commit(fx->st), 0);
+	rc = store_put_record(fx->st, rec, sb.data, sb.size, rx);
 	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
+/* Write rec in a batch of its own. */
+static void
+put_at(struct fx *fx, struct tm_record *rec, uint64_t rx)
+{
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(put_in_tx(fx, rec, rx), 0);
+	assert_int_equal(store_commit(fx->st), 0);
 }
 
 static void
@@ -95,18 +105,17 @@ put(struct fx *fx, struct tm_record *rec)
 	put_at(fx, rec, T0 + 100 * SEC + fx->seq);
 }
 
-/* A snapshot of container id of image image_key (may be NULL). */
+/* rec: a snapshot of container id of image image_key (may be NULL). */
 static void
-snapshot_of(struct fx *fx, const char *host, const char *id,
+container_rec(struct tm_record *rec, const char *host, const char *id,
     const char *state, uint64_t started, uint64_t finished,
     const char *image_key)
 {
-	struct tm_record	 rec;
-	struct tm_container	*c = &rec.body.container;
+	struct tm_container *c = &rec->body.container;
 
-	memset(&rec, 0, sizeof rec);
-	rec.host_id = (char *)host;
-	rec.kind = TM_KIND_CONTAINER;
+	memset(rec, 0, sizeof *rec);
+	rec->host_id = (char *)host;
+	rec->kind = TM_KIND_CONTAINER;
 	c->runtime = (char *)"docker";
 	c->ns = (char *)"moby";
 	c->id = (char *)id;
@@ -119,6 +128,16 @@ snapshot_of(struct fx *fx, const char *host, const char *id,
 		c->has_exit_code = true;
 		c->exit_code = 7;
 	}
+}
+
+static void
+snapshot_of(struct fx *fx, const char *host, const char *id,
+    const char *state, uint64_t started, uint64_t finished,
+    const char *image_key)
+{
+	struct tm_record rec;
+
+	container_rec(&rec, host, id, state, started, finished, image_key);
 	put(fx, &rec);
 }
 
@@ -980,33 +999,14 @@ static int
 put_batch(struct fx *fx, const char *host, const char *prefix, int n)
 {
 	struct tm_record	 rec;
-	struct tm_container	*c = &rec.body.container;
-	msgpack_sbuffer		 sb;
 	char			 id[64];
-	int			 i, rc;
+	int			 i;
 
 	assert_int_equal(store_begin(fx->st), 0);
 	for (i = 0; i < n; i++) {
-		memset(&rec, 0, sizeof rec);
 		snprintf(id, sizeof id, "%s-%04d", prefix, i);
-		rec.version = TM_SCHEMA_MAJOR;
-		rec.host_id = (char *)host;
-		rec.kind = TM_KIND_CONTAINER;
-		rec.seq = ++fx->seq;
-		rec.sent_ns = T0 + fx->seq;
-		c->runtime = (char *)"containerd";
-		c->ns = (char *)"default";
-		c->id = id;
-		c->name = id;
-		c->image_key = (char *)"img-1";
-		c->state = (char *)"running";
-		c->started_ns = T0;
-		msgpack_sbuffer_init(&sb);
-		assert_int_equal(tm_encode(&rec, &sb), 0);
-		rc = store_put_record(fx->st, &rec, sb.data, sb.size,
-		    T0 + fx->seq);
-		msgpack_sbuffer_destroy(&sb);
-		if (rc == -1)
+		container_rec(&rec, host, id, "running", T0, 0, "img-1");
+		if (put_in_tx(fx, &rec, T0 + 100 * SEC + fx->seq) == -1)
 			return -1;
 	}
 	return store_commit(fx->st);
