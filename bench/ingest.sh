@@ -37,7 +37,8 @@
 #     first stored record, the time in store batches, the collector's CPU
 #     time, its main thread's time on a CPU and waiting for one (the
 #     records over the former: the loop's own rate, whatever the machine's
-#     load), the bytes it wrote, peak RSS (VmHWM);
+#     load), the consumer's decoder thread's time on a CPU and the batches
+#     it decoded ahead, the bytes it wrote, peak RSS (VmHWM);
 #  3. store size per host: the SQLite file + WAL after a checkpoint
 #     (PRAGMA wal_checkpoint(TRUNCATE)), divided by the hosts; the rows
 #     per table; SQLite's PRAGMA integrity_check of the store ("ok");
@@ -145,9 +146,19 @@ hwm() { awk '/VmHWM/ {print $2}' "/proc/$COLPID/status" 2>/dev/null; }
 # CPU seconds the collector used so far (user + system, all its threads).
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$COLPID/stat" 2>/dev/null; }
 int() { printf '%.0f' "$1"; }
-# The main thread (the loop that decodes and stores): nanoseconds on a CPU
+# The main thread (the loop that checks and stores): nanoseconds on a CPU
 # and waiting for one (/proc/PID/task/TID/schedstat).
 sched() { cat "/proc/$COLPID/task/$COLPID/schedstat" 2>/dev/null || echo "0 0 0"; }
+# The consumer's decoder thread (named tm-decode): seconds on a CPU.
+decoder() {
+	local t
+	for t in /proc/$COLPID/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = tm-decode ] || continue
+		awk '{ printf "%.2f\n", $1 / 1e9 }' "$t/schedstat"
+		return
+	done
+	echo 0
+}
 # Bytes the collector wrote so far (every write(2) and pwrite(2)).
 wchar() { awk '$1 == "wchar:" { print $2 }' "/proc/$COLPID/io" 2>/dev/null; }
 
@@ -186,18 +197,20 @@ while :; do
 done
 t_done=$(now)
 s_done=$(sched)
+d_done=$(decoder)
 w_done=$(wchar)
 cpu_ingest=$(cpu)
 hwm_ingest=$(hwm)
 batch_s=$(metric tallyman_store_batch_seconds_total)
 commit_s=$(metric tallyman_store_commit_seconds_total)
 batches=$(int "$(metric tallyman_store_batches_total)")
+ahead=$(int "$(metric tallyman_batches_decoded_ahead_total)")
 rejects=$(int "$(metric tallyman_rejects_total)")
 awk -v n="$TOTAL" -v a="$t_start" -v f="$t_first" -v d="$t_done" -v bs="$batch_s" \
     -v cs="$commit_s" -v nb="$batches" -v rj="$rejects" -v cpu="$cpu_ingest" 'BEGIN {
 	printf "ingest     %d records stored in %.2f s from the collector'"'"'s start: %.0f records/s\n", n, d - a, n / (d - a)
 	printf "ingest     from the first stored record: %.2f s, %.0f records/s\n", d - f, n / (d - f)
-	printf "ingest     in store batches (decode, check, write, commit): %.2f s, %.0f records/s; commits %.2f s; %d batches; %d rejected\n", bs, n / bs, cs, nb, rj
+	printf "ingest     in store batches (check, write, commit): %.2f s, %.0f records/s; commits %.2f s; %d batches; %d rejected\n", bs, n / bs, cs, nb, rj
 	printf "ingest     collector CPU (user + system, every thread): %.2f s, %.0f records per CPU-second\n", cpu, n / cpu
 }'
 # Where the main thread's time went: on a shared machine "waiting for a
@@ -212,6 +225,7 @@ echo "$s_done" | awk -v a="$t_start" -v d="$t_done" -v n="$TOTAL" '{
 	if (run > 0)
 		printf "ingest     records per second of the main thread on a CPU: %.0f\n", n / run
 }'
+echo "ingest     decoder thread on a CPU: $d_done s; batches decoded ahead: $ahead of $batches"
 [ -n "$w_done" ] && awk -v w="$w_done" -v n="$TOTAL" 'BEGIN {
 	printf "ingest     written by the collector (the WAL and its checkpoints): %.2f GB, %.1f kB per record\n", w / 1e9, w / n / 1e3 }'
 

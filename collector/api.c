@@ -621,9 +621,13 @@ api_metrics(struct api_req *r)
 	    "# TYPE tallyman_store_batches_total counter\n"
 	    "tallyman_store_batches_total %llu\n"
 	    "# HELP tallyman_store_batch_seconds_total Time spent in them "
-	    "(decode, write, commit).\n"
+	    "(checks, writes, commit).\n"
 	    "# TYPE tallyman_store_batch_seconds_total counter\n"
 	    "tallyman_store_batch_seconds_total %.6f\n"
+	    "# HELP tallyman_batches_decoded_ahead_total Batches decoded by "
+	    "the decoder thread while the loop correlated the batch before.\n"
+	    "# TYPE tallyman_batches_decoded_ahead_total counter\n"
+	    "tallyman_batches_decoded_ahead_total %llu\n"
 	    "# HELP tallyman_store_commit_seconds_total Time spent committing "
 	    "transactions.\n"
 	    "# TYPE tallyman_store_commit_seconds_total counter\n"
@@ -651,6 +655,7 @@ api_metrics(struct api_req *r)
 	    (unsigned long long)cs.partitions,
 	    (unsigned long long)cs.kafka_errors,
 	    (unsigned long long)cs.batches, (double)cs.store_ns / 1e9,
+	    (unsigned long long)cs.ahead,
 	    (double)st->commit_ns_total / 1e9,
 	    (unsigned long long)st->commits,
 	    (unsigned long long)(st->errors + cs.store_errors),

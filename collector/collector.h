@@ -449,6 +449,7 @@ struct consume_stats {
 	uint64_t store_errors;		/* batches rolled back */
 	uint64_t batches;		/* batches committed */
 	uint64_t store_ns;		/* time in those batches */
+	uint64_t ahead;			/* batches decoded ahead */
 	uint64_t last_batch_ns;		/* wall clock of the last one */
 	uint64_t partitions;		/* assigned now */
 	uint64_t rebalances;

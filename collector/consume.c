@@ -9,7 +9,8 @@
  *
  * Per batch (at most CONSUME_BATCH messages, one transaction):
  *   - every message is untrusted: decoded and validated by the schema
- *     codec (parts of split records joined), its host id checked against
+ *     codec, whole messages by the decoder thread (below), parts of split
+ *     records joined on the loop, in order; its host id checked against
  *     the message key (an agent keys its records by its host id), its
  *     sequence checked against the host's ledger: new and late records are
  *     written, duplicates dropped, refused ones counted per host and
@@ -25,11 +26,23 @@
  * A batch whose transaction fails is rolled back, the ledgers reloaded
  * from the store, and its messages are read again: consumption pauses on
  * the store's failure instead of losing records.
+ *
+ * Decoding ahead: once a batch has committed and its offsets are stored,
+ * the next batch is taken from the queue and handed to the decoder thread,
+ * which decodes its whole messages (tm_reasm_whole: pure, no state) while
+ * the loop correlates the batch just committed; the loop processes the
+ * decoded batch on its next turn.  Nothing else changes hands: the ledger
+ * checks, the parts, the writes and the offsets stay on the loop, in the
+ * order of the messages.  The loop's share of a record drops by its
+ * decoding (about a sixth).  A batch taken after a pause, or the first, is
+ * decoded on the loop.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,11 +62,23 @@
 #define CONSUME_HELD_MAX	64	/* split records held per partition */
 #define CONSUME_HELD_MSGS	10000	/* messages a split record may hold */
 
+/* What became of one message of a batch. */
 struct consume_rec {
 	struct tm_record	 rec;
 	uint8_t			*joined;	/* owned, or NULL: bytes in msg */
 	const void		*raw;
 	size_t			 rawlen;
+	enum tm_reject		 why;		/* decoding a whole message */
+	int			 is_part;	/* left to tm_reasm_take */
+	int			 stored;	/* written: correlated after */
+	char			 detail[256];	/* why it was refused */
+};
+
+/* A batch: its messages, and what became of each (recs[i] of msgs[i]). */
+struct consume_batch {
+	rd_kafka_message_t	*msgs[CONSUME_BATCH];
+	struct consume_rec	 recs[CONSUME_BATCH];
+	size_t			 n;
 };
 
 /*
@@ -97,7 +122,18 @@ struct consume {
 	consume_committed_fn	 committed;
 	void			*tx_arg;
 	struct strmap		*counts;	/* host -> store_host_counts (batch) */
-	struct consume_rec	*recs;		/* CONSUME_BATCH, a batch's */
+	/* Kept from batch to batch: a fresh block each time made malloc
+	 * consolidate its free lists over and over. */
+	struct consume_batch	*cur;		/* the batch on the loop */
+	struct consume_batch	*next;		/* decoded ahead, when ahead */
+	int			 ahead;		/* next is the decoder's, or decoded */
+	/* The decoder thread: job is the batch it decodes, NULL when done. */
+	uv_thread_t		 dec;
+	uv_mutex_t		 dec_mu;
+	uv_cond_t		 dec_cv;
+	struct consume_batch	*dec_job;
+	bool			 dec_on;	/* the thread runs */
+	bool			 dec_quit;
 	struct consume_part	*parts;
 	size_t			 nparts;
 	int			 stopping;
@@ -404,27 +440,123 @@ consume_counts_clear(struct consume *c)
 }
 
 /*
- * Decode, check and write one message.  Accepted records are appended to
- * recs (for the correlation after the commit).  Returns -1 only when the
- * store failed (the batch must be rolled back).
+ * Decode the whole messages of a batch (parts are left to consume_one):
+ * on the decoder thread, or on the loop.  Touches nothing but b.
+ */
+static void
+consume_decode(const struct tm_reasm *ra, struct consume_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		const rd_kafka_message_t	*m = b->msgs[i];
+		struct consume_rec		*r = &b->recs[i];
+
+		memset(r, 0, sizeof *r);
+		if (!m->err)
+			r->why = tm_reasm_whole(ra, m->payload, m->len,
+			    &r->rec, &r->is_part, r->detail, sizeof r->detail);
+	}
+}
+
+/* Each record of the batch, and its messages, freed. */
+static void
+consume_batch_free(struct consume_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		tm_record_free(&b->recs[i].rec);
+		free(b->recs[i].joined);
+		b->recs[i].joined = NULL;
+		rd_kafka_message_destroy(b->msgs[i]);
+	}
+	b->n = 0;
+}
+
+static void
+consume_dec_main(void *arg)
+{
+	struct consume		*c = arg;
+	struct consume_batch	*b;
+
+	(void)pthread_setname_np(pthread_self(), "tm-decode");	/* top(1) */
+	uv_mutex_lock(&c->dec_mu);
+	for (;;) {
+		while (c->dec_job == NULL && !c->dec_quit)
+			uv_cond_wait(&c->dec_cv, &c->dec_mu);
+		if (c->dec_job == NULL)
+			break;			/* quit, nothing left */
+		b = c->dec_job;
+		uv_mutex_unlock(&c->dec_mu);
+		consume_decode(c->reasm, b);
+		uv_mutex_lock(&c->dec_mu);
+		c->dec_job = NULL;
+		uv_cond_broadcast(&c->dec_cv);
+	}
+	uv_mutex_unlock(&c->dec_mu);
+}
+
+/* The batch decoded ahead, once the decoder thread is done with it. */
+static struct consume_batch *
+consume_dec_wait(struct consume *c)
+{
+	uv_mutex_lock(&c->dec_mu);
+	while (c->dec_job != NULL)
+		uv_cond_wait(&c->dec_cv, &c->dec_mu);
+	uv_mutex_unlock(&c->dec_mu);
+	c->ahead = 0;
+	return c->next;
+}
+
+/*
+ * Take the next batch from the queue for the decoder thread, when there
+ * is one and the thread runs.
+ */
+static void
+consume_ahead(struct consume *c)
+{
+	ssize_t n;
+
+	if (!c->dec_on || c->stopping || c->ahead)
+		return;
+	n = rd_kafka_consume_batch_queue(c->queue, 0, c->next->msgs,
+	    CONSUME_BATCH);
+	if (n <= 0)
+		return;
+	c->next->n = (size_t)n;
+	c->ahead = 1;
+	c->st.ahead++;
+	uv_mutex_lock(&c->dec_mu);
+	c->dec_job = c->next;
+	uv_cond_broadcast(&c->dec_cv);
+	uv_mutex_unlock(&c->dec_mu);
+}
+
+/*
+ * Check and write one message of a batch, decoded already unless it is a
+ * part.  r->stored = 1 for a record written (for the correlation after the
+ * commit).  Returns -1 only when the store failed (the batch must be
+ * rolled back).
  */
 static int
-consume_one(struct consume *c, rd_kafka_message_t *m,
-    struct consume_rec *recs, size_t *nrecs, uint64_t rx)
+consume_one(struct consume *c, rd_kafka_message_t *m, struct consume_rec *r,
+    uint64_t rx)
 {
-	struct consume_rec	*r = &recs[*nrecs];
 	struct consume_part	*pt;
-	char			 key[CONSUME_KEY_MAX + 1], detail[256];
-	enum tm_reject		 why;
+	char			 key[CONSUME_KEY_MAX + 1];
+	char			*detail = r->detail;
+	const size_t		 detaillen = sizeof r->detail;
+	enum tm_reject		 why = r->why;
 	enum ledger_verdict	 v;
-	int			 complete = 0;
+	int			 complete = why == TM_OK;
 
 	c->st.messages++;
 	c->st.bytes += m->len;
 	consume_key(m, key, sizeof key);
-	memset(r, 0, sizeof *r);
-	why = tm_reasm_take(c->reasm, m->payload, m->len, &r->rec, &r->joined,
-	    &r->rawlen, &complete, detail, sizeof detail);
+	if (r->is_part)
+		why = tm_reasm_take(c->reasm, m->payload, m->len, &r->rec,
+		    &r->joined, &r->rawlen, &complete, detail, detaillen);
 	pt = consume_part_get(c, rd_kafka_topic_name(m->rkt), m->partition);
 	if (pt != NULL)
 		pt->msgs++;
@@ -453,14 +585,14 @@ consume_one(struct consume *c, rd_kafka_message_t *m,
 		r->rawlen = m->len;
 	}
 	if (strcmp(key, r->rec.host_id) != 0) {
-		snprintf(detail, sizeof detail, "host id \"%.64s\" in a message "
+		snprintf(detail, detaillen, "host id \"%.64s\" in a message "
 		    "keyed \"%.64s\"", r->rec.host_id, key);
 		consume_reject(c, key, REJ_KEY_MISMATCH, m, detail, rx);
 		goto drop;
 	}
 	v = ledger_check(c->ledger, r->rec.host_id, r->rec.epoch, r->rec.seq);
 	if (v == LEDGER_JUMP) {
-		snprintf(detail, sizeof detail, "sequence %llu",
+		snprintf(detail, detaillen, "sequence %llu",
 		    (unsigned long long)r->rec.seq);
 		consume_reject(c, key, REJ_SEQ_JUMP, m, detail, rx);
 		goto drop;
@@ -470,10 +602,8 @@ consume_one(struct consume *c, rd_kafka_message_t *m,
 		c->st.duplicates++;
 		goto drop;
 	}
-	if (store_put_record(c->store, &r->rec, r->raw, r->rawlen, rx) == -1) {
-		(*nrecs)++;	/* freed by the caller with the rest */
-		return -1;
-	}
+	if (store_put_record(c->store, &r->rec, r->raw, r->rawlen, rx) == -1)
+		return -1;	/* freed by the caller with the rest */
 	{
 		struct store_host_counts *hc = consume_counts(c, key);
 
@@ -482,24 +612,13 @@ consume_one(struct consume *c, rd_kafka_message_t *m,
 	}
 	if (v == LEDGER_FILL)
 		c->st.late++;
-	(*nrecs)++;
+	r->stored = 1;
 	return 0;
 drop:
 	tm_record_free(&r->rec);
 	free(r->joined);
 	r->joined = NULL;
 	return 0;
-}
-
-static void
-consume_free_recs(struct consume_rec *recs, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		tm_record_free(&recs[i].rec);
-		free(recs[i].joined);
-	}
 }
 
 /* Store the offsets after the batch, holding back split records. */
@@ -539,34 +658,45 @@ consume_store_offsets(struct consume *c, rd_kafka_message_t **msgs, size_t n)
 }
 
 /*
- * Take one batch from the queue and process it.  Returns the number of
- * messages taken (0: the queue is empty), or -1 when the store failed.
+ * Process one batch: the one decoded ahead, or one taken from the queue
+ * now.  Returns the number of messages taken (0: the queue is empty), or
+ * -1 when the store failed.
  */
 static ssize_t
 consume_batch(struct consume *c)
 {
-	rd_kafka_message_t	*msgs[CONSUME_BATCH];
-	struct consume_rec	*recs;
-	ssize_t			 n, i;
-	size_t			 nrecs = 0;
+	struct consume_batch	*b;
+	size_t			 i, n;
 	uint64_t		 t0, rx;
 	int			 failed = 0;
 
-	n = rd_kafka_consume_batch_queue(c->queue, 0, msgs, CONSUME_BATCH);
-	if (n <= 0)
-		return 0;
+	if (c->cur == NULL) {
+		c->cur = xcalloc(1, sizeof *c->cur);
+		c->next = xcalloc(1, sizeof *c->next);
+	}
+	if (c->ahead) {
+		b = consume_dec_wait(c);
+		c->next = c->cur;
+		c->cur = b;
+	} else {
+		ssize_t got;
+
+		b = c->cur;
+		got = rd_kafka_consume_batch_queue(c->queue, 0, b->msgs,
+		    CONSUME_BATCH);
+		if (got <= 0)
+			return 0;
+		b->n = (size_t)got;
+		consume_decode(c->reasm, b);
+	}
+	n = b->n;
 	t0 = mono_ns();
 	rx = now_ns();
-	/* Kept from batch to batch: a fresh 200 KiB block each time made
-	 * malloc consolidate its free lists over and over. */
-	if (c->recs == NULL)
-		c->recs = xcalloc(CONSUME_BATCH, sizeof *c->recs);
-	recs = c->recs;
 	if (store_begin(c->store) == -1) {
 		failed = 1;
 	} else {
 		for (i = 0; i < n && !failed; i++) {
-			rd_kafka_message_t *m = msgs[i];
+			rd_kafka_message_t *m = b->msgs[i];
 
 			if (m->err) {
 				if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -577,7 +707,7 @@ consume_batch(struct consume *c)
 				}
 				continue;
 			}
-			if (consume_one(c, m, recs, &nrecs, rx) == -1)
+			if (consume_one(c, m, &b->recs[i], rx) == -1)
 				failed = 1;
 		}
 		if (!failed) {
@@ -594,41 +724,44 @@ consume_batch(struct consume *c)
 	}
 	consume_counts_clear(c);
 	if (failed) {
-		/* Read the batch again later: seek each partition back. */
+		/* Read the batch again later: seek each partition back.
+		 * Nothing was taken ahead (that follows a commit). */
 		store_rollback(c->store);
 		c->st.store_errors++;
-		log_warnx("consume: the store failed; the batch of %zd "
+		log_warnx("consume: the store failed; the batch of %zu "
 		    "message(s) is read again in %d ms", n, CONSUME_RETRY_MS);
 		if (consume_ledgers(c) == -1)
 			log_warnx("consume: cannot reload the ledgers");
 		for (i = n; i-- > 0;) {
-			rd_kafka_message_t *m = msgs[i];
+			rd_kafka_message_t *m = b->msgs[i];
 
 			if (!m->err)
 				rd_kafka_seek(m->rkt, m->partition, m->offset,
 				    1000);
 		}
 		consume_parts_clear(c);
-		consume_free_recs(recs, nrecs);
-		for (i = 0; i < n; i++)
-			rd_kafka_message_destroy(msgs[i]);
+		consume_batch_free(b);
 		return -1;
 	}
 	if (c->committed != NULL)
 		c->committed(c->tx_arg);
-	consume_store_offsets(c, msgs, (size_t)n);
+	consume_store_offsets(c, b->msgs, n);
 	c->st.batches++;
 	c->st.store_ns += mono_ns() - t0;
-	for (i = 0; i < (ssize_t)nrecs; i++) {
-		c->st.records[recs[i].rec.kind]++;
+	/* The next batch decodes on the decoder thread meanwhile. */
+	consume_ahead(c);
+	for (i = 0; i < n; i++) {
+		struct consume_rec *r = &b->recs[i];
+
+		if (!r->stored)
+			continue;
+		c->st.records[r->rec.kind]++;
 		if (c->on_record != NULL)
-			c->on_record(&recs[i].rec, rx, c->arg);
+			c->on_record(&r->rec, rx, c->arg);
 	}
 	c->st.last_batch_ns = rx;
-	consume_free_recs(recs, nrecs);
-	for (i = 0; i < n; i++)
-		rd_kafka_message_destroy(msgs[i]);
-	return n;
+	consume_batch_free(b);
+	return (ssize_t)n;
 }
 
 static void
@@ -656,7 +789,7 @@ consume_run(struct consume *c)
 		    CONSUME_SAFETY_MS);
 		return;
 	}
-	if (n == CONSUME_BATCH)
+	if (n == CONSUME_BATCH || c->ahead)
 		uv_idle_start(&c->more, consume_more_cb);
 }
 
@@ -723,6 +856,8 @@ consume_start(uv_loop_t *loop, const struct collector_config *cfg,
 	c->rl.interval_s = 10;
 	c->rl.burst = 20;
 	c->group = xstrdup(cfg->kafka_group);
+	if (uv_mutex_init(&c->dec_mu) != 0 || uv_cond_init(&c->dec_cv) != 0)
+		fatalx("consume: cannot make the decoder thread's lock");
 	c->reasm = tm_reasm_new(CONSUME_REASM_PENDING, CONSUME_REASM_BYTES);
 	/* The records are only read (store, correlation): each in one arena
 	 * instead of hundreds of small allocations. */
@@ -772,6 +907,11 @@ consume_start(uv_loop_t *loop, const struct collector_config *cfg,
 		    cfg->kafka_topic, rd_kafka_err2str(kerr));
 		goto fail;
 	}
+	if (uv_thread_create(&c->dec, consume_dec_main, c) == 0)
+		c->dec_on = true;
+	else
+		log_warnx("consume: no decoder thread: records are decoded "
+		    "on the loop");
 	uv_poll_init(loop, &c->poll, c->pipefd[0]);
 	c->poll.data = c;
 	uv_poll_start(&c->poll, UV_READABLE, consume_readable_cb);
@@ -797,6 +937,8 @@ fail:
 	}
 	tm_reasm_free(c->reasm);
 	strmap_free(c->counts);
+	uv_cond_destroy(&c->dec_cv);
+	uv_mutex_destroy(&c->dec_mu);
 	free(c->group);
 	free(c);
 	return NULL;
@@ -846,7 +988,10 @@ consume_closed(uv_handle_t *h)
 	consume_counts_clear(c);
 	strmap_free(c->counts);
 	tm_reasm_free(c->reasm);
-	free(c->recs);
+	free(c->cur);
+	free(c->next);
+	uv_cond_destroy(&c->dec_cv);
+	uv_mutex_destroy(&c->dec_mu);
 	free(c->group);
 	free(c);
 }
@@ -864,6 +1009,23 @@ consume_stop(struct consume *c)
 	if (c == NULL)
 		return;
 	c->stopping = 1;
+	/* A batch taken ahead is dropped: its offsets were not stored, so
+	 * it is read again (by this group's next member). */
+	if (c->ahead) {
+		struct consume_batch *b = consume_dec_wait(c);
+
+		log_info("consume: %zu message(s) taken ahead left to be read "
+		    "again", b->n);
+		consume_batch_free(b);
+	}
+	if (c->dec_on) {
+		uv_mutex_lock(&c->dec_mu);
+		c->dec_quit = true;
+		uv_cond_broadcast(&c->dec_cv);
+		uv_mutex_unlock(&c->dec_mu);
+		uv_thread_join(&c->dec);
+		c->dec_on = false;
+	}
 	uv_poll_stop(&c->poll);
 	rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
 	if ((err = rd_kafka_consumer_close(c->rk)) != RD_KAFKA_RESP_ERR_NO_ERROR)

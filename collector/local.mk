@@ -168,8 +168,10 @@ EXTRA_DIST += tests/integ/findings-docker.sh
 TESTS += tests/integ/collector-hostile.sh
 EXTRA_DIST += tests/integ/collector-hostile.sh tests/lib/collector.sh \
 	tests/lib/hostile-records.py
-TESTS += tests/integ/collector-kill.sh tests/integ/collector-epochs.sh
-EXTRA_DIST += tests/integ/collector-kill.sh tests/integ/collector-epochs.sh
+TESTS += tests/integ/collector-kill.sh tests/integ/collector-epochs.sh \
+	tests/integ/collector-stop.sh
+EXTRA_DIST += tests/integ/collector-kill.sh tests/integ/collector-epochs.sh \
+	tests/integ/collector-stop.sh
 # The web page in headless Chromium (Debian's chromium).
 TESTS += tests/integ/web-page.sh
 EXTRA_DIST += tests/integ/web-page.sh

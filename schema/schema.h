@@ -435,6 +435,15 @@ enum tm_reject tm_reasm_take(struct tm_reasm *ra, const void *buf, size_t len,
 	    struct tm_record *rec, uint8_t **joined, size_t *joinedlen,
 	    int *complete, char *detail, size_t detaillen);
 /*
+ * The first step of tm_reasm_take alone: decode buf when it is a whole
+ * message (TM_OK, *rec filled, *is_part = 0), or say it is a part (TM_OK,
+ * *is_part = 1, nothing kept: feed it to tm_reasm_take).  Reads only ra's
+ * settings, so it may run on another thread, beside tm_reasm_take.
+ */
+enum tm_reject tm_reasm_whole(const struct tm_reasm *ra, const void *buf,
+	    size_t len, struct tm_record *rec, int *is_part, char *detail,
+	    size_t detaillen);
+/*
  * The same without decoding the record: when *complete = 1, *out (caller
  * frees) and *outlen hold the whole message: a copy of buf when it was not
  * split, or the joined parts (which may exceed TM_MSG_MAX).

@@ -419,6 +419,43 @@ reasm_open(const void *buf, size_t len, msgpack_unpacked *up, int *is_part,
 	return TM_OK;
 }
 
+/*
+ * Unpack buf and decode it when it is a whole message.  A part is left
+ * unpacked in *up (*is_part = 1, TM_OK) for its record to be joined;
+ * otherwise *up is released.  Reads nothing of ra but its settings.
+ */
+static enum tm_reject
+reasm_whole(const struct tm_reasm *ra, const void *buf, size_t len,
+    msgpack_unpacked *up, struct tm_record *rec, int *is_part, char *detail,
+    size_t detaillen)
+{
+	enum tm_reject r;
+
+	*is_part = 0;
+	r = reasm_open(buf, len, up, is_part, detail, detaillen);
+	if (r == TM_OK && !*is_part)
+		r = reasm_decode(ra, &up->data, len, rec, detail, detaillen);
+	if (r != TM_OK || !*is_part)
+		msgpack_unpacked_destroy(up);
+	return r;
+}
+
+enum tm_reject
+tm_reasm_whole(const struct tm_reasm *ra, const void *buf, size_t len,
+    struct tm_record *rec, int *is_part, char *detail, size_t detaillen)
+{
+	msgpack_unpacked	up;
+	enum tm_reject		r;
+
+	memset(rec, 0, sizeof(*rec));
+	if (detail != NULL && detaillen > 0)
+		detail[0] = '\0';
+	r = reasm_whole(ra, buf, len, &up, rec, is_part, detail, detaillen);
+	if (r == TM_OK && *is_part)
+		msgpack_unpacked_destroy(&up);
+	return r;
+}
+
 enum tm_reject
 tm_reasm_join(struct tm_reasm *ra, const void *buf, size_t len,
     uint8_t **out, size_t *outlen, int *complete, char *detail,
@@ -477,15 +514,12 @@ tm_reasm_take(struct tm_reasm *ra, const void *buf, size_t len,
 	}
 	if (detail != NULL && detaillen > 0)
 		detail[0] = '\0';
-	r = reasm_open(buf, len, &up, &is_part, detail, detaillen);
-	if (r == TM_OK && !is_part) {
-		r = reasm_decode(ra, &up.data, len, rec, detail, detaillen);
+	r = reasm_whole(ra, buf, len, &up, rec, &is_part, detail, detaillen);
+	if (r != TM_OK || !is_part) {
 		*complete = r == TM_OK;
-		msgpack_unpacked_destroy(&up);
 		return r;
 	}
-	if (r == TM_OK)
-		r = part_parse(&up.data, &pt, detail, detaillen);
+	r = part_parse(&up.data, &pt, detail, detaillen);
 	if (r == TM_OK)
 		r = reasm_add(ra, &pt, &joined, &joinedlen, complete, detail,
 		    detaillen);

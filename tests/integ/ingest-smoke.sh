@@ -26,6 +26,11 @@ for k in host heartbeat event container image; do
 	n=$(awk -v k="$k" '$1 == "fleet-gen:" && $2 == k {print $3}' "$out")
 	tap_like "${n:-0}" '^[1-9][0-9]*$' "the mix has $k records"
 done
+# The topic is full when the collector starts: after the first batch, the
+# consumer's decoder thread decodes each batch while the loop correlates
+# the one before (the counts match above whichever thread decoded).
+tap_like "$(grep '^ingest     decoder thread' "$out")" 'batches decoded ahead: [1-9][0-9]* of [1-9][0-9]*$' \
+    "batches were decoded ahead by the decoder thread"
 tap_like "$(grep '^store      rows:' "$out")" "rows: $HOSTS hosts, [1-9][0-9]* containers, [1-9][0-9]* processes, [1-9][0-9]* images, [1-9][0-9]* package sets" \
     "the store holds every host, and their containers, processes, images and package sets"
 tap_like "$(grep '^store .* bytes/host' "$out")" ' [1-9][0-9]* bytes/host$' "store size per host reported"

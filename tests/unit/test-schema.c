@@ -3,6 +3,7 @@
  * rejection per reason, forward compatibility, hostile bytes, JSON, and
  * splitting and reassembly of large records.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -1135,6 +1136,155 @@ test_reasm_arena_records_equal_malloc_ones(void **state)
 	tm_reasm_free(ra);
 }
 
+/*
+ * tm_reasm_whole, the consumer's decoder thread's step: a whole message
+ * decodes as tm_reasm_feed decodes it (arena, refusal, detail); a part is
+ * only named, nothing of it kept, and still joins through tm_reasm_take.
+ */
+static void
+test_reasm_whole_decodes_whole_messages_and_names_parts(void **state)
+{
+	struct tm_reasm	*ra = tm_reasm_new(8, 16u << 20);
+	struct tm_reasm_stats st;
+	struct tm_record rec, ref;
+	struct parts	 ps;
+	msgpack_sbuffer	 sb;
+	json_t		*a, *b;
+	char		 detail[256], want[256];
+	size_t		 i;
+	int		 kind, full, complete, is_part;
+	static const uint8_t bad[] = { 0x82, 0xa1, 'v', 0x01, 0xa1, 'k' };
+
+	(void)state;
+	tm_reasm_set_arena(ra, true);
+	for (kind = TM_KIND_NONE + 1; kind < TM_KIND_MAX; kind++)
+		for (full = 0; full <= 1; full++) {
+			encode_fixture((enum tm_kind)kind, full, &sb);
+			assert_int_equal(tm_reasm_feed(ra, sb.data, sb.size,
+			    &ref, &complete, detail, sizeof(detail)), TM_OK);
+			is_part = -1;
+			assert_int_equal(tm_reasm_whole(ra, sb.data, sb.size,
+			    &rec, &is_part, detail, sizeof(detail)), TM_OK);
+			assert_int_equal(is_part, 0);
+			assert_int_equal(rec.kind, kind);
+			assert_non_null(rec.arena);
+			a = tm_record_to_json(&rec);
+			b = tm_record_to_json(&ref);
+			assert_true(json_equal(a, b));
+			json_decref(a);
+			json_decref(b);
+			tm_record_free(&rec);
+			tm_record_free(&ref);
+			msgpack_sbuffer_destroy(&sb);
+		}
+	/* Parts: named, not kept; the same parts then join as before. */
+	split_big(&ps, &sb, 6);
+	for (i = 0; i < ps.n; i++) {
+		is_part = 0;
+		assert_int_equal(tm_reasm_whole(ra, ps.buf[i], ps.len[i], &rec,
+		    &is_part, detail, sizeof(detail)), TM_OK);
+		assert_int_equal(is_part, 1);
+		assert_int_equal(rec.kind, TM_KIND_NONE);
+		assert_null(rec.arena);
+	}
+	tm_reasm_stats(ra, &st);
+	assert_int_equal(st.pending, 0);
+	assert_int_equal(st.bytes, 0);
+	for (i = 0; i < ps.n; i++)
+		assert_int_equal(feed(ra, &ps, i, &rec, &complete), TM_OK);
+	assert_int_equal(complete, 1);
+	assert_int_equal(rec.seq, 6);
+	assert_int_equal(rec.body.image.n_packages, 40000);
+	tm_record_free(&rec);
+	parts_free(&ps);
+	msgpack_sbuffer_destroy(&sb);
+	/* Refused: the same reason and detail as tm_reasm_feed gives. */
+	assert_int_not_equal(tm_reasm_feed(ra, bad, sizeof(bad), &ref,
+	    &complete, want, sizeof(want)), TM_OK);
+	assert_int_equal(tm_reasm_whole(ra, bad, sizeof(bad), &rec, &is_part,
+	    detail, sizeof(detail)), tm_reasm_feed(ra, bad, sizeof(bad), &ref,
+	    &complete, want, sizeof(want)));
+	assert_string_equal(detail, want);
+	assert_int_equal(is_part, 0);
+	assert_null(rec.arena);
+	tm_reasm_free(ra);
+}
+
+struct whole_job {
+	const struct tm_reasm	*ra;
+	msgpack_sbuffer		*msgs;
+	size_t			 n;
+	size_t			 ok;		/* decoded as expected */
+};
+
+static void *
+whole_thread(void *arg)
+{
+	struct whole_job	*j = arg;
+	struct tm_record	 rec;
+	char			 detail[256];
+	size_t			 i;
+	int			 is_part;
+
+	for (i = 0; i < j->n; i++) {
+		if (tm_reasm_whole(j->ra, j->msgs[i].data, j->msgs[i].size,
+		    &rec, &is_part, detail, sizeof(detail)) == TM_OK &&
+		    !is_part && rec.seq == i + 1 && rec.arena != NULL)
+			j->ok++;
+		tm_record_free(&rec);
+	}
+	return NULL;
+}
+
+/* The decoder thread beside the loop: whole messages decoded on one thread
+ * while parts join through tm_reasm_take on another, on one reassembler. */
+static void
+test_reasm_whole_beside_take(void **state)
+{
+	struct tm_reasm		*ra = tm_reasm_new(8, 16u << 20);
+	struct whole_job	 j;
+	struct tm_record	 rec;
+	struct parts		 ps;
+	msgpack_sbuffer		 sb, msgs[200];
+	pthread_t		 t;
+	size_t			 i, k, joined = 0;
+	int			 complete;
+
+	(void)state;
+	tm_reasm_set_arena(ra, true);
+	for (i = 0; i < TM_NELEM(msgs); i++) {
+		struct tm_record r;
+
+		fx_big_image(&r, 50, i + 1);
+		msgpack_sbuffer_init(&msgs[i]);
+		assert_int_equal(tm_encode(&r, &msgs[i]), 0);
+		tm_record_free(&r);
+	}
+	j.ra = ra;
+	j.msgs = msgs;
+	j.n = TM_NELEM(msgs);
+	j.ok = 0;
+	assert_int_equal(pthread_create(&t, NULL, whole_thread, &j), 0);
+	for (k = 0; k < 3; k++) {
+		split_big(&ps, &sb, 1000 + k);
+		for (i = 0; i < ps.n; i++)
+			assert_int_equal(feed(ra, &ps, i, &rec, &complete),
+			    TM_OK);
+		if (complete && rec.seq == 1000 + k &&
+		    rec.body.image.n_packages == 40000)
+			joined++;
+		tm_record_free(&rec);
+		parts_free(&ps);
+		msgpack_sbuffer_destroy(&sb);
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(j.ok, TM_NELEM(msgs));
+	assert_int_equal(joined, 3);
+	for (i = 0; i < TM_NELEM(msgs); i++)
+		msgpack_sbuffer_destroy(&msgs[i]);
+	tm_reasm_free(ra);
+}
+
 static void
 test_reasm_missing_part_stays_pending(void **state)
 {
@@ -1370,6 +1520,8 @@ main(void)
 		cmocka_unit_test(test_split_small_record_goes_whole),
 		cmocka_unit_test(test_split_big_image_reassembled_out_of_order_with_duplicate),
 		cmocka_unit_test(test_reasm_arena_records_equal_malloc_ones),
+		cmocka_unit_test(test_reasm_whole_decodes_whole_messages_and_names_parts),
+		cmocka_unit_test(test_reasm_whole_beside_take),
 		cmocka_unit_test(test_reasm_missing_part_stays_pending),
 		cmocka_unit_test(test_reasm_last_part_names_the_held_record),
 		cmocka_unit_test(test_reasm_bounds_evict_oldest),
