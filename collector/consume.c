@@ -29,13 +29,14 @@
  *
  * Decoding ahead: once a batch has committed and its offsets are stored,
  * the next batch is taken from the queue and handed to the decoder thread,
- * which decodes its whole messages (tm_reasm_whole: pure, no state) while
- * the loop correlates the batch just committed; the loop processes the
- * decoded batch on its next turn.  Nothing else changes hands: the ledger
- * checks, the parts, the writes and the offsets stay on the loop, in the
- * order of the messages.  The loop's share of a record drops by its
- * decoding (about a sixth).  A batch taken after a pause, or the first, is
- * decoded on the loop.
+ * which decodes its whole messages (tm_reasm_whole: pure, no state) and
+ * prepares their writes (store_prepare: a snapshot's process list hashed)
+ * while the loop correlates the batch just committed; the loop processes
+ * the decoded batch on its next turn.  Nothing else changes hands: the
+ * ledger checks, the parts, the writes and the offsets stay on the loop,
+ * in the order of the messages.  The loop's share of a record drops by
+ * about a fifth.  A batch taken after a pause, or the first, is decoded on
+ * the loop.
  */
 #include "config.h"
 
@@ -68,6 +69,7 @@ struct consume_rec {
 	uint8_t			*joined;	/* owned, or NULL: bytes in msg */
 	const void		*raw;
 	size_t			 rawlen;
+	struct store_prep	 prep;		/* store_prepare'd when decoded */
 	enum tm_reject		 why;		/* decoding a whole message */
 	int			 is_part;	/* left to tm_reasm_take */
 	int			 stored;	/* written: correlated after */
@@ -440,11 +442,13 @@ consume_counts_clear(struct consume *c)
 }
 
 /*
- * Decode the whole messages of a batch (parts are left to consume_one):
- * on the decoder thread, or on the loop.  Touches nothing but b.
+ * Decode the whole messages of a batch, and prepare their writes
+ * (store_prepare); parts are left to consume_one.  On the decoder thread,
+ * or on the loop.  Writes nothing but b.
  */
 static void
-consume_decode(const struct tm_reasm *ra, struct consume_batch *b)
+consume_decode(const struct tm_reasm *ra, const struct store *st,
+    struct consume_batch *b)
 {
 	size_t i;
 
@@ -453,9 +457,12 @@ consume_decode(const struct tm_reasm *ra, struct consume_batch *b)
 		struct consume_rec		*r = &b->recs[i];
 
 		memset(r, 0, sizeof *r);
-		if (!m->err)
-			r->why = tm_reasm_whole(ra, m->payload, m->len,
-			    &r->rec, &r->is_part, r->detail, sizeof r->detail);
+		if (m->err)
+			continue;
+		r->why = tm_reasm_whole(ra, m->payload, m->len, &r->rec,
+		    &r->is_part, r->detail, sizeof r->detail);
+		if (r->why == TM_OK && !r->is_part)
+			store_prepare(st, &r->rec, &r->prep);
 	}
 }
 
@@ -489,7 +496,7 @@ consume_dec_main(void *arg)
 			break;			/* quit, nothing left */
 		b = c->dec_job;
 		uv_mutex_unlock(&c->dec_mu);
-		consume_decode(c->reasm, b);
+		consume_decode(c->reasm, c->store, b);
 		uv_mutex_lock(&c->dec_mu);
 		c->dec_job = NULL;
 		uv_cond_broadcast(&c->dec_cv);
@@ -602,7 +609,8 @@ consume_one(struct consume *c, rd_kafka_message_t *m, struct consume_rec *r,
 		c->st.duplicates++;
 		goto drop;
 	}
-	if (store_put_record(c->store, &r->rec, r->raw, r->rawlen, rx) == -1)
+	if (store_put_prepared(c->store, &r->rec, &r->prep, r->raw, r->rawlen,
+	    rx) == -1)
 		return -1;	/* freed by the caller with the rest */
 	{
 		struct store_host_counts *hc = consume_counts(c, key);
@@ -687,7 +695,7 @@ consume_batch(struct consume *c)
 		if (got <= 0)
 			return 0;
 		b->n = (size_t)got;
-		consume_decode(c->reasm, b);
+		consume_decode(c->reasm, c->store, b);
 	}
 	n = b->n;
 	t0 = mono_ns();

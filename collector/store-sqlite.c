@@ -1075,44 +1075,54 @@ sq_ctr_write(struct sq *q, sqlite3_stmt *s, const struct sq_life *l)
 	return sq_done(q, s);
 }
 
-static void	sq_pkbuf_add(struct sq *q, size_t *off, const void *p, size_t n);
-
 /*
  * The SHA-256 of c's process list, every field that SQ_PROC_PUT writes:
  * the same list again would change no row (its upserts write only news),
  * so a snapshot whose digest is the stored one skips them.  Numbers in
- * host order: another machine's digests only cost one rewrite.
+ * host order: another machine's digests only cost one rewrite.  Each field
+ * NUL-terminated (\1 marks an absent one).  Reads only c: the consumer's
+ * decoder thread runs it (sq_prepare).
  */
 static void
-sq_procs_digest(struct sq *q, const struct tm_container *c, uint8_t d[32])
+sq_procs_digest(const struct tm_container *c, uint8_t d[32])
 {
 	struct sha256_ctx	 ctx;
-	size_t			 i, j, off = 0;
+	size_t			 i, j;
 
+	sha256_init(&ctx);
 	for (i = 0; i < c->n_procs; i++) {
 		const struct tm_process *p = &c->procs[i];
 		const uint64_t n[] = { p->pid, p->start_ns, p->ppid, p->uid,
 		    p->gid, p->host_uid, p->host_gid, p->n_args };
 		const char *f[] = { p->comm, p->exe, p->sha256 };
 
-		sq_pkbuf_add(q, &off, n, sizeof n);
+		sha256_update(&ctx, n, sizeof n);
 		for (j = 0; j < TM_NELEM(f); j++) {
 			if (f[j] != NULL)
-				sq_pkbuf_add(q, &off, f[j], strlen(f[j]) + 1);
+				sha256_update(&ctx, f[j], strlen(f[j]) + 1);
 			else
-				sq_pkbuf_add(q, &off, "\1", 2);
+				sha256_update(&ctx, "\1", 2);
 		}
 		for (j = 0; j < p->n_args; j++)
-			sq_pkbuf_add(q, &off, p->args[j], strlen(p->args[j]) + 1);
+			sha256_update(&ctx, p->args[j], strlen(p->args[j]) + 1);
 	}
-	sha256_init(&ctx);
-	sha256_update(&ctx, q->pkbuf, off);
 	sha256_final(&ctx, d);
 }
 
+static void
+sq_prepare(const struct tm_record *rec, struct store_prep *p)
+{
+	memset(p, 0, sizeof *p);
+	if (rec->kind == TM_KIND_CONTAINER) {
+		sq_procs_digest(&rec->body.container, p->procs);
+		p->has_procs = true;
+	}
+}
+
 static int
-sq_put_container(struct sq *q, const struct tm_record *rec, const void *raw,
-    size_t rawlen, uint64_t rx_ns)
+sq_put_container(struct sq *q, const struct tm_record *rec,
+    const struct store_prep *prep, const void *raw, size_t rawlen,
+    uint64_t rx_ns)
 {
 	const struct tm_container	*c = &rec->body.container;
 	struct sq_life			 l;
@@ -1123,7 +1133,10 @@ sq_put_container(struct sq *q, const struct tm_record *rec, const void *raw,
 
 	if (sq_life_get(q, rec->host_id, c->id, c->image_key, &l) == -1)
 		return -1;
-	sq_procs_digest(q, c, procs);
+	if (prep != NULL && prep->has_procs)
+		memcpy(procs, prep->procs, sizeof procs);
+	else
+		sq_procs_digest(c, procs);
 	if (c->created_ns)
 		l.created = c->created_ns;
 	sq_life_state(&l, c->state, c->started_ns);
@@ -1505,8 +1518,9 @@ sq_put_drift(struct sq *q, const struct tm_record *rec, uint64_t rx_ns)
 }
 
 static int
-sq_put_record(struct store *st, const struct tm_record *rec, const void *raw,
-    size_t rawlen, uint64_t rx_ns)
+sq_put_record(struct store *st, const struct tm_record *rec,
+    const struct store_prep *prep, const void *raw, size_t rawlen,
+    uint64_t rx_ns)
 {
 	struct sq	*q = sq_of(st);
 	struct sq_pend	*p;
@@ -1524,7 +1538,7 @@ sq_put_record(struct store *st, const struct tm_record *rec, const void *raw,
 	case TM_KIND_EVENT:
 		return sq_put_event(q, rec, rx_ns);
 	case TM_KIND_CONTAINER:
-		return sq_put_container(q, rec, raw, rawlen, rx_ns);
+		return sq_put_container(q, rec, prep, raw, rawlen, rx_ns);
 	case TM_KIND_IMAGE:
 		return sq_put_image(q, rec, rx_ns);
 	case TM_KIND_DRIFT:
@@ -2116,6 +2130,7 @@ const struct store_backend store_sqlite = {
 	.begin = sq_begin,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
+	.prepare = sq_prepare,
 	.put_record = sq_put_record,
 	.put_host_counts = sq_put_host_counts,
 	.put_ledger = sq_put_ledger,

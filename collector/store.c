@@ -97,7 +97,22 @@ int
 store_put_record(struct store *st, const struct tm_record *rec,
     const void *raw, size_t rawlen, uint64_t rx_ns)
 {
-	return st->be->put_record(st, rec, raw, rawlen, rx_ns);
+	return st->be->put_record(st, rec, NULL, raw, rawlen, rx_ns);
+}
+
+void
+store_prepare(const struct store *st, const struct tm_record *rec,
+    struct store_prep *p)
+{
+	st->be->prepare(rec, p);
+}
+
+int
+store_put_prepared(struct store *st, const struct tm_record *rec,
+    const struct store_prep *p, const void *raw, size_t rawlen,
+    uint64_t rx_ns)
+{
+	return st->be->put_record(st, rec, p, raw, rawlen, rx_ns);
 }
 
 int

@@ -115,6 +115,16 @@ enum store_qresult {
 	STORE_QERROR,		/* the store failed (logged) */
 };
 
+/*
+ * What a backend works out from a record alone, before the record's batch
+ * (store_prepare): the consumer has it done on its decoder thread, off the
+ * loop that writes.
+ */
+struct store_prep {
+	bool		 has_procs;
+	uint8_t		 procs[32];	/* a snapshot's process list, hashed */
+};
+
 struct store_backend {
 	const char	*name;		/* "sqlite" */
 	/* Whether path names a store of this kind (the first match wins). */
@@ -125,8 +135,12 @@ struct store_backend {
 	int		(*begin)(struct store *st);
 	int		(*commit)(struct store *st);
 	void		(*rollback)(struct store *st);
+	/* Pure: may run on another thread while the store writes. */
+	void		(*prepare)(const struct tm_record *rec,
+			    struct store_prep *p);
 	int		(*put_record)(struct store *st,
-			    const struct tm_record *rec, const void *raw,
+			    const struct tm_record *rec,
+			    const struct store_prep *p, const void *raw,
 			    size_t rawlen, uint64_t rx_ns);
 	int		(*put_host_counts)(struct store *st, const char *host,
 			    const struct store_host_counts *c);
@@ -180,6 +194,16 @@ void	store_rollback(struct store *st);
  */
 int	store_put_record(struct store *st, const struct tm_record *rec,
 	    const void *raw, size_t rawlen, uint64_t rx_ns);
+/*
+ * The part of store_put_record that needs nothing of the store but its
+ * kind: reads only st's backend, so it may run on another thread while st
+ * writes.  p is then given to store_put_prepared with the same record.
+ */
+void	store_prepare(const struct store *st, const struct tm_record *rec,
+	    struct store_prep *p);
+int	store_put_prepared(struct store *st, const struct tm_record *rec,
+	    const struct store_prep *p, const void *raw, size_t rawlen,
+	    uint64_t rx_ns);
 int	store_put_host_counts(struct store *st, const char *host,
 	    const struct store_host_counts *c);
 int	store_put_ledger(struct store *st, const struct store_ledger *l);

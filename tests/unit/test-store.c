@@ -72,10 +72,11 @@ teardown(void **state)
 	return 0;
 }
 
-/* Write rec (encoded as the wire has it) in the open transaction:
- * store_put_record's result. */
+/* Write rec (encoded as the wire has it) in the open transaction, with
+ * what store_prepare made of it when prep is not NULL: the result. */
 static int
-put_in_tx(struct fx *fx, struct tm_record *rec, uint64_t rx)
+put_prepared_in_tx(struct fx *fx, struct tm_record *rec,
+    const struct store_prep *prep, uint64_t rx)
 {
 	msgpack_sbuffer	 sb;
 	int		 rc;
@@ -85,9 +86,19 @@ put_in_tx(struct fx *fx, struct tm_record *rec, uint64_t rx)
 	rec->sent_ns = rx;
 	msgpack_sbuffer_init(&sb);
 	assert_int_equal(tm_encode(rec, &sb), 0);
-	rc = store_put_record(fx->st, rec, sb.data, sb.size, rx);
+	if (prep != NULL)
+		rc = store_put_prepared(fx->st, rec, prep, sb.data, sb.size,
+		    rx);
+	else
+		rc = store_put_record(fx->st, rec, sb.data, sb.size, rx);
 	msgpack_sbuffer_destroy(&sb);
 	return rc;
+}
+
+static int
+put_in_tx(struct fx *fx, struct tm_record *rec, uint64_t rx)
+{
+	return put_prepared_in_tx(fx, rec, NULL, rx);
 }
 
 /* Write rec in a batch of its own. */
@@ -364,43 +375,192 @@ test_writes_are_idempotent(void **state)
 	json_decref(b);
 }
 
-/* A running snapshot of h1's c9 with processes 10 ("sh -c ARG10") and 11
- * ("sleep ARG11"), and 12 ("top") when three. */
-static void
-snapshot_procs(struct fx *fx, const char *arg10, const char *arg11, int three)
-{
-	struct tm_record	 rec;
-	struct tm_container	*c = &rec.body.container;
+/* Process lists of a snapshot: its processes and their arguments. */
+struct procs {
 	struct tm_process	 p[3];
-	char			*a10[] = { (char *)"sh", (char *)"-c",
-				    (char *)arg10 };
-	char			*a11[] = { (char *)"sleep", (char *)arg11 };
+	char			*a10[3], *a11[2];
+};
 
-	memset(&rec, 0, sizeof rec);
-	memset(p, 0, sizeof p);
-	rec.host_id = (char *)"h1";
-	rec.kind = TM_KIND_CONTAINER;
+/* rec: a running snapshot of h1's container id with processes 10 ("sh -c
+ * ARG10") and 11 ("sleep ARG11"), and 12 ("top") when three, in pr. */
+static void
+procs_rec(struct tm_record *rec, struct procs *pr, const char *id,
+    const char *arg10, const char *arg11, int three)
+{
+	struct tm_container	*c = &rec->body.container;
+	struct tm_process	*p = pr->p;
+
+	memset(rec, 0, sizeof *rec);
+	memset(pr, 0, sizeof *pr);
+	pr->a10[0] = (char *)"sh";
+	pr->a10[1] = (char *)"-c";
+	pr->a10[2] = (char *)arg10;
+	pr->a11[0] = (char *)"sleep";
+	pr->a11[1] = (char *)arg11;
+	rec->host_id = (char *)"h1";
+	rec->kind = TM_KIND_CONTAINER;
 	c->runtime = (char *)"docker";
-	c->id = (char *)"c9";
+	c->id = (char *)id;
 	c->image_key = (char *)"img-1";
 	c->state = (char *)"running";
 	c->started_ns = T0;
 	p[0].pid = 10;
 	p[0].start_ns = T0;
 	p[0].comm = (char *)"sh";
-	p[0].args = a10;
+	p[0].args = pr->a10;
 	p[0].n_args = 3;
 	p[1].pid = 11;
 	p[1].start_ns = T0 + SEC;
 	p[1].comm = (char *)"sleep";
-	p[1].args = a11;
+	p[1].args = pr->a11;
 	p[1].n_args = 2;
 	p[2].pid = 12;
 	p[2].start_ns = T0 + 2 * SEC;
 	p[2].comm = (char *)"top";
 	c->procs = p;
 	c->n_procs = three ? 3 : 2;
+}
+
+/* A running snapshot of h1's c9 (procs_rec), written. */
+static void
+snapshot_procs(struct fx *fx, const char *arg10, const char *arg11, int three)
+{
+	struct tm_record	rec;
+	struct procs		pr;
+
+	procs_rec(&rec, &pr, "c9", arg10, arg11, three);
 	put(fx, &rec);
+}
+
+/* The stored digest of h1's container id's process list, in hex. */
+static void
+stored_digest(struct fx *fx, const char *id, char out[65])
+{
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+
+	assert_int_equal(sqlite3_open_v2(fx->path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT lower(hex(procs_digest)) "
+	    "FROM containers WHERE host_id = 'h1' AND id = ?1", -1, &s, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_bytes(s, 0), 64);
+	memcpy(out, sqlite3_column_text(s, 0), 65);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+/*
+ * store_prepare (the consumer's decoder thread) hashes a snapshot's
+ * process list as the store does on its own: the same digest stored either
+ * way; and the prepared one is the one used, not worked out again (a
+ * snapshot whose prepared digest is the stored one does not rewrite its
+ * processes).  Other kinds have nothing prepared.
+ */
+static void
+test_prepared_process_digest(void **state)
+{
+	struct fx		*fx = *state;
+	struct tm_record	 rec;
+	struct procs		 pr;
+	struct store_prep	 prep, other;
+	char			 a[65], b[65], want[65];
+
+	procs_rec(&rec, &pr, "c9", "x", "5", 0);
+	store_prepare(fx->st, &rec, &prep);
+	assert_true(prep.has_procs);
+	sha256_hex(prep.procs, want);
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(put_prepared_in_tx(fx, &rec, &prep, T0 + SEC), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+	stored_digest(fx, "c9", a);
+	assert_string_equal(a, want);
+	procs_rec(&rec, &pr, "c10", "x", "5", 0);
+	put(fx, &rec);				/* worked out by the store */
+	stored_digest(fx, "c10", b);
+	assert_string_equal(b, want);
+	/* Another list, another digest. */
+	procs_rec(&rec, &pr, "c9", "y", "5", 0);
+	store_prepare(fx->st, &rec, &other);
+	assert_memory_not_equal(other.procs, prep.procs, sizeof prep.procs);
+	/* The prepared digest decides: given c9's stored one, the "y" list
+	 * is not written (the caller's contract: prep of this record). */
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(put_prepared_in_tx(fx, &rec, &prep, T0 + 2 * SEC), 0);
+	assert_int_equal(store_commit(fx->st), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM processes WHERE "
+	    "container_id = 'c9' AND args = '[\"sh\",\"-c\",\"y\"]'"), 0);
+	put(fx, &rec);				/* the store's own: written */
+	assert_int_equal(count(fx, "SELECT count(*) FROM processes WHERE "
+	    "container_id = 'c9' AND args = '[\"sh\",\"-c\",\"y\"]'"), 1);
+	stored_digest(fx, "c9", a);
+	sha256_hex(other.procs, want);
+	assert_string_equal(a, want);
+	/* Nothing to prepare for an event. */
+	memset(&rec, 0, sizeof rec);
+	rec.kind = TM_KIND_EVENT;
+	memset(&prep, 0xa5, sizeof prep);
+	store_prepare(fx->st, &rec, &prep);
+	assert_false(prep.has_procs);
+}
+
+struct prep_job {
+	const struct store	*st;
+	struct tm_record	*recs;
+	struct store_prep	*preps;
+	size_t			 n;
+};
+
+static void *
+prep_main(void *arg)
+{
+	struct prep_job	*j = arg;
+	size_t		 i, k;
+
+	for (k = 0; k < 20; k++)
+		for (i = 0; i < j->n; i++)
+			store_prepare(j->st, &j->recs[i], &j->preps[i]);
+	return NULL;
+}
+
+/* store_prepare on another thread while the store writes batches (as the
+ * consumer's decoder thread runs it): the same digests as the store's. */
+static void
+test_prepare_beside_writes(void **state)
+{
+	struct fx		*fx = *state;
+	struct tm_record	 recs[40], w;
+	struct procs		 prs[40], wp;
+	struct store_prep	 preps[40], again;
+	struct prep_job		 j = { fx->st, recs, preps, 40 };
+	char			 args[40][16], id[32];
+	pthread_t		 t;
+	size_t			 i, k;
+
+	for (i = 0; i < 40; i++) {
+		snprintf(args[i], sizeof args[i], "a%zu", i);
+		procs_rec(&recs[i], &prs[i], "c1", args[i], "5", i % 2);
+	}
+	assert_int_equal(pthread_create(&t, NULL, prep_main, &j), 0);
+	for (k = 0; k < 10; k++) {
+		assert_int_equal(store_begin(fx->st), 0);
+		for (i = 0; i < 20; i++) {
+			snprintf(id, sizeof id, "w%zu-%zu", k, i);
+			procs_rec(&w, &wp, id, "x", "5", 1);
+			assert_int_equal(put_in_tx(fx, &w, T0 + k), 0);
+		}
+		assert_int_equal(store_commit(fx->st), 0);
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	for (i = 0; i < 40; i++) {
+		store_prepare(fx->st, &recs[i], &again);
+		assert_true(preps[i].has_procs);
+		assert_memory_equal(preps[i].procs, again.procs,
+		    sizeof again.procs);
+	}
+	assert_int_equal(count(fx, "SELECT count(*) FROM containers"), 200);
 }
 
 /* Each snapshot's processes are written when the list differs from the
@@ -1457,6 +1617,10 @@ main(void)
 		    test_lifecycle_removed_stays_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_process_lists_written_when_they_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_prepared_process_digest, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_prepare_beside_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writes_are_idempotent,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_image_without_packages,
