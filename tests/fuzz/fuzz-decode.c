@@ -11,8 +11,10 @@
  *     (the decoder keeps everything the encoder writes);
  *   - tm_record_to_json works on every decoded record;
  *   - the reassembler's held bytes stay within its bound;
- *   - a second reassembler decoding into arenas (tm_reasm_set_arena, as
- *     the collector's consumer does) gives the same verdicts and the very
+ *   - a second reassembler fed as the collector's consumer feeds one --
+ *     decoding into arenas (tm_reasm_set_arena), each message first
+ *     through tm_reasm_whole (the consumer's decoder thread), a part then
+ *     through the reassembler -- gives the same verdicts and the very
  *     same records.
  */
 #include "config.h"
@@ -117,7 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char			*copy, detail[256], detailb[256];
 	enum tm_reject		 why, whyb;
 	size_t			 len;
-	int			 first = 1, complete, completeb;
+	int			 first = 1, complete, completeb, is_part;
 
 	ra = tm_reasm_new(FUZZ_REASM_PENDING, FUZZ_REASM_BYTES);
 	rb = tm_reasm_new(FUZZ_REASM_PENDING, FUZZ_REASM_BYTES);
@@ -138,10 +140,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		complete = 0;
 		why = tm_reasm_feed(ra, copy, len, &rec, &complete, detail,
 		    sizeof(detail));
-		memset(&recb, 0, sizeof(recb));
 		completeb = 0;
-		whyb = tm_reasm_feed(rb, copy, len, &recb, &completeb, detailb,
+		whyb = tm_reasm_whole(rb, copy, len, &recb, &is_part, detailb,
 		    sizeof(detailb));
+		if (whyb == TM_OK && is_part)
+			whyb = tm_reasm_feed(rb, copy, len, &recb, &completeb,
+			    detailb, sizeof(detailb));
+		else
+			completeb = whyb == TM_OK;
 		if (whyb != why || completeb != complete ||
 		    strcmp(detailb, detail) != 0)
 			fuzz_fail("arena decoding: %s (%s), complete %d; malloc: "
