@@ -282,7 +282,7 @@ enum finding_change {
 /* Strings are interned (the engine's pool) except detail. */
 struct finding {
 	const char	*key;		/* identity: kind|host|container|... */
-	char		 id[17];	/* hex: sha256(key, first seen) */
+	char		 id[33];	/* hex: first seen, sha256(key, first seen) */
 	enum finding_kind kind;
 	enum sev_level	 level;
 	double		 score;		/* CVSS base score, -1 when none */

@@ -43,9 +43,13 @@ finding_kind_parse(const char *name, enum finding_kind *out)
 }
 
 /*
- * The id of a finding: the first 16 hex digits of sha256(key NUL first
- * seen).  Stable across restarts (both are stored); a finding that opens
- * again after it was resolved is a new finding with a new id.
+ * The id of a finding: 32 hex digits, its first seen time (ns since the
+ * epoch, 16 digits) then the first 16 hex digits of sha256(key NUL first
+ * seen).  Stable across restarts (the id is stored); a finding that opens
+ * again after it was resolved is a new finding with a new id.  Ids sort
+ * by first seen, so the store's index of ids grows at its end instead of
+ * taking each new finding on a page of its own (about 30 % of the pages a
+ * 2 000-host ingest wrote, with the hash alone; bench/RESULTS.md).
  */
 void
 finding_set_id(struct finding *f)
@@ -60,8 +64,8 @@ finding_set_id(struct finding *f)
 	sha256_update(&c, ts, strlen(ts));
 	sha256_final(&c, d);
 	sha256_hex(d, hex);
-	memcpy(f->id, hex, 16);
-	f->id[16] = '\0';
+	snprintf(f->id, sizeof f->id, "%016llx%.16s",
+	    (unsigned long long)f->first_seen_ns, hex);
 }
 
 /* ns since the epoch as RFC 3339 UTC with nanoseconds, as the rest of the

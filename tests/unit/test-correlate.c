@@ -826,6 +826,49 @@ test_host_ids_cannot_reach_another_hosts_containers(void **state)
 	    NULL), 1);
 }
 
+/*
+ * A finding's id: its first seen time in 16 hex digits, then 16 of the
+ * hash of its key and that time.  The same finding gets the same id; ids
+ * sort by first seen (the store's index grows at its end); findings of
+ * one moment differ by their key.
+ */
+static void
+test_finding_ids_sort_by_first_seen(void **state)
+{
+	struct finding	 a = { .key = "vuln|h1|c1|openssl|CVE-1",
+			    .first_seen_ns = 1765000000123456789ULL };
+	struct finding	 b = a, c = a, d = a, e = a;
+	size_t		 i;
+
+	(void)state;
+	finding_set_id(&a);
+	assert_int_equal(strlen(a.id), 32);
+	for (i = 0; i < 32; i++)
+		assert_non_null(strchr("0123456789abcdef", a.id[i]));
+	/* Python: "%016x" % t + sha256(key + b"\0" + str(t)).hexdigest()[:16] */
+	assert_string_equal(a.id, "187e8a2613ec4d15d7d70d5f7ebdaed1");
+	finding_set_id(&b);
+	assert_string_equal(a.id, b.id);	/* stable */
+	c.key = "vuln|h1|c1|openssl|CVE-2";
+	finding_set_id(&c);			/* same moment, other key */
+	assert_memory_equal(a.id, c.id, 16);
+	assert_string_not_equal(a.id, c.id);
+	d.first_seen_ns++;			/* same key, later */
+	finding_set_id(&d);
+	assert_string_not_equal(a.id, d.id);
+	assert_true(strcmp(a.id, d.id) < 0 && strcmp(c.id, d.id) < 0);
+	/* A second later sorts after, whatever the hashes; and so does
+	 * every later decade (16 digits hold ns until 2554). */
+	e.first_seen_ns += 1000000000ULL;
+	e.key = "misconfig|h0|c0|5.5";
+	finding_set_id(&e);
+	assert_true(strcmp(d.id, e.id) < 0);
+	e.first_seen_ns = 0xffffffffffffffffULL;
+	finding_set_id(&e);
+	assert_memory_equal(e.id, "ffffffffffffffff", 16);
+	assert_int_equal(strlen(e.id), 32);
+}
+
 /* finding_dup copies every string (one block) and keeps the rest. */
 static void
 test_finding_dup_copies_every_string(void **state)
@@ -880,6 +923,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_finding_ids_sort_by_first_seen),
 		cmocka_unit_test(test_finding_dup_copies_every_string),
 		cmocka_unit_test_setup_teardown(test_heartbleed_finding_on_the_vulnerable_container_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feed_after_the_fleet_opens_findings_then_withdrawal_resolves, setup, teardown),
