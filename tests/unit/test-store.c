@@ -716,7 +716,9 @@ test_findings_round_trip(void **state)
 	b.last_seen_ns = T0 + 2 * SEC;
 	b.resolved_ns = T0 + 2 * SEC;
 	b.reason = "container exited";
-	finding_set_id(&b);
+	/* An id of the earlier format (16 hex digits) is read back as it
+	 * was stored: ids are never worked out again. */
+	snprintf(b.id, sizeof b.id, "%s", "0123456789abcdef");
 	assert_int_equal(store_begin(fx->st), 0);
 	assert_int_equal(store_put_finding(fx->st, &a), 0);
 	assert_int_equal(store_put_finding(fx->st, &b), 0);
