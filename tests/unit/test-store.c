@@ -1342,6 +1342,7 @@ test_migration_keeps_records_per_kind(void **state)
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE seq_epochs;"
 	    "ALTER TABLE containers DROP COLUMN procs_digest;"
 	    "CREATE INDEX processes_sha256 ON processes (sha256);"
+	    "CREATE INDEX containers_id ON containers (id);"
 	    "CREATE TABLE host_records ("
 	    "host_id TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL, "
 	    "PRIMARY KEY (host_id, kind)) WITHOUT ROWID;"
@@ -1350,9 +1351,9 @@ test_migration_keeps_records_per_kind(void **state)
 	    "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_non_null(fx->st = store_open(fx->path, 0, err, sizeof err));
-	assert_int_equal(count(fx, "PRAGMA user_version"), 6);
+	assert_int_equal(count(fx, "PRAGMA user_version"), 7);
 	assert_int_equal(count(fx, "SELECT count(*) FROM sqlite_master WHERE "
-	    "name = 'processes_sha256'"), 0);
+	    "name IN ('processes_sha256', 'containers_id')"), 0);
 	assert_int_equal(count(fx, "SELECT count(*) FROM pragma_table_info("
 	    "'containers') WHERE name = 'procs_digest'"), 1);
 	assert_int_equal(count(fx, "SELECT n_heartbeat * 10000 + n_container * "
