@@ -722,6 +722,22 @@ sq_ckpt_stop(struct sq *q)
 	q->ckpt = NULL;
 }
 
+/*
+ * SQLite keeps memory statistics under a global mutex taken on every
+ * allocation and free (about 2 % of the collector's loop at ingest,
+ * bench/RESULTS.md); nothing here reads them.  sqlite3_config must come
+ * before SQLite initialises, so before the first store opens; should
+ * something have initialised it already, the call fails and the
+ * statistics stay on, which changes nothing else.
+ */
+static uv_once_t	sq_once = UV_ONCE_INIT;
+
+static void
+sq_global(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static struct store *
 sq_open(const char *path, int readonly, char *err, size_t errlen)
 {
@@ -730,6 +746,7 @@ sq_open(const char *path, int readonly, char *err, size_t errlen)
 	int		 flags, existed, fd, v;
 	char		 pragma[128];
 
+	uv_once(&sq_once, sq_global);
 	q->base.path = xstrdup(path);
 	q->readonly = readonly;
 	existed = stat(path, &sb) == 0;
