@@ -35,6 +35,9 @@ bench_fleet_gen_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS) $(JANSSON_CFLAGS) \
 	$(RDKAFKA_CFLAGS)
 bench_fleet_gen_LDADD = $(SCHEMA_LIBS) $(COMMON_LIBS) $(RDKAFKA_LIBS)
 EXTRA_DIST += bench/ingest.sh
+# ... and which tables and indexes its commits write, in WAL frames (bash
+# bench/wal-pages.sh BUILDDIR [HOSTS], a build with -DTM_WAL_PAGELOG).
+EXTRA_DIST += bench/wal-pages.sh
 
 # collector: short-lived capture and start-to-stored latency at the collector
 # (bash bench/collector-e2e.sh).

@@ -30,7 +30,9 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,6 +192,37 @@ sqv_scan(struct sqv_file *f, const unsigned char *data, int n,
 			f->commit_end = h + fsz;
 }
 
+#ifdef TM_WAL_PAGELOG
+/*
+ * For bench/wal-pages.sh only (a build configured with
+ * CPPFLAGS=-DTM_WAL_PAGELOG): the page number of every frame written, one
+ * per line, to the file $TM_WAL_PAGELOG names (which pages, so which
+ * tables and indexes, the commits write).
+ */
+static void
+sqv_pagelog(const struct sqv_file *f, const unsigned char *data, int n,
+    sqlite3_int64 o)
+{
+	static FILE	*log;
+	static int	 tried;
+	sqlite3_int64	 fsz = SQV_FRAME_HDR + (sqlite3_int64)f->page, h;
+
+	if (!tried) {
+		const char *path = getenv("TM_WAL_PAGELOG");
+
+		tried = 1;
+		log = path != NULL ? fopen(path, "we") : NULL;
+	}
+	if (log == NULL || f->page == 0 || o < SQV_WAL_HDR ||
+	    (o - SQV_WAL_HDR) % fsz != 0)
+		return;
+	for (h = 0; h + SQV_FRAME_HDR <= n; h += fsz)
+		fprintf(log, "%" PRIu32 "\n", sqv_be32(data + h));
+}
+#else
+#define sqv_pagelog(f, data, n, o)	do { } while (0)
+#endif
+
 static int
 sqv_write(sqlite3_file *file, const void *data, int n, sqlite3_int64 o)
 {
@@ -198,6 +231,7 @@ sqv_write(sqlite3_file *file, const void *data, int n, sqlite3_int64 o)
 
 	sqv_count(&sqv_stats.calls, 1);
 	sqv_learn_page(f, data, n, o);
+	sqv_pagelog(f, data, n, o);
 	if (f->through || !sqv_expected(f, n, o))
 		return sqv_through(f, data, n, o);
 	if (f->len > 0 && o != f->off + (sqlite3_int64)f->len &&
