@@ -160,7 +160,7 @@ main(int argc, char **argv)
 	}
 	log_init("reeval", LOG_LEVEL_WARN);
 	cor = correlate_new(&cfg);
-	correlate_add_sink(cor, count_sink, &cnt);
+	correlate_add_sink(cor, count_sink, &cnt, 0);
 
 	/* Images: package j of image m is built from source "src-X". */
 	t0 = mono_ns();

@@ -141,7 +141,7 @@ run_store_sink(const struct finding *f, enum finding_change ch, void *arg)
 		r->capq = r->capq ? r->capq * 2 : 1024;
 		r->q = xreallocarray(r->q, r->capq, sizeof *r->q);
 	}
-	r->q[r->nq++] = finding_dup(f);
+	r->q[r->nq++] = finding_hold(f);
 	r->co.findings_queued = r->nq;
 	if (!r->stopping)
 		uv_idle_start(&r->flush, run_flush_cb);
@@ -274,7 +274,7 @@ run_exec(struct collector_config *cfg, const struct cli_opts *opts, int argc,
 		goto out;
 	uv_idle_init(&r->loop, &r->flush);
 	r->flush.data = r;
-	correlate_run_add_sink(r->co.cr, run_store_sink, r);
+	correlate_run_add_sink(r->co.cr, run_store_sink, r, 1);
 	{
 		struct correlate	*cor = correlate_run_engine(r->co.cr);
 		uint64_t		 t0 = mono_ns(), now = now_ns();

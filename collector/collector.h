@@ -314,6 +314,7 @@ void	finding_set_id(struct finding *f);
 json_t	*finding_to_json(const struct finding *f, const char *event);
 void	finding_time(uint64_t ns, char *buf, size_t len);	/* RFC 3339 */
 struct finding *finding_dup(const struct finding *f);
+struct finding *finding_hold(const struct finding *copy);
 void	finding_free(struct finding *f);
 
 /* correlate.c: the fleet as the correlation engine sees it, and findings. */
@@ -336,11 +337,15 @@ struct correlate_stats {
 	uint64_t last_reeval_ns;	/* time the last re-evaluation took */
 };
 struct correlate;
+/* A sink registered as keeping (correlate_add_sink's keeps) is given a
+ * copy (finding_dup's, shared by every such sink) to hold with
+ * finding_hold; any other gets the engine's finding for the call only. */
 typedef void (*correlate_sink_fn)(const struct finding *f,
 	    enum finding_change change, void *arg);
 struct correlate *correlate_new(const struct correlate_config *cfg);
 void	correlate_free(struct correlate *cor);
-int	correlate_add_sink(struct correlate *cor, correlate_sink_fn fn, void *arg);
+int	correlate_add_sink(struct correlate *cor, correlate_sink_fn fn, void *arg,
+	    int keeps);
 void	correlate_set_feed(struct correlate *cor, struct osv_db *db, uint64_t now_ns);
 const struct osv_db *correlate_feed(const struct correlate *cor);
 void	correlate_record(struct correlate *cor, const struct tm_record *rec,
@@ -390,7 +395,7 @@ void	correlate_run_record(struct correlate_run *cr,
 	    const struct tm_record *rec, uint64_t rx_ns);
 struct correlate *correlate_run_engine(struct correlate_run *cr);
 int	correlate_run_add_sink(struct correlate_run *cr, correlate_sink_fn fn,
-	    void *arg);
+	    void *arg, int keeps);
 void	correlate_run_stats(const struct correlate_run *cr,
 	    struct correlate_run_stats *st);
 void	correlate_run_stop(struct correlate_run *cr);

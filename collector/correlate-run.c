@@ -220,7 +220,7 @@ correlate_run_start(uv_loop_t *loop, const struct collector_config *cfg,
 		return NULL;
 	}
 	cr->cor = correlate_new(&cc);
-	correlate_add_sink(cr->cor, findings_feed_sink, cr->feed);
+	correlate_add_sink(cr->cor, findings_feed_sink, cr->feed, 1);
 	cr->src.cache_dir = cr_cache_dir(cfg->store_path);
 	cr->src.retries = CR_RETRIES;
 	cr->src.backoff_ms = CR_BACKOFF_MS;
@@ -265,9 +265,9 @@ correlate_run_engine(struct correlate_run *cr)
 /* Register another sink (the store's) on the engine. */
 int
 correlate_run_add_sink(struct correlate_run *cr, correlate_sink_fn fn,
-    void *arg)
+    void *arg, int keeps)
 {
-	return correlate_add_sink(cr->cor, fn, arg);
+	return correlate_add_sink(cr->cor, fn, arg, keeps);
 }
 
 void

@@ -138,6 +138,7 @@ struct cor_orphans {
 struct cor_sink {
 	correlate_sink_fn	 fn;
 	void			*arg;
+	int			 keeps;		/* given a copy to hold */
 };
 
 struct correlate {
@@ -154,6 +155,7 @@ struct correlate {
 	struct osv_db		*db;
 	struct cor_sink		 sinks[COR_SINKS_MAX];
 	size_t			 nsinks;
+	size_t			 nkeeping;	/* sinks that keep copies */
 	uint64_t		 gen;
 	struct correlate_stats	 st;
 };
@@ -300,14 +302,22 @@ correlate_free(struct correlate *cor)
 	free(cor);
 }
 
-/* Register a sink; returns 0, or -1 when COR_SINKS_MAX are registered. */
+/*
+ * Register a sink; returns 0, or -1 when COR_SINKS_MAX are registered.
+ * A sink that keeps changes past the call (keeps: the store's queue, the
+ * findings topic's encoder) is given one copy shared by all such sinks,
+ * to hold with finding_hold: one copy per change instead of one per sink.
+ */
 int
-correlate_add_sink(struct correlate *cor, correlate_sink_fn fn, void *arg)
+correlate_add_sink(struct correlate *cor, correlate_sink_fn fn, void *arg,
+    int keeps)
 {
 	if (cor->nsinks == COR_SINKS_MAX)
 		return -1;
 	cor->sinks[cor->nsinks].fn = fn;
 	cor->sinks[cor->nsinks].arg = arg;
+	cor->sinks[cor->nsinks].keeps = keeps != 0;
+	cor->nkeeping += keeps != 0;
 	cor->nsinks++;
 	return 0;
 }
@@ -316,10 +326,14 @@ static void
 cor_emit(struct correlate *cor, const struct finding *f,
     enum finding_change ch)
 {
-	size_t	i;
+	struct finding	*copy = cor->nkeeping > 0 ? finding_dup(f) : NULL;
+	size_t		 i;
 
 	for (i = 0; i < cor->nsinks; i++)
-		cor->sinks[i].fn(f, ch, cor->sinks[i].arg);
+		cor->sinks[i].fn(cor->sinks[i].keeps ? copy : f, ch,
+		    cor->sinks[i].arg);
+	if (copy != NULL)
+		finding_free(copy);	/* the sinks hold what they keep */
 }
 
 static const char *

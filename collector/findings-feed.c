@@ -412,8 +412,9 @@ feed_async_cb(uv_async_t *a)
 }
 
 /*
- * The engine's sink: publish a new or resolved finding (updates are not
- * state changes and are not published).  A copy goes to the encoder.
+ * The engine's sink, registered as keeping: publish a new or resolved
+ * finding (updates are not state changes and are not published).  The
+ * encoder holds the engine's copy.
  */
 void
 findings_feed_sink(const struct finding *f, enum finding_change ch,
@@ -425,7 +426,7 @@ findings_feed_sink(const struct finding *f, enum finding_change ch,
 	if (ch == FINDING_UPDATED || ff == NULL || ff->closing)
 		return;
 	jb = xcalloc(1, sizeof *jb);
-	jb->f = finding_dup(f);
+	jb->f = finding_hold(f);
 	jb->resolved = ch != FINDING_NEW;
 	uv_mutex_lock(&ff->mu);
 	while (ff->jqueued >= FEED_ENC_QUEUE_MAX)

@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,23 +163,33 @@ finding_to_json(const struct finding *f, const char *event)
 	X(advisory) X(aliases) X(check) X(title) X(detail) X(reason)
 
 /*
- * A deep copy of f in one block, its strings after the struct (the
- * collector copies every finding change twice: the store's queue and the
- * findings topic's); free with finding_free.
+ * A deep copy of f in one block, its strings after the struct, with a
+ * count of its holders (1): the engine makes one per change and the
+ * sinks that keep it (the store's queue, the findings topic's encoder,
+ * on another thread) hold it with finding_hold.  Each holder lets go with
+ * finding_free.
  */
+struct finding_copy {
+	unsigned	holders;	/* atomic */
+	struct finding	f;
+};
+
 struct finding *
 finding_dup(const struct finding *f)
 {
-	struct finding	*d;
-	size_t		 need = sizeof *d;
-	char		*p;
+	struct finding_copy	*c;
+	struct finding		*d;
+	size_t			 need = sizeof *c;
+	char			*p;
 
 #define FD_NEED(m) if (f->m != NULL) need += strlen(f->m) + 1;
 	FINDING_STRS(FD_NEED)
 #undef FD_NEED
-	d = xmalloc(need);
+	c = xmalloc(need);
+	c->holders = 1;
+	d = &c->f;
 	*d = *f;
-	p = (char *)(d + 1);
+	p = (char *)(c + 1);
 #define FD_COPY(m) if (f->m != NULL) {					\
 		size_t n = strlen(f->m) + 1;				\
 									\
@@ -190,9 +202,32 @@ finding_dup(const struct finding *f)
 	return d;
 }
 
-/* Free a copy made by finding_dup. */
+static struct finding_copy *
+finding_copy_of(const struct finding *f)
+{
+	return (struct finding_copy *)(void *)((char *)(uintptr_t)f -
+	    offsetof(struct finding_copy, f));
+}
+
+/* One more holder of a copy made by finding_dup; returns it. */
+struct finding *
+finding_hold(const struct finding *copy)
+{
+	struct finding_copy *c = finding_copy_of(copy);
+
+	__atomic_add_fetch(&c->holders, 1, __ATOMIC_RELAXED);
+	return &c->f;
+}
+
+/* A holder of a copy made by finding_dup lets go: the last frees it. */
 void
 finding_free(struct finding *f)
 {
-	free(f);
+	struct finding_copy *c;
+
+	if (f == NULL)
+		return;
+	c = finding_copy_of(f);
+	if (__atomic_sub_fetch(&c->holders, 1, __ATOMIC_ACQ_REL) == 0)
+		free(c);
 }

@@ -81,7 +81,7 @@ setup(void **state)
 	fx->cor = correlate_new(&cfg);
 	fx->seen.state = strmap_new();
 	fx->seen.ids = strpool_new();
-	correlate_add_sink(fx->cor, sink, &fx->seen);
+	correlate_add_sink(fx->cor, sink, &fx->seen, 0);
 	*state = fx;
 	return 0;
 }
@@ -562,6 +562,75 @@ test_silent_host_opens_and_heartbeat_resolves(void **state)
 	assert_int_equal(fx->seen.nresolved, 1);
 }
 
+/* Sinks that keep: each holds what it is given. */
+struct keep {
+	const struct finding	*got[8];
+	size_t			 n;
+};
+
+static void
+keep_sink(const struct finding *f, enum finding_change ch, void *arg)
+{
+	struct keep *k = arg;
+
+	(void)ch;
+	assert_true(k->n < TM_NELEM(k->got));
+	k->got[k->n++] = finding_hold(f);
+}
+
+static void
+seen_ptr_sink(const struct finding *f, enum finding_change ch, void *arg)
+{
+	(void)ch;
+	*(const struct finding **)arg = f;
+}
+
+/*
+ * Every sink registered as keeping is given the same copy of a change
+ * (one copy per change, not one per sink), not the engine's finding; it
+ * lives while one of them holds it (ASan and valgrind check the rest).
+ */
+static void
+test_keeping_sinks_share_one_copy(void **state)
+{
+	struct fx		*fx = *state;
+	struct keep		 a = { .n = 0 }, b = { .n = 0 };
+	const struct finding	*engine = NULL;
+	struct tm_record	 rec;
+	size_t			 i;
+
+	assert_int_equal(correlate_add_sink(fx->cor, keep_sink, &a, 1), 0);
+	assert_int_equal(correlate_add_sink(fx->cor, seen_ptr_sink, &engine,
+	    0), 0);
+	assert_int_equal(correlate_add_sink(fx->cor, keep_sink, &b, 1), 0);
+	memset(&rec, 0, sizeof rec);
+	rec.host_id = S("host-k");
+	rec.kind = TM_KIND_HEARTBEAT;
+	rec.body.heartbeat.interval_ns = 5 * SEC;
+	correlate_record(fx->cor, &rec, T0);
+	correlate_tick(fx->cor, T0 + 16 * SEC);		/* opened */
+	correlate_record(fx->cor, &rec, T0 + 17 * SEC);	/* resolved */
+	assert_int_equal(a.n, 2);
+	assert_int_equal(b.n, 2);
+	assert_int_equal(fx->seen.nnew, 1);
+	assert_int_equal(fx->seen.nresolved, 1);
+	for (i = 0; i < 2; i++) {
+		assert_ptr_equal(a.got[i], b.got[i]);
+		assert_ptr_not_equal(a.got[i], engine);
+	}
+	assert_ptr_not_equal(a.got[0], a.got[1]);
+	assert_true(a.got[0]->open && !a.got[1]->open);
+	assert_string_equal(a.got[1]->reason, "heartbeat received");
+	assert_string_equal(a.got[1]->id, engine->id);
+	for (i = 0; i < 2; i++) {
+		finding_free((struct finding *)(uintptr_t)a.got[i]);
+		/* b still holds it */
+		assert_string_equal(b.got[i]->host, "host-k");
+		assert_string_equal(b.got[i]->key, "host-silent|host-k");
+		finding_free((struct finding *)(uintptr_t)b.got[i]);
+	}
+}
+
 static void
 test_restored_findings_are_not_announced_again(void **state)
 {
@@ -933,6 +1002,7 @@ main(void)
 		cmocka_unit_test(test_sensitive_mounts_beyond_the_agent_flag),
 		cmocka_unit_test_setup_teardown(test_drift_of_executables_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_host_opens_and_heartbeat_resolves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keeping_sinks_share_one_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restored_findings_are_not_announced_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_findings_api_filters_pages_and_blast_radius, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poisoned_inventory_stays_on_its_own_host, setup, teardown),
