@@ -37,6 +37,9 @@
 #      exports it (tests/local.mk) and tests/lib/harness.sh skips.  Every
 #      script is still run, so a script or library missing from EXTRA_DIST
 #      still fails.  (DISTCHECK_CONFIGURE_FLAGS could only reach configure.)
+#      Its configure gets CPPFLAGS=-DTM_WAL_PAGELOG, so the page log that
+#      only bench/wal-pages.sh's builds use is compiled, and its unit tests
+#      run, somewhere in CI (the log stays off without $TM_WAL_PAGELOG).
 #
 # The last line printed is always exactly one summary:
 #
@@ -256,7 +259,8 @@ tarball_complete() {
 # distcheck only after the main build built (else it repeats the same error).
 if [ "$DISTCHECK" -eq 1 ] && [ "$BUILT" -eq 1 ]; then
 	if step "make distcheck (integration tests skipped: TM_INTEG=skip)" \
-	    make -C "$SRC/_build" -j"$JOBS" distcheck TM_INTEG=skip; then
+	    make -C "$SRC/_build" -j"$JOBS" distcheck TM_INTEG=skip \
+	    DISTCHECK_CONFIGURE_FLAGS=CPPFLAGS=-DTM_WAL_PAGELOG; then
 		step "tarball holds every tracked file" tarball_complete
 	fi
 fi
