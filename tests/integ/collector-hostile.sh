@@ -268,11 +268,24 @@ for m in POST PUT DELETE PATCH OPTIONS; do
 	    405/method_not_allowed "$m: 405 with a JSON error"
 done
 head -c 1048576 /dev/urandom >"$D/big.bin"
-# curl asks "Expect: 100-continue" first: the 405 comes before the body
-# is sent (curl's own wait is 1 s, too short on a loaded machine).
-tap_is "$(code -X POST "${auth[@]}" --expect100-timeout 30 \
-    --data-binary @"$D/big.bin" "$A/api/v1/hosts")" 405 \
-    "POST of a 1 MiB body: 405 before the body is sent"
+# Asked with "Expect: 100-continue": the 405 comes before the body is
+# sent.  The header is given: curl 7.88 asks on its own only for bodies
+# over 1 MiB (checked with a listener), so this exact 1 MiB went at once, and
+# the 405 raced the server's close (status 000, curl exit 55 "failed
+# sending data" after 2 ms, about one run in ten).  curl's own wait for
+# the answer is 1 s, too short on a loaded machine.
+out=$(curl -s -o "$D/body" -w '%{http_code} %{time_total}' --max-time 10 \
+    -X POST "${auth[@]}" -H 'Expect: 100-continue' --expect100-timeout 30 \
+    --data-binary @"$D/big.bin" "$A/api/v1/hosts")
+rc=$?
+read -r status took <<<"$out"
+if [ "$status" = 405 ]; then
+	tap_ok "POST of a 1 MiB body: 405 before the body is sent"
+else
+	tap_fail "POST of a 1 MiB body: 405 before the body is sent" \
+	    "status $status, curl exit $rc after $took s" \
+	    "the API's log: $(grep 'api: ' "$TM_LOGS/c.log" | tail -n 5)"
+fi
 # The body sent anyway: 405, or the connection closed after it (the server
 # need not read a body it refused); either way the API goes on answering.
 tap_like "$(code -X POST "${auth[@]}" -H 'Expect:' \
