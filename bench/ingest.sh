@@ -37,8 +37,11 @@
 #     first stored record, the time in store batches, the collector's CPU
 #     time, its main thread's time on a CPU and waiting for one (the
 #     records over the former: the loop's own rate, whatever the machine's
-#     load), the consumer's decoder thread's time on a CPU and the batches
-#     it decoded ahead, the bytes it wrote, peak RSS (VmHWM);
+#     load), the consumer's decoder and writer threads' time on a CPU and
+#     the batches decoded ahead, every thread's time by name, the records
+#     over the busiest of the loop, the decoder and the writer (the
+#     pipeline's capacity with a core for each), the bytes it wrote, peak
+#     RSS (VmHWM);
 #  3. store size per host: the SQLite file + WAL after a checkpoint
 #     (PRAGMA wal_checkpoint(TRUNCATE)), divided by the hosts; the rows
 #     per table; SQLite's PRAGMA integrity_check of the store ("ok");
@@ -149,15 +152,26 @@ int() { printf '%.0f' "$1"; }
 # The main thread (the loop that checks and stores): nanoseconds on a CPU
 # and waiting for one (/proc/PID/task/TID/schedstat).
 sched() { cat "/proc/$COLPID/task/$COLPID/schedstat" 2>/dev/null || echo "0 0 0"; }
-# The consumer's decoder thread (named tm-decode): seconds on a CPU.
-decoder() {
+# A thread of the collector by name (tm-decode: the consumer's decoder,
+# tm-store: its writer): seconds on a CPU.
+thread_cpu() {
 	local t
 	for t in /proc/$COLPID/task/*; do
-		[ "$(cat "$t/comm" 2>/dev/null)" = tm-decode ] || continue
+		[ "$(cat "$t/comm" 2>/dev/null)" = "$1" ] || continue
 		awk '{ printf "%.2f\n", $1 / 1e9 }' "$t/schedstat"
 		return
 	done
 	echo 0
+}
+decoder() { thread_cpu tm-decode; }
+# Every thread's seconds on a CPU, summed by name, the busiest first.
+threads() {
+	local t
+	for t in /proc/$COLPID/task/*; do
+		printf '%s %s\n' "$(cat "$t/comm" 2>/dev/null | tr ' ' _)" \
+		    "$(awk '{ print $1 }' "$t/schedstat" 2>/dev/null)"
+	done | awk '{ s[$1] += $2 } END { for (k in s) printf "%s %.2f\n", k, s[k] / 1e9 }' |
+	    sort -k2,2nr | awk '{ printf "%s%s %s s", (NR > 1 ? ", " : ""), $1, $2 } END { print "" }'
 }
 # Bytes the collector wrote so far (every write(2) and pwrite(2)).
 wchar() { awk '$1 == "wchar:" { print $2 }' "/proc/$COLPID/io" 2>/dev/null; }
@@ -198,6 +212,8 @@ done
 t_done=$(now)
 s_done=$(sched)
 d_done=$(decoder)
+st_done=$(thread_cpu tm-store)
+th_done=$(threads)
 w_done=$(wchar)
 cpu_ingest=$(cpu)
 hwm_ingest=$(hwm)
@@ -226,6 +242,18 @@ echo "$s_done" | awk -v a="$t_start" -v d="$t_done" -v n="$TOTAL" '{
 		printf "ingest     records per second of the main thread on a CPU: %.0f\n", n / run
 }'
 echo "ingest     decoder thread on a CPU: $d_done s; batches decoded ahead: $ahead of $batches"
+echo "ingest     writer thread (tm-store) on a CPU: $st_done s"
+echo "ingest     every thread on a CPU, by name: $th_done"
+# The pipeline's capacity: the records over the CPU time of its busiest
+# stage (the loop, the decoder or the writer), what one collector stores
+# with a core for each.
+echo "$s_done" | awk -v n="$TOTAL" -v d="$d_done" -v w="$st_done" '{
+	m = $1 / 1e9; b = m; who = "main"
+	if (d + 0 > b) { b = d; who = "tm-decode" }
+	if (w + 0 > b) { b = w; who = "tm-store" }
+	if (b > 0)
+		printf "ingest     records per CPU-second of the busiest thread (%s): %.0f\n", who, n / b
+}'
 [ -n "$w_done" ] && awk -v w="$w_done" -v n="$TOTAL" 'BEGIN {
 	printf "ingest     written by the collector (the WAL and its checkpoints): %.2f GB, %.1f kB per record\n", w / 1e9, w / n / 1e3 }'
 

@@ -14,7 +14,10 @@
  * commit instead of two), else in a transaction of their own on an idle
  * handle; RUN_FINDINGS_TX at most per transaction.  A change leaves the
  * queue only once its transaction has committed: a batch rolled back
- * loses none that the feed has already announced.
+ * loses none that the feed has already announced.  A batch's transaction
+ * runs on the consumer's writer thread while the loop correlates (and so
+ * adds to the queue): the queue's array is shared under qmu, and the
+ * transaction writes a copy of its first entries (txq).
  *
  * Signals: SIGTERM and SIGINT stop (the consumer leaves its group
  * committing its offsets, queued findings are written, the findings
@@ -40,9 +43,12 @@ struct run {
 	uv_signal_t		 sigterm, sigint, sighup;
 	uv_idle_t		 flush;
 	uv_timer_t		 prune;
+	uv_mutex_t		 qmu;		/* q, nq, capq */
 	struct finding		**q;		/* findings to write */
 	size_t			 nq, capq;
 	size_t			 nput;		/* of q, in the open transaction */
+	struct finding		**txq;		/* q[0..nput), being written */
+	size_t			 captxq;
 	int			 stopping;
 	uint64_t		 written, write_errors;
 };
@@ -53,16 +59,27 @@ struct run {
 /*
  * Write the first queued findings (RUN_FINDINGS_TX at most) in the store's
  * open transaction.  Returns how many (r->nput), or -1 when the store
- * failed (the transaction is to be rolled back; the queue is kept).
+ * failed (the transaction is to be rolled back; the queue is kept).  On
+ * the consumer's writer thread, or the loop's; the queue's entries stay
+ * until run_findings_committed (on the loop) takes them off.
  */
 static int
 run_put_findings(struct run *r)
 {
-	size_t i, n = r->nq < RUN_FINDINGS_TX ? r->nq : RUN_FINDINGS_TX;
+	size_t i, n;
 
 	r->nput = 0;
+	uv_mutex_lock(&r->qmu);
+	n = r->nq < RUN_FINDINGS_TX ? r->nq : RUN_FINDINGS_TX;
+	if (n > r->captxq) {
+		r->captxq = n;
+		r->txq = xreallocarray(r->txq, n, sizeof *r->txq);
+	}
+	if (n > 0)
+		memcpy(r->txq, r->q, n * sizeof *r->q);
+	uv_mutex_unlock(&r->qmu);
 	for (i = 0; i < n; i++)
-		if (store_put_finding(r->co.store, r->q[i]) == -1)
+		if (store_put_finding(r->co.store, r->txq[i]) == -1)
 			return -1;
 	r->nput = n;
 	return (int)n;
@@ -76,10 +93,12 @@ run_findings_committed(struct run *r)
 
 	if (n == 0)
 		return;		/* a batch with no finding (r->q may be NULL) */
+	uv_mutex_lock(&r->qmu);
 	for (i = 0; i < n; i++)
 		finding_free(r->q[i]);
 	memmove(r->q, r->q + n, (r->nq - n) * sizeof *r->q);
 	r->nq -= n;
+	uv_mutex_unlock(&r->qmu);
 	r->nput = 0;
 	r->written += n;
 	r->co.findings_written = r->written;
@@ -137,12 +156,14 @@ run_store_sink(const struct finding *f, enum finding_change ch, void *arg)
 {
 	struct run *r = arg;
 
+	uv_mutex_lock(&r->qmu);
 	if (r->nq == r->capq) {
 		r->capq = r->capq ? r->capq * 2 : 1024;
 		r->q = xreallocarray(r->q, r->capq, sizeof *r->q);
 	}
 	r->q[r->nq++] = finding_hold(f);
 	r->co.findings_queued = r->nq;
+	uv_mutex_unlock(&r->qmu);
 	if (!r->stopping)
 		uv_idle_start(&r->flush, run_flush_cb);
 }
@@ -250,6 +271,8 @@ run_exec(struct collector_config *cfg, const struct cli_opts *opts, int argc,
 		return 2;
 	}
 	r = xcalloc(1, sizeof *r);
+	if (uv_mutex_init(&r->qmu) != 0)
+		fatalx("run: cannot make the findings queue's lock");
 	uv_loop_init(&r->loop);
 	r->co.loop = &r->loop;
 	r->co.cfg = cfg;
@@ -340,6 +363,8 @@ out:
 	while (r->nq > 0)
 		finding_free(r->q[--r->nq]);
 	free(r->q);
+	free(r->txq);
+	uv_mutex_destroy(&r->qmu);
 	ledger_free(r->co.ledger);
 	store_close(r->co.store);
 	embedded_stop(r->co.embedded);

@@ -27,16 +27,28 @@
  * from the store, and its messages are read again: consumption pauses on
  * the store's failure instead of losing records.
  *
- * Decoding ahead: once a batch has committed and its offsets are stored,
- * the next batch is taken from the queue and handed to the decoder thread,
- * which decodes its whole messages (tm_reasm_whole: pure, no state) and
- * prepares their writes (store_prepare: a snapshot's process list hashed)
- * while the loop correlates the batch just committed; the loop processes
- * the decoded batch on its next turn.  Nothing else changes hands: the
- * ledger checks, the parts, the writes and the offsets stay on the loop,
- * in the order of the messages.  The loop's share of a record drops by
- * about a fifth.  A batch taken after a pause, or the first, is decoded on
- * the loop.
+ * Three threads per batch:
+ *   - the decoder thread (tm-decode) decodes the whole messages of the
+ *     batch taken ahead (tm_reasm_whole: pure, no state) and prepares
+ *     their writes (store_prepare: a snapshot's process list hashed);
+ *   - the loop checks the batch (parts joined, host ids, ledgers, counts:
+ *     in the order of the messages), hands its transaction to the writer
+ *     thread, takes the next batch from the queue for the decoder, gives
+ *     the correlation the records of the batch before (committed: their
+ *     correlation waits for this moment when another batch follows), then
+ *     waits for the commit and stores the offsets;
+ *   - the writer thread (tm-store) runs the transaction: the records, the
+ *     hosts' counters and ledgers, in_tx's writes, the commit.
+ * So the SQL of one batch overlaps the correlation of the one before and
+ * the decoding of the one after.  The store is the writer's only while a
+ * transaction runs, and the loop waits for that to end before anything
+ * else touches the store or the ledgers: the API and the idle flushes run
+ * between batches, and a rebalance (in the middle of a batch: taking the
+ * next one can run it) first waits for the commit and stores its offsets,
+ * so that a revocation commits them.  A failed transaction is rolled back
+ * on the writer; the loop reads that batch again, and the one taken
+ * ahead.  A batch taken after a pause, or the first, is decoded on the
+ * loop.
  */
 #include "config.h"
 
@@ -72,7 +84,7 @@ struct consume_rec {
 	struct store_prep	 prep;		/* store_prepare'd when decoded */
 	enum tm_reject		 why;		/* decoding a whole message */
 	int			 is_part;	/* left to tm_reasm_take */
-	int			 stored;	/* written: correlated after */
+	int			 stored;	/* to write: correlated after */
 	char			 detail[256];	/* why it was refused */
 };
 
@@ -81,7 +93,13 @@ struct consume_batch {
 	rd_kafka_message_t	*msgs[CONSUME_BATCH];
 	struct consume_rec	 recs[CONSUME_BATCH];
 	size_t			 n;
+	uint64_t		 rx;		/* when the loop took it */
+	uint64_t		 late;		/* records into a sequence gap */
+	int			 offsets_stored;	/* by a rebalance */
 };
+/* Batch blocks in use at once: one decoded ahead, one whose transaction
+ * runs, one committed and left for the correlation. */
+#define CONSUME_POOL		3
 
 /*
  * A split record in progress: the offset of its first part, which the
@@ -126,9 +144,22 @@ struct consume {
 	struct strmap		*counts;	/* host -> store_host_counts (batch) */
 	/* Kept from batch to batch: a fresh block each time made malloc
 	 * consolidate its free lists over and over. */
-	struct consume_batch	*cur;		/* the batch on the loop */
+	struct consume_batch	*pool[CONSUME_POOL];	/* free blocks */
+	size_t			 npool;
 	struct consume_batch	*next;		/* decoded ahead, when ahead */
 	int			 ahead;		/* next is the decoder's, or decoded */
+	struct consume_batch	*prev;		/* committed, not yet correlated */
+	/* The writer thread: wr_job is the batch whose transaction it runs
+	 * (wr_busy) or ran (wr_rc: 0 committed, -1 rolled back), until the
+	 * loop has dealt with the result. */
+	uv_thread_t		 wr;
+	uv_mutex_t		 wr_mu;
+	uv_cond_t		 wr_cv;
+	struct consume_batch	*wr_job;
+	int			 wr_rc;
+	bool			 wr_busy;
+	bool			 wr_on;		/* the thread runs */
+	bool			 wr_quit;
 	/* The decoder thread: job is the batch it decodes, NULL when done. */
 	uv_thread_t		 dec;
 	uv_mutex_t		 dec_mu;
@@ -149,6 +180,7 @@ struct consume {
 static void	consume_run(struct consume *c);
 static void	consume_parts_clear(struct consume *c);
 static void	consume_safety_cb(uv_timer_t *t);
+static void	consume_wr_settle(struct consume *c);
 
 /* ---------------------------------------------------------------------- */
 /* librdkafka callbacks */
@@ -225,6 +257,7 @@ consume_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			    "COOPERATIVE") == 0;
 	rd_kafka_error_t *e = NULL;
 
+	consume_wr_settle(c);
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		if (consume_ledgers(c) == -1)
 			log_warnx("consume: cannot reload the ledgers");
@@ -443,7 +476,7 @@ consume_counts_clear(struct consume *c)
 
 /*
  * Decode the whole messages of a batch, and prepare their writes
- * (store_prepare); parts are left to consume_one.  On the decoder thread,
+ * (store_prepare); parts are left to consume_check.  On the decoder thread,
  * or on the loop.  Writes nothing but b.
  */
 static void
@@ -481,6 +514,30 @@ consume_batch_free(struct consume_batch *b)
 	b->n = 0;
 }
 
+/* A batch block from the pool (or a new one), empty. */
+static struct consume_batch *
+consume_batch_get(struct consume *c)
+{
+	struct consume_batch *b;
+
+	b = c->npool > 0 ? c->pool[--c->npool] : xcalloc(1, sizeof *b);
+	b->n = 0;
+	b->late = 0;
+	b->offsets_stored = 0;
+	return b;
+}
+
+/* b's records and messages freed, and the block back to the pool. */
+static void
+consume_batch_put(struct consume *c, struct consume_batch *b)
+{
+	consume_batch_free(b);
+	if (c->npool < CONSUME_POOL)
+		c->pool[c->npool++] = b;
+	else
+		free(b);
+}
+
 static void
 consume_dec_main(void *arg)
 {
@@ -504,53 +561,63 @@ consume_dec_main(void *arg)
 	uv_mutex_unlock(&c->dec_mu);
 }
 
-/* The batch decoded ahead, once the decoder thread is done with it. */
+/* The batch decoded ahead, once the decoder thread is done with it: the
+ * caller's now. */
 static struct consume_batch *
 consume_dec_wait(struct consume *c)
 {
+	struct consume_batch *b;
+
 	uv_mutex_lock(&c->dec_mu);
 	while (c->dec_job != NULL)
 		uv_cond_wait(&c->dec_cv, &c->dec_mu);
 	uv_mutex_unlock(&c->dec_mu);
 	c->ahead = 0;
-	return c->next;
+	b = c->next;
+	c->next = NULL;
+	return b;
 }
 
 /*
  * Take the next batch from the queue for the decoder thread, when there
- * is one and the thread runs.
+ * is one and the thread runs.  May run the rebalance callback.
  */
 static void
 consume_ahead(struct consume *c)
 {
-	ssize_t n;
+	struct consume_batch	*b;
+	ssize_t			 n;
 
 	if (!c->dec_on || c->stopping || c->ahead)
 		return;
-	n = rd_kafka_consume_batch_queue(c->queue, 0, c->next->msgs,
-	    CONSUME_BATCH);
-	if (n <= 0)
+	b = consume_batch_get(c);
+	n = rd_kafka_consume_batch_queue(c->queue, 0, b->msgs, CONSUME_BATCH);
+	if (n <= 0) {
+		consume_batch_put(c, b);
 		return;
-	c->next->n = (size_t)n;
+	}
+	b->n = (size_t)n;
+	c->next = b;
 	c->ahead = 1;
 	c->st.ahead++;
 	uv_mutex_lock(&c->dec_mu);
-	c->dec_job = c->next;
+	c->dec_job = b;
 	uv_cond_broadcast(&c->dec_cv);
 	uv_mutex_unlock(&c->dec_mu);
 }
 
 /*
- * Check and write one message of a batch, decoded already unless it is a
- * part.  r->stored = 1 for a record written (for the correlation after the
- * commit).  Returns -1 only when the store failed (the batch must be
- * rolled back).
+ * Check one message of a batch, decoded already unless it is a part.
+ * r->stored = 1 for a record to write (and to correlate after the
+ * commit).
  */
-static int
-consume_one(struct consume *c, rd_kafka_message_t *m, struct consume_rec *r,
-    uint64_t rx)
+static void
+consume_check(struct consume *c, struct consume_batch *b, size_t i)
 {
+	rd_kafka_message_t	*m = b->msgs[i];
+	struct consume_rec	*r = &b->recs[i];
 	struct consume_part	*pt;
+	struct store_host_counts *hc;
 	char			 key[CONSUME_KEY_MAX + 1];
 	char			*detail = r->detail;
 	const size_t		 detaillen = sizeof r->detail;
@@ -568,8 +635,8 @@ consume_one(struct consume *c, rd_kafka_message_t *m, struct consume_rec *r,
 	if (pt != NULL)
 		pt->msgs++;
 	if (why != TM_OK) {
-		consume_reject(c, key, why, m, detail, rx);
-		return 0;
+		consume_reject(c, key, why, m, detail, b->rx);
+		return;
 	}
 	if (!complete) {
 		const char	*ph;
@@ -581,7 +648,7 @@ consume_one(struct consume *c, rd_kafka_message_t *m, struct consume_rec *r,
 		c->st.parts++;
 		if (pt != NULL && tm_reasm_last_part(c->reasm, &ph, &ps) == 0)
 			consume_held_add(pt, ph, ps, m->offset);
-		return 0;
+		return;
 	}
 	if (pt != NULL && r->joined != NULL)
 		consume_held_done(pt, r->rec.host_id, r->rec.seq);
@@ -594,14 +661,14 @@ consume_one(struct consume *c, rd_kafka_message_t *m, struct consume_rec *r,
 	if (strcmp(key, r->rec.host_id) != 0) {
 		snprintf(detail, detaillen, "host id \"%.64s\" in a message "
 		    "keyed \"%.64s\"", r->rec.host_id, key);
-		consume_reject(c, key, REJ_KEY_MISMATCH, m, detail, rx);
+		consume_reject(c, key, REJ_KEY_MISMATCH, m, detail, b->rx);
 		goto drop;
 	}
 	v = ledger_check(c->ledger, r->rec.host_id, r->rec.epoch, r->rec.seq);
 	if (v == LEDGER_JUMP) {
 		snprintf(detail, detaillen, "sequence %llu",
 		    (unsigned long long)r->rec.seq);
-		consume_reject(c, key, REJ_SEQ_JUMP, m, detail, rx);
+		consume_reject(c, key, REJ_SEQ_JUMP, m, detail, b->rx);
 		goto drop;
 	}
 	if (v == LEDGER_DUP) {
@@ -609,24 +676,102 @@ consume_one(struct consume *c, rd_kafka_message_t *m, struct consume_rec *r,
 		c->st.duplicates++;
 		goto drop;
 	}
-	if (store_put_prepared(c->store, &r->rec, &r->prep, r->raw, r->rawlen,
-	    rx) == -1)
-		return -1;	/* freed by the caller with the rest */
-	{
-		struct store_host_counts *hc = consume_counts(c, key);
-
-		hc->records[r->rec.kind]++;
-		hc->last_rx_ns = rx;
-	}
+	hc = consume_counts(c, key);
+	hc->records[r->rec.kind]++;
+	hc->last_rx_ns = b->rx;
 	if (v == LEDGER_FILL)
-		c->st.late++;
+		b->late++;
 	r->stored = 1;
-	return 0;
+	return;
 drop:
 	tm_record_free(&r->rec);
 	free(r->joined);
 	r->joined = NULL;
+}
+
+/*
+ * The transaction of a checked batch: its records, the hosts' counters
+ * and ledgers, in_tx's writes.  On the writer thread (or the loop when
+ * there is none).  0: committed; -1: the store failed, rolled back.
+ */
+static int
+consume_write(struct consume *c, struct consume_batch *b)
+{
+	struct consume_put_ctx	 x = { c, 0 };
+	size_t			 i;
+
+	if (store_begin(c->store) == -1)
+		goto fail;
+	for (i = 0; i < b->n; i++) {
+		struct consume_rec *r = &b->recs[i];
+
+		if (r->stored && store_put_prepared(c->store, &r->rec, &r->prep,
+		    r->raw, r->rawlen, b->rx) == -1)
+			goto fail;
+	}
+	strmap_each(c->counts, consume_put_counts, &x);
+	if (x.failed || ledger_flush(c->ledger, consume_put_ledger,
+	    c->store) == -1)
+		goto fail;
+	if (c->in_tx != NULL && c->in_tx(c->tx_arg) == -1)
+		goto fail;
+	if (store_commit(c->store) == -1)
+		goto fail;
 	return 0;
+fail:
+	store_rollback(c->store);
+	return -1;
+}
+
+static void
+consume_wr_main(void *arg)
+{
+	struct consume		*c = arg;
+	struct consume_batch	*b;
+	int			 rc;
+
+	(void)pthread_setname_np(pthread_self(), "tm-store");	/* top(1) */
+	uv_mutex_lock(&c->wr_mu);
+	for (;;) {
+		while (!c->wr_busy && !c->wr_quit)
+			uv_cond_wait(&c->wr_cv, &c->wr_mu);
+		if (!c->wr_busy)
+			break;			/* quit, nothing left */
+		b = c->wr_job;
+		uv_mutex_unlock(&c->wr_mu);
+		rc = consume_write(c, b);
+		uv_mutex_lock(&c->wr_mu);
+		c->wr_rc = rc;
+		c->wr_busy = false;
+		uv_cond_broadcast(&c->wr_cv);
+	}
+	uv_mutex_unlock(&c->wr_mu);
+}
+
+/* Hand b's transaction to the writer thread (or run it here). */
+static void
+consume_wr_start(struct consume *c, struct consume_batch *b)
+{
+	c->wr_job = b;
+	if (!c->wr_on) {
+		c->wr_rc = consume_write(c, b);
+		return;
+	}
+	uv_mutex_lock(&c->wr_mu);
+	c->wr_busy = true;
+	uv_cond_broadcast(&c->wr_cv);
+	uv_mutex_unlock(&c->wr_mu);
+}
+
+/* Wait for the transaction of c->wr_job to end: 0 committed, -1 not. */
+static int
+consume_wr_wait(struct consume *c)
+{
+	uv_mutex_lock(&c->wr_mu);
+	while (c->wr_busy)
+		uv_cond_wait(&c->wr_cv, &c->wr_mu);
+	uv_mutex_unlock(&c->wr_mu);
+	return c->wr_rc;
 }
 
 /* Store the offsets after the batch, holding back split records. */
@@ -666,6 +811,49 @@ consume_store_offsets(struct consume *c, rd_kafka_message_t **msgs, size_t n)
 }
 
 /*
+ * The transaction in flight, if any, ended (the store and the ledgers are
+ * the loop's again); when it committed, its offsets stored now.  For the
+ * rebalance callback, which taking a batch from the queue may run in the
+ * middle of one.
+ */
+static void
+consume_wr_settle(struct consume *c)
+{
+	struct consume_batch *b = c->wr_job;
+
+	if (b == NULL || consume_wr_wait(c) == -1 || b->offsets_stored)
+		return;
+	consume_store_offsets(c, b->msgs, b->n);
+	b->offsets_stored = 1;
+}
+
+/* The correlation of a committed batch's records; the block freed. */
+static void
+consume_correlate(struct consume *c, struct consume_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (b->recs[i].stored && c->on_record != NULL)
+			c->on_record(&b->recs[i].rec, b->rx, c->arg);
+	consume_batch_put(c, b);
+}
+
+/* Seek each partition of b back to its first message in b. */
+static void
+consume_seek_back(struct consume_batch *b)
+{
+	size_t i;
+
+	for (i = b->n; i-- > 0;) {
+		rd_kafka_message_t *m = b->msgs[i];
+
+		if (!m->err)
+			rd_kafka_seek(m->rkt, m->partition, m->offset, 1000);
+	}
+}
+
+/*
  * Process one batch: the one decoded ahead, or one taken from the queue
  * now.  Returns the number of messages taken (0: the queue is empty), or
  * -1 when the store failed.
@@ -675,100 +863,91 @@ consume_batch(struct consume *c)
 {
 	struct consume_batch	*b;
 	size_t			 i, n;
-	uint64_t		 t0, rx;
-	int			 failed = 0;
+	uint64_t		 t0;
 
-	if (c->cur == NULL) {
-		c->cur = xcalloc(1, sizeof *c->cur);
-		c->next = xcalloc(1, sizeof *c->next);
-	}
 	if (c->ahead) {
 		b = consume_dec_wait(c);
-		c->next = c->cur;
-		c->cur = b;
 	} else {
 		ssize_t got;
 
-		b = c->cur;
+		b = consume_batch_get(c);
 		got = rd_kafka_consume_batch_queue(c->queue, 0, b->msgs,
 		    CONSUME_BATCH);
-		if (got <= 0)
+		if (got <= 0) {
+			consume_batch_put(c, b);
 			return 0;
+		}
 		b->n = (size_t)got;
 		consume_decode(c->reasm, c->store, b);
 	}
 	n = b->n;
 	t0 = mono_ns();
-	rx = now_ns();
-	if (store_begin(c->store) == -1) {
-		failed = 1;
-	} else {
-		for (i = 0; i < n && !failed; i++) {
-			rd_kafka_message_t *m = b->msgs[i];
+	b->rx = now_ns();
+	for (i = 0; i < n; i++) {
+		rd_kafka_message_t *m = b->msgs[i];
 
-			if (m->err) {
-				if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-					c->st.kafka_errors++;
-					if (log_ratelimit_ok(&c->rl))
-						log_warnx("consume: %s",
-						    rd_kafka_message_errstr(m));
-				}
-				continue;
-			}
-			if (consume_one(c, m, &b->recs[i], rx) == -1)
-				failed = 1;
+		if (!m->err) {
+			consume_check(c, b, i);
+		} else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			c->st.kafka_errors++;
+			if (log_ratelimit_ok(&c->rl))
+				log_warnx("consume: %s",
+				    rd_kafka_message_errstr(m));
 		}
-		if (!failed) {
-			struct consume_put_ctx x = { c, 0 };
-
-			strmap_each(c->counts, consume_put_counts, &x);
-			failed = x.failed || ledger_flush(c->ledger,
-			    consume_put_ledger, c->store) == -1;
-		}
-		if (!failed && c->in_tx != NULL && c->in_tx(c->tx_arg) == -1)
-			failed = 1;
-		if (!failed && store_commit(c->store) == -1)
-			failed = 1;
 	}
-	consume_counts_clear(c);
-	if (failed) {
-		/* Read the batch again later: seek each partition back.
-		 * Nothing was taken ahead (that follows a commit). */
-		store_rollback(c->store);
+	consume_wr_start(c, b);
+	/* Meanwhile: the next batch to the decoder, and the batch before
+	 * to the correlation. */
+	consume_ahead(c);
+	if (c->prev != NULL) {
+		uint64_t tc = mono_ns();
+
+		consume_correlate(c, c->prev);
+		c->prev = NULL;
+		t0 += mono_ns() - tc;	/* store_ns: the batch's own time */
+	}
+	if (consume_wr_wait(c) == -1) {
+		/* Read the batch again later, and the one taken ahead: seek
+		 * each partition back to its first message (b's come last,
+		 * and are the earlier). */
+		struct consume_batch *nb = c->ahead ? consume_dec_wait(c) :
+		    NULL;
+
+		c->wr_job = NULL;
+		consume_counts_clear(c);
 		c->st.store_errors++;
 		log_warnx("consume: the store failed; the batch of %zu "
-		    "message(s) is read again in %d ms", n, CONSUME_RETRY_MS);
+		    "message(s) is read again in %d ms, with the %zu taken "
+		    "ahead", n, CONSUME_RETRY_MS, nb != NULL ? nb->n : 0);
 		if (consume_ledgers(c) == -1)
 			log_warnx("consume: cannot reload the ledgers");
-		for (i = n; i-- > 0;) {
-			rd_kafka_message_t *m = b->msgs[i];
-
-			if (!m->err)
-				rd_kafka_seek(m->rkt, m->partition, m->offset,
-				    1000);
+		if (nb != NULL) {
+			consume_seek_back(nb);
+			consume_batch_put(c, nb);
 		}
+		consume_seek_back(b);
 		consume_parts_clear(c);
-		consume_batch_free(b);
+		consume_batch_put(c, b);
 		return -1;
 	}
+	c->wr_job = NULL;
+	consume_counts_clear(c);
 	if (c->committed != NULL)
 		c->committed(c->tx_arg);
-	consume_store_offsets(c, b->msgs, n);
+	if (!b->offsets_stored)
+		consume_store_offsets(c, b->msgs, n);
+	for (i = 0; i < n; i++)
+		if (b->recs[i].stored)
+			c->st.records[b->recs[i].rec.kind]++;
+	c->st.late += b->late;
 	c->st.batches++;
 	c->st.store_ns += mono_ns() - t0;
-	/* The next batch decodes on the decoder thread meanwhile. */
-	consume_ahead(c);
-	for (i = 0; i < n; i++) {
-		struct consume_rec *r = &b->recs[i];
-
-		if (!r->stored)
-			continue;
-		c->st.records[r->rec.kind]++;
-		if (c->on_record != NULL)
-			c->on_record(&r->rec, rx, c->arg);
-	}
-	c->st.last_batch_ns = rx;
-	consume_batch_free(b);
+	c->st.last_batch_ns = b->rx;
+	/* Another batch follows: correlate this one meanwhile. */
+	if (c->ahead)
+		c->prev = b;
+	else
+		consume_correlate(c, b);
 	return (ssize_t)n;
 }
 
@@ -864,8 +1043,9 @@ consume_start(uv_loop_t *loop, const struct collector_config *cfg,
 	c->rl.interval_s = 10;
 	c->rl.burst = 20;
 	c->group = xstrdup(cfg->kafka_group);
-	if (uv_mutex_init(&c->dec_mu) != 0 || uv_cond_init(&c->dec_cv) != 0)
-		fatalx("consume: cannot make the decoder thread's lock");
+	if (uv_mutex_init(&c->dec_mu) != 0 || uv_cond_init(&c->dec_cv) != 0 ||
+	    uv_mutex_init(&c->wr_mu) != 0 || uv_cond_init(&c->wr_cv) != 0)
+		fatalx("consume: cannot make the threads' locks");
 	c->reasm = tm_reasm_new(CONSUME_REASM_PENDING, CONSUME_REASM_BYTES);
 	/* The records are only read (store, correlation): each in one arena
 	 * instead of hundreds of small allocations. */
@@ -920,6 +1100,11 @@ consume_start(uv_loop_t *loop, const struct collector_config *cfg,
 	else
 		log_warnx("consume: no decoder thread: records are decoded "
 		    "on the loop");
+	if (uv_thread_create(&c->wr, consume_wr_main, c) == 0)
+		c->wr_on = true;
+	else
+		log_warnx("consume: no writer thread: records are written "
+		    "on the loop");
 	uv_poll_init(loop, &c->poll, c->pipefd[0]);
 	c->poll.data = c;
 	uv_poll_start(&c->poll, UV_READABLE, consume_readable_cb);
@@ -947,6 +1132,8 @@ fail:
 	strmap_free(c->counts);
 	uv_cond_destroy(&c->dec_cv);
 	uv_mutex_destroy(&c->dec_mu);
+	uv_cond_destroy(&c->wr_cv);
+	uv_mutex_destroy(&c->wr_mu);
 	free(c->group);
 	free(c);
 	return NULL;
@@ -957,7 +1144,9 @@ fail:
  * it after the batch's records (-1: the store failed, the batch is rolled
  * back and read again), committed(arg) once it has committed.  After a
  * rollback committed is not called: in_tx's writes are undone, and are to
- * be offered to the next batch again.
+ * be offered to the next batch again.  in_tx runs on the writer thread,
+ * while the loop may be correlating (arg's state it shares with the loop
+ * needs a lock); committed runs on the loop.
  */
 void
 consume_set_tx(struct consume *c, consume_tx_fn in_tx,
@@ -996,10 +1185,12 @@ consume_closed(uv_handle_t *h)
 	consume_counts_clear(c);
 	strmap_free(c->counts);
 	tm_reasm_free(c->reasm);
-	free(c->cur);
-	free(c->next);
+	while (c->npool > 0)
+		free(c->pool[--c->npool]);
 	uv_cond_destroy(&c->dec_cv);
 	uv_mutex_destroy(&c->dec_mu);
+	uv_cond_destroy(&c->wr_cv);
+	uv_mutex_destroy(&c->wr_mu);
 	free(c->group);
 	free(c);
 }
@@ -1017,6 +1208,12 @@ consume_stop(struct consume *c)
 	if (c == NULL)
 		return;
 	c->stopping = 1;
+	/* The last batch committed, if its correlation was left for the
+	 * next: now. */
+	if (c->prev != NULL) {
+		consume_correlate(c, c->prev);
+		c->prev = NULL;
+	}
 	/* A batch taken ahead is dropped: its offsets were not stored, so
 	 * it is read again (by this group's next member). */
 	if (c->ahead) {
@@ -1024,7 +1221,15 @@ consume_stop(struct consume *c)
 
 		log_info("consume: %zu message(s) taken ahead left to be read "
 		    "again", b->n);
-		consume_batch_free(b);
+		consume_batch_put(c, b);
+	}
+	if (c->wr_on) {
+		uv_mutex_lock(&c->wr_mu);
+		c->wr_quit = true;
+		uv_cond_broadcast(&c->wr_cv);
+		uv_mutex_unlock(&c->wr_mu);
+		uv_thread_join(&c->wr);
+		c->wr_on = false;
 	}
 	if (c->dec_on) {
 		uv_mutex_lock(&c->dec_mu);

@@ -22,7 +22,9 @@
  *   findings    every finding and its changes (correlate.c decides them)
  *   rejects     rejected messages per host and reason
  *
- * Threading: one struct store is used from one thread (the loop's).
+ * Threading: one struct store is used from one thread at a time: the
+ * loop's, or the consumer's writer thread while it runs a batch's
+ * transaction (the loop waits for that before it uses the store again).
  * Writers: all writes of a consumer batch happen between store_begin and
  * store_commit, so that a crash leaves either all or none of them; the
  * caller commits Kafka offsets only after store_commit returned 0.
