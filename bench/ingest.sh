@@ -42,9 +42,10 @@
 #     over the busiest of the loop, the decoder and the writer (the
 #     pipeline's capacity with a core for each), the bytes it wrote, peak
 #     RSS (VmHWM);
-#  3. store size per host: the SQLite file + WAL after a checkpoint
-#     (PRAGMA wal_checkpoint(TRUNCATE)), divided by the hosts; the rows
-#     per table; SQLite's PRAGMA integrity_check of the store ("ok");
+#  3. store size per host: the SQLite files (the store and its findings
+#     store) + WALs after a checkpoint (PRAGMA wal_checkpoint(TRUNCATE)),
+#     divided by the hosts; the rows per table; SQLite's PRAGMA
+#     integrity_check of each file ("ok");
 #  4. the first OSV feed (SIGHUP with feeds.osv changed): time until the
 #     engine has evaluated the fleet and every finding change is written
 #     (tallyman_findings_unwritten 0); then the changed feed (one record in
@@ -265,17 +266,29 @@ done
 t_cis=$(now)
 echo "findings   after ingest: $(int "$(metric tallyman_findings_open)") open, all written $(awk -v a="$t_done" -v b="$t_cis" 'BEGIN { printf "%.2f", b - a }') s after the last record"
 
-# 3. Store size per host.
-sqlite3 "$T/state/collector.db" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null 2>&1
-db=$(stat -c %s "$T/state/collector.db")
-wal=$(stat -c %s "$T/state/collector.db-wal" 2>/dev/null || echo 0)
-awk -v d="$db" -v w="$wal" -v h="$HOSTS" 'BEGIN {
-	printf "store      %.1f MB (file %d + WAL %d bytes after a checkpoint): %.0f bytes/host\n", (d + w) / 1e6, d, w, (d + w) / h }'
+# 3. Store size per host: the store and its findings store (since
+# bench/RESULTS.md's "findings in a file of their own"; before, findings
+# were in the one file).
+FDB=$T/state/collector-findings.db
+[ -e "$FDB" ] || FDB=
+size=0
+for f in "$T/state/collector.db" $FDB; do
+	sqlite3 "$f" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null 2>&1
+	db=$(stat -c %s "$f")
+	wal=$(stat -c %s "$f-wal" 2>/dev/null || echo 0)
+	size=$((size + db + wal))
+	awk -v f="${f##*/}" -v d="$db" -v w="$wal" 'BEGIN {
+		printf "store      %s: %.1f MB (file %d + WAL %d bytes after a checkpoint)\n", f, (d + w) / 1e6, d, w }'
+done
+awk -v s="$size" -v h="$HOSTS" 'BEGIN { printf "store      %.1f MB in all: %.0f bytes/host\n", s / 1e6, s / h }'
 sqlite3 "$T/state/collector.db" "SELECT 'store      rows: ' || (SELECT count(*) FROM hosts) || ' hosts, ' ||
     (SELECT count(*) FROM containers) || ' containers, ' || (SELECT count(*) FROM processes) || ' processes, ' ||
     (SELECT count(*) FROM images) || ' images, ' || (SELECT count(*) FROM pkgsets) || ' package sets of ' ||
-    (SELECT count(*) FROM packages) || ' packages, ' || (SELECT count(*) FROM findings) || ' findings'" 2>/dev/null
-echo "store      integrity: $(sqlite3 "$T/state/collector.db" 'PRAGMA integrity_check' 2>&1 | head -n 5 | tr '\n' ' ')"
+    (SELECT count(*) FROM packages) || ' packages, ' ||
+    (SELECT count(*) FROM ${FDB:+f.}findings) || ' findings'" ${FDB:+-cmd "ATTACH '$FDB' AS f"} 2>/dev/null
+for f in "$T/state/collector.db" $FDB; do
+	echo "store      integrity of ${f##*/}: $(sqlite3 "$f" 'PRAGMA integrity_check' 2>&1 | head -n 5 | tr '\n' ' ')"
+done
 
 # 4. Feeds: SIGHUP with feeds.osv changed, until every change is written.
 feed_step() {

@@ -57,27 +57,39 @@ if [ ! -s "$log" ]; then
 	exit 1
 fi
 records=$(sed -n 's/^ingest *\([0-9]*\) records stored.*/\1/p' "$out")
-sqlite3 -separator ' ' "$kept/state/collector.db" \
-    "SELECT pageno, name FROM dbstat" >"$kept/pagemap" || exit 1
+# Each file's pages (the store, and its findings store when there is one),
+# by the name of its WAL.
+: >"$kept/pagemap"
+for db in "$kept/state/collector.db" "$kept/state/collector-findings.db"; do
+	[ -f "$db" ] || continue
+	sqlite3 -separator ' ' "$db" "SELECT pageno, name FROM dbstat" |
+	    sed "s|^|$db-wal |" >>"$kept/pagemap" || exit 1
+done
 python3 - "$kept/pagemap" "$log" "${records:-0}" <<'EOF'
 import collections, sys
 
 owner = {}
+files = set()
 with open(sys.argv[1]) as f:
     for line in f:
-        page, name = line.rstrip("\n").split(" ", 1)
-        owner[int(page)] = name
+        wal, page, name = line.rstrip("\n").split(" ", 2)
+        owner[(wal, int(page))] = name
+        files.add(wal)
 records = int(sys.argv[3])
 count = collections.Counter()
 with open(sys.argv[2]) as f:
     for line in f:
-        count[owner.get(int(line), "(freed)")] += 1
+        wal, page = line.split()
+        name = owner.get((wal, int(page)), "(freed)")
+        if len(files) > 1 and "-findings.db-wal" in wal:
+            name = "findings store: " + name
+        count[name] += 1
 total = sum(count.values())
-print("%-32s %10s %7s %12s" % ("table or index", "frames", "share",
+print("%-40s %10s %7s %12s" % ("table or index", "frames", "share",
                                "per record"))
 for name, n in count.most_common():
-    print("%-32s %10d %6.1f%% %12.3f" % (name, n, 100.0 * n / total,
+    print("%-40s %10d %6.1f%% %12.3f" % (name, n, 100.0 * n / total,
                                          n / records if records else 0))
-print("%-32s %10d %6.1f%% %12.3f" % ("total", total, 100.0,
+print("%-40s %10d %6.1f%% %12.3f" % ("total", total, 100.0,
                                      total / records if records else 0))
 EOF

@@ -507,6 +507,26 @@ api_stats(struct api_req *r)
 		    "the store failed (see the collector's log)");
 		return;
 	}
+	if (r->api->co->fstore != NULL) {
+		/* Findings are in their own store, the findings writer
+		 * thread's: counted while it does not write. */
+		json_t			*fo = NULL;
+		enum store_qresult	 res;
+
+		uv_mutex_lock(&r->api->co->findings_mu);
+		res = store_query(r->api->co->fstore, &q, &fo);
+		uv_mutex_unlock(&r->api->co->findings_mu);
+		if (res != STORE_QOK) {
+			json_decref(out);
+			api_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR,
+			    "store_error", "the findings store failed (see the "
+			    "collector's log)");
+			return;
+		}
+		json_object_set(out, "findings_stored",
+		    json_object_get(fo, "findings_stored"));
+		json_decref(fo);
+	}
 	correlate_run_stats(r->api->co->cr, &cs);
 	json_object_set_new(out, "findings_open",
 	    json_integer((json_int_t)cs.engine.open));
@@ -571,12 +591,22 @@ api_metrics(struct api_req *r)
 	struct consume_stats	 cs;
 	struct store		*st = co->store;
 	uint64_t		 hosts, missing, dups;
+	uint64_t		 fst_commits = 0, fst_commit_ns = 0, fst_errors = 0;
 	char			*cor;
 	size_t			 corlen, i;
 
 	if (api_args_unknown(r))
 		return;
 	consume_stats(co->consume, &cs);
+	if (co->fstore != NULL) {
+		/* The findings writer thread's store: counters only. */
+		fst_commits = __atomic_load_n(&co->fstore->commits,
+		    __ATOMIC_RELAXED);
+		fst_commit_ns = __atomic_load_n(&co->fstore->commit_ns_total,
+		    __ATOMIC_RELAXED);
+		fst_errors = __atomic_load_n(&co->fstore->errors,
+		    __ATOMIC_RELAXED);
+	}
 	ledger_totals(co->ledger, &hosts, &missing, &dups);
 	api_text(r, "# HELP tallyman_records_total Records accepted and "
 	    "stored, by kind.\n# TYPE tallyman_records_total counter\n");
@@ -656,11 +686,13 @@ api_metrics(struct api_req *r)
 	    (unsigned long long)cs.kafka_errors,
 	    (unsigned long long)cs.batches, (double)cs.store_ns / 1e9,
 	    (unsigned long long)cs.ahead,
-	    (double)st->commit_ns_total / 1e9,
-	    (unsigned long long)st->commits,
-	    (unsigned long long)(st->errors + cs.store_errors),
-	    (unsigned long long)co->findings_written,
-	    (unsigned long long)co->findings_queued);
+	    (double)(st->commit_ns_total + fst_commit_ns) / 1e9,
+	    (unsigned long long)(st->commits + fst_commits),
+	    (unsigned long long)(st->errors + fst_errors + cs.store_errors),
+	    (unsigned long long)__atomic_load_n(&co->findings_written,
+	    __ATOMIC_RELAXED),
+	    (unsigned long long)__atomic_load_n(&co->findings_queued,
+	    __ATOMIC_RELAXED));
 	for (i = 1; i <= 5; i++)
 		api_text(r, "tallyman_api_requests_total{code=\"%zuxx\"} %llu\n",
 		    i, (unsigned long long)r->api->requests[i]);

@@ -9,15 +9,14 @@
  * findings and the stored fleet (so a restart announces nothing twice and
  * resolves what should have resolved meanwhile); the consumer; the API.
  *
- * Findings' changes reach the store through a queue: written in the next
- * consumer batch's transaction while batches follow one another (one
- * commit instead of two), else in a transaction of their own on an idle
- * handle; RUN_FINDINGS_TX at most per transaction.  A change leaves the
- * queue only once its transaction has committed: a batch rolled back
- * loses none that the feed has already announced.  A batch's transaction
- * runs on the consumer's writer thread while the loop correlates (and so
- * adds to the queue): the queue's array is shared under qmu, and the
- * transaction writes a copy of its first entries (txq).
+ * Findings have a store of their own (store_findings_path: beside the
+ * main one), with its own writer: their changes go through a queue to a
+ * thread (tm-fwrite) that writes them in transactions of its own,
+ * RUN_FINDINGS_TX at most each, in parallel with the consumer's writer
+ * (SQLite takes one writer per file).  A change leaves the queue only
+ * once its transaction has committed: a transaction that fails loses none
+ * that the feed has already announced.  A store whose findings were kept
+ * in the main file (before) has them moved at start-up.
  *
  * Signals: SIGTERM and SIGINT stop (the consumer leaves its group
  * committing its offsets, queued findings are written, the findings
@@ -26,6 +25,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +34,7 @@
 #include "collector/store.h"
 
 #define RUN_FINDINGS_TX		65536
+#define RUN_FINDINGS_RETRY_MS	1000ULL
 #define RUN_HISTORY_NS		(30ULL * 86400ULL * 1000000000ULL)
 #define RUN_PRUNE_MS		(3600ULL * 1000ULL)
 
@@ -41,116 +42,105 @@ struct run {
 	struct collector	 co;
 	uv_loop_t		 loop;
 	uv_signal_t		 sigterm, sigint, sighup;
-	uv_idle_t		 flush;
 	uv_timer_t		 prune;
-	uv_mutex_t		 qmu;		/* q, nq, capq */
-	struct finding		**q;		/* findings to write */
+	/* The findings queue and its writer thread (run_fw_main). */
+	uv_mutex_t		 qmu;		/* guards the fields below */
+	uv_cond_t		 qcv;		/* the thread: work, or quit */
+	struct finding		**q;		/* changes to write, in order */
 	size_t			 nq, capq;
-	size_t			 nput;		/* of q, in the open transaction */
-	struct finding		**txq;		/* q[0..nput), being written */
+	uint64_t		 prune_before;	/* 0, or prune findings so */
+	int			 fw_quit;
+	uint64_t		 write_errors;
+	/* The thread's own. */
+	uv_thread_t		 fw;
+	int			 fw_on;
+	struct finding		**txq;		/* q's first, being written */
 	size_t			 captxq;
 	int			 stopping;
-	uint64_t		 written, write_errors;
 };
 
 /* ---------------------------------------------------------------------- */
 /* Findings to the store */
 
 /*
- * Write the first queued findings (RUN_FINDINGS_TX at most) in the store's
- * open transaction.  Returns how many (r->nput), or -1 when the store
- * failed (the transaction is to be rolled back; the queue is kept).  On
- * the consumer's writer thread, or the loop's; the queue's entries stay
- * until run_findings_committed (on the loop) takes them off.
+ * The findings writer thread (tm-fwrite): writes the first queued changes
+ * (RUN_FINDINGS_TX at most) to the findings store in a transaction, takes
+ * them off the queue once it has committed, and goes on while there are
+ * more; after a failure it waits RUN_FINDINGS_RETRY_MS.  Also prunes the
+ * findings store when the loop asks.  It holds co.findings_mu while it
+ * uses the store (the API's statistics take it too).  At quit it writes
+ * what is queued first (giving up after a failure).  Runs on the loop's
+ * thread instead when the thread never started (run_fw_stop).
  */
-static int
-run_put_findings(struct run *r)
+static void
+run_fw_main(void *arg)
 {
-	size_t i, n;
+	struct run	*r = arg;
+	struct store	*fs = r->co.fstore;
+	size_t		 i, n;
+	int		 failed;
 
-	r->nput = 0;
+	(void)pthread_setname_np(pthread_self(), "tm-fwrite");	/* top(1) */
 	uv_mutex_lock(&r->qmu);
-	n = r->nq < RUN_FINDINGS_TX ? r->nq : RUN_FINDINGS_TX;
-	if (n > r->captxq) {
-		r->captxq = n;
-		r->txq = xreallocarray(r->txq, n, sizeof *r->txq);
-	}
-	if (n > 0)
+	for (;;) {
+		while (r->nq == 0 && r->prune_before == 0 && !r->fw_quit)
+			uv_cond_wait(&r->qcv, &r->qmu);
+		if (r->prune_before != 0) {
+			uint64_t before = r->prune_before;
+
+			r->prune_before = 0;
+			uv_mutex_unlock(&r->qmu);
+			uv_mutex_lock(&r->co.findings_mu);
+			if (store_prune(fs, before) == -1)
+				log_warnx("run: pruning the findings store "
+				    "failed");
+			uv_mutex_unlock(&r->co.findings_mu);
+			uv_mutex_lock(&r->qmu);
+			continue;
+		}
+		if (r->nq == 0)
+			break;			/* quit, nothing left */
+		n = r->nq < RUN_FINDINGS_TX ? r->nq : RUN_FINDINGS_TX;
+		if (n > r->captxq) {
+			r->captxq = n;
+			r->txq = xreallocarray(r->txq, n, sizeof *r->txq);
+		}
 		memcpy(r->txq, r->q, n * sizeof *r->q);
-	uv_mutex_unlock(&r->qmu);
-	for (i = 0; i < n; i++)
-		if (store_put_finding(r->co.store, r->txq[i]) == -1)
-			return -1;
-	r->nput = n;
-	return (int)n;
-}
-
-/* The findings run_put_findings wrote have committed: off the queue. */
-static void
-run_findings_committed(struct run *r)
-{
-	size_t i, n = r->nput;
-
-	if (n == 0)
-		return;		/* a batch with no finding (r->q may be NULL) */
-	uv_mutex_lock(&r->qmu);
-	for (i = 0; i < n; i++)
-		finding_free(r->q[i]);
-	memmove(r->q, r->q + n, (r->nq - n) * sizeof *r->q);
-	r->nq -= n;
-	uv_mutex_unlock(&r->qmu);
-	r->nput = 0;
-	r->written += n;
-	r->co.findings_written = r->written;
-	r->co.findings_queued = r->nq;
-}
-
-/* consume_set_tx: the queue rides in the consumer's batches. */
-static int
-run_tx_cb(void *arg)
-{
-	return run_put_findings(arg) == -1 ? -1 : 0;
-}
-
-static void
-run_committed_cb(void *arg)
-{
-	run_findings_committed(arg);
-}
-
-/* Write queued findings in a transaction of their own. */
-static void
-run_flush_findings(struct run *r)
-{
-	struct store	*st = r->co.store;
-
-	if (r->nq == 0)
-		return;
-	if (store_begin(st) == -1 || run_put_findings(r) == -1 ||
-	    store_commit(st) == -1) {
-		/* Keep them: the next turn tries again. */
-		store_rollback(st);
-		r->write_errors++;
-		log_warnx("run: %zu finding change(s) not written yet", r->nq);
-		return;
+		uv_mutex_unlock(&r->qmu);
+		uv_mutex_lock(&r->co.findings_mu);
+		failed = store_begin(fs) == -1;
+		for (i = 0; i < n && !failed; i++)
+			failed = store_put_finding(fs, r->txq[i]) == -1;
+		if (!failed)
+			failed = store_commit(fs) == -1;
+		if (failed)
+			store_rollback(fs);
+		uv_mutex_unlock(&r->co.findings_mu);
+		uv_mutex_lock(&r->qmu);
+		if (failed) {
+			/* Keep them: try again later (once more at quit). */
+			r->write_errors++;
+			log_warnx("run: %zu finding change(s) not written yet",
+			    r->nq);
+			if (r->fw_quit)
+				break;
+			(void)uv_cond_timedwait(&r->qcv, &r->qmu,
+			    RUN_FINDINGS_RETRY_MS * 1000000ULL);
+			continue;
+		}
+		for (i = 0; i < n; i++)
+			finding_free(r->q[i]);
+		memmove(r->q, r->q + n, (r->nq - n) * sizeof *r->q);
+		r->nq -= n;
+		__atomic_store_n(&r->co.findings_written,
+		    r->co.findings_written + n, __ATOMIC_RELAXED);
+		__atomic_store_n(&r->co.findings_queued, r->nq,
+		    __ATOMIC_RELAXED);
 	}
-	run_findings_committed(r);
+	uv_mutex_unlock(&r->qmu);
 }
 
-static void
-run_flush_cb(uv_idle_t *h)
-{
-	struct run *r = h->data;
-
-	/* A batch comes next turn and carries them: one commit, not two. */
-	if (consume_busy(r->co.consume))
-		return;
-	run_flush_findings(r);
-	if (r->nq == 0 || r->write_errors > 0)
-		uv_idle_stop(&r->flush);
-	r->write_errors = 0;
-}
-
+/* A change from the engine (on the loop): queued for the thread. */
 static void
 run_store_sink(const struct finding *f, enum finding_change ch, void *arg)
 {
@@ -162,10 +152,93 @@ run_store_sink(const struct finding *f, enum finding_change ch, void *arg)
 		r->q = xreallocarray(r->q, r->capq, sizeof *r->q);
 	}
 	r->q[r->nq++] = finding_hold(f);
-	r->co.findings_queued = r->nq;
+	__atomic_store_n(&r->co.findings_queued, r->nq, __ATOMIC_RELAXED);
+	uv_cond_signal(&r->qcv);
 	uv_mutex_unlock(&r->qmu);
-	if (!r->stopping)
-		uv_idle_start(&r->flush, run_flush_cb);
+}
+
+/* Start the thread: 0, or -1 with err set. */
+static int
+run_fw_start(struct run *r, char *err, size_t errlen)
+{
+	if (uv_thread_create(&r->fw, run_fw_main, r) != 0) {
+		snprintf(err, errlen, "run: cannot start the findings writer "
+		    "thread");
+		return -1;
+	}
+	r->fw_on = 1;
+	return 0;
+}
+
+/* Write what is queued, then stop the thread; what could not be written
+ * is logged and dropped. */
+static void
+run_fw_stop(struct run *r)
+{
+	if (!r->fw_on && r->nq > 0 && r->co.fstore != NULL) {
+		/* Not started (start-up failed): write them here. */
+		r->fw_quit = 1;
+		run_fw_main(r);
+	}
+	if (r->fw_on) {
+		uv_mutex_lock(&r->qmu);
+		r->fw_quit = 1;
+		uv_cond_signal(&r->qcv);
+		uv_mutex_unlock(&r->qmu);
+		uv_thread_join(&r->fw);
+		r->fw_on = 0;
+	}
+	if (r->nq > 0)
+		log_warnx("run: %zu finding change(s) could not be written",
+		    r->nq);
+	while (r->nq > 0)
+		finding_free(r->q[--r->nq]);
+}
+
+/*
+ * Findings kept in the main store (before they had a file of their own):
+ * into the findings store, then off the main one.
+ */
+struct run_move {
+	struct store	*to;
+	uint64_t	 n;
+};
+
+static int
+run_move_finding(const struct finding *f, void *arg)
+{
+	struct run_move *mv = arg;
+
+	mv->n++;
+	return store_put_finding(mv->to, f);
+}
+
+static int
+run_move_findings(struct run *r, char *err, size_t errlen)
+{
+	struct store	*st = r->co.store, *fs = r->co.fstore;
+	struct run_move	 mv = { fs, 0 };
+
+	if (store_begin(fs) == -1 ||
+	    store_each_finding(st, 0, run_move_finding, &mv) == -1 ||
+	    store_commit(fs) == -1) {
+		store_rollback(fs);
+		snprintf(err, errlen, "run: cannot move the findings of %s to "
+		    "%s", st->path, fs->path);
+		return -1;
+	}
+	if (mv.n == 0)
+		return 0;
+	/* A crash here leaves them in both: moved again at the next start
+	 * (the same ids: replaced, not doubled). */
+	if (store_drop_findings(st) == -1) {
+		snprintf(err, errlen, "run: cannot remove the findings moved "
+		    "from %s", st->path);
+		return -1;
+	}
+	log_info("run: %llu finding(s) moved from %s to %s",
+	    (unsigned long long)mv.n, st->path, fs->path);
+	return 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -208,8 +281,6 @@ run_stop(struct run *r)
 	consume_stop(r->co.consume);
 	r->co.consume = NULL;
 	correlate_run_stop(r->co.cr);	/* flushes the findings feed */
-	uv_idle_stop(&r->flush);
-	uv_close((uv_handle_t *)&r->flush, NULL);
 	uv_close((uv_handle_t *)&r->prune, NULL);
 	uv_close((uv_handle_t *)&r->sigterm, NULL);
 	uv_close((uv_handle_t *)&r->sigint, NULL);
@@ -254,6 +325,11 @@ run_prune_cb(uv_timer_t *t)
 		return;
 	if (store_prune(r->co.store, now - keep) == -1)
 		log_warnx("run: pruning the store failed");
+	/* The findings store is the thread's. */
+	uv_mutex_lock(&r->qmu);
+	r->prune_before = now - keep;
+	uv_cond_signal(&r->qcv);
+	uv_mutex_unlock(&r->qmu);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -271,8 +347,9 @@ run_exec(struct collector_config *cfg, const struct cli_opts *opts, int argc,
 		return 2;
 	}
 	r = xcalloc(1, sizeof *r);
-	if (uv_mutex_init(&r->qmu) != 0)
-		fatalx("run: cannot make the findings queue's lock");
+	if (uv_mutex_init(&r->qmu) != 0 || uv_cond_init(&r->qcv) != 0 ||
+	    uv_mutex_init(&r->co.findings_mu) != 0)
+		fatalx("run: cannot make the findings queue's locks");
 	uv_loop_init(&r->loop);
 	r->co.loop = &r->loop;
 	r->co.cfg = cfg;
@@ -291,18 +368,25 @@ run_exec(struct collector_config *cfg, const struct cli_opts *opts, int argc,
 	if ((r->co.store = store_open(cfg->store_path, 0, err, sizeof err)) ==
 	    NULL)
 		goto out;
+	{
+		char *fpath = store_findings_path(cfg->store_path);
+
+		r->co.fstore = store_open(fpath, 0, err, sizeof err);
+		free(fpath);
+		if (r->co.fstore == NULL || run_move_findings(r, err,
+		    sizeof err) == -1)
+			goto out;
+	}
 	r->co.ledger = ledger_new(LEDGER_JUMP_MAX);
 	if ((r->co.cr = correlate_run_start(&r->loop, cfg, err, sizeof err)) ==
 	    NULL)
 		goto out;
-	uv_idle_init(&r->loop, &r->flush);
-	r->flush.data = r;
 	correlate_run_add_sink(r->co.cr, run_store_sink, r, 1);
 	{
 		struct correlate	*cor = correlate_run_engine(r->co.cr);
 		uint64_t		 t0 = mono_ns(), now = now_ns();
 
-		if (store_each_finding(r->co.store, now > RUN_HISTORY_NS ?
+		if (store_each_finding(r->co.fstore, now > RUN_HISTORY_NS ?
 		    now - RUN_HISTORY_NS : 0, run_restore_finding, cor) == -1 ||
 		    store_replay(r->co.store, run_replay_record, cor) == -1) {
 			snprintf(err, sizeof err, "run: cannot read the stored "
@@ -316,7 +400,8 @@ run_exec(struct collector_config *cfg, const struct cli_opts *opts, int argc,
 	    r->co.store, r->co.ledger, run_on_record, r, err, sizeof err)) ==
 	    NULL)
 		goto out;
-	consume_set_tx(r->co.consume, run_tx_cb, run_committed_cb, r);
+	if (run_fw_start(r, err, sizeof err) == -1)
+		goto out;
 	if ((r->co.api = api_start(&r->co, err, sizeof err)) == NULL)
 		goto out;
 	uv_timer_init(&r->loop, &r->prune);
@@ -345,27 +430,17 @@ out:
 		consume_stop(r->co.consume);
 		if (r->co.cr != NULL)
 			correlate_run_stop(r->co.cr);
-		if (uv_is_active((uv_handle_t *)&r->flush) ||
-		    r->flush.loop != NULL)
-			uv_close((uv_handle_t *)&r->flush, NULL);
 		uv_run(&r->loop, UV_RUN_DEFAULT);
 	}
-	/* What the engine said while stopping, then the store. */
-	while (r->nq > 0 && r->co.store != NULL) {
-		size_t before = r->nq;
-
-		run_flush_findings(r);
-		if (r->nq == before)
-			break;
-	}
-	if (r->nq > 0)
-		log_warnx("run: %zu finding change(s) could not be written", r->nq);
-	while (r->nq > 0)
-		finding_free(r->q[--r->nq]);
+	/* What the engine said while stopping, then the stores. */
+	run_fw_stop(r);
 	free(r->q);
 	free(r->txq);
+	uv_cond_destroy(&r->qcv);
 	uv_mutex_destroy(&r->qmu);
+	uv_mutex_destroy(&r->co.findings_mu);
 	ledger_free(r->co.ledger);
+	store_close(r->co.fstore);
 	store_close(r->co.store);
 	embedded_stop(r->co.embedded);
 	if (uv_loop_close(&r->loop) != 0)

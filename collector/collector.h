@@ -439,9 +439,6 @@ struct store;
 struct ledger;
 typedef void (*consume_record_fn)(const struct tm_record *rec,
 	    uint64_t rx_ns, void *arg);
-/* Other writes carried by each batch's transaction (consume_set_tx). */
-typedef int (*consume_tx_fn)(void *arg);
-typedef void (*consume_committed_fn)(void *arg);
 struct consume_stats {
 	uint64_t messages;		/* messages read */
 	uint64_t bytes;			/* their payload bytes */
@@ -465,8 +462,6 @@ struct consume *consume_start(uv_loop_t *loop,
 	    const struct collector_config *cfg, const char *brokers,
 	    struct store *st, struct ledger *lg, consume_record_fn on_record,
 	    void *arg, char *err, size_t errlen);
-void	consume_set_tx(struct consume *c, consume_tx_fn in_tx,
-	    consume_committed_fn committed, void *arg);
 int	consume_busy(const struct consume *c);
 void	consume_stats(const struct consume *c, struct consume_stats *st);
 void	consume_stop(struct consume *c);
@@ -493,12 +488,15 @@ struct collector {
 	const struct cli_opts	*opts;
 	const char		*brokers;	/* effective bootstrap servers */
 	struct store		*store;
+	struct store		*fstore;	/* findings (cmd-run.c) */
+	uv_mutex_t		 findings_mu;	/* held while fstore is used */
 	struct ledger		*ledger;
 	struct correlate_run	*cr;
 	struct consume		*consume;
 	struct api		*api;
 	struct embedded		*embedded;
 	uint64_t		 started_ns;
+	/* Set by the findings writer thread: read with __atomic_load_n. */
 	uint64_t		 findings_written;	/* changes in the store */
 	uint64_t		 findings_queued;	/* changes not yet */
 };

@@ -38,7 +38,7 @@
  *     correlation waits for this moment when another batch follows), then
  *     waits for the commit and stores the offsets;
  *   - the writer thread (tm-store) runs the transaction: the records, the
- *     hosts' counters and ledgers, in_tx's writes, the commit.
+ *     hosts' counters and ledgers, the commit.
  * So the SQL of one batch overlaps the correlation of the one before and
  * the decoding of the one after.  The store is the writer's only while a
  * transaction runs, and the loop waits for that to end before anything
@@ -138,9 +138,6 @@ struct consume {
 	struct tm_reasm		*reasm;
 	consume_record_fn	 on_record;
 	void			*arg;
-	consume_tx_fn		 in_tx;		/* consume_set_tx */
-	consume_committed_fn	 committed;
-	void			*tx_arg;
 	struct strmap		*counts;	/* host -> store_host_counts (batch) */
 	/* Kept from batch to batch: a fresh block each time made malloc
 	 * consolidate its free lists over and over. */
@@ -691,7 +688,7 @@ drop:
 
 /*
  * The transaction of a checked batch: its records, the hosts' counters
- * and ledgers, in_tx's writes.  On the writer thread (or the loop when
+ * and ledgers.  On the writer thread (or the loop when
  * there is none).  0: committed; -1: the store failed, rolled back.
  */
 static int
@@ -712,8 +709,6 @@ consume_write(struct consume *c, struct consume_batch *b)
 	strmap_each(c->counts, consume_put_counts, &x);
 	if (x.failed || ledger_flush(c->ledger, consume_put_ledger,
 	    c->store) == -1)
-		goto fail;
-	if (c->in_tx != NULL && c->in_tx(c->tx_arg) == -1)
 		goto fail;
 	if (store_commit(c->store) == -1)
 		goto fail;
@@ -932,8 +927,6 @@ consume_batch(struct consume *c)
 	}
 	c->wr_job = NULL;
 	consume_counts_clear(c);
-	if (c->committed != NULL)
-		c->committed(c->tx_arg);
 	if (!b->offsets_stored)
 		consume_store_offsets(c, b->msgs, n);
 	for (i = 0; i < n; i++)
@@ -1137,24 +1130,6 @@ fail:
 	free(c->group);
 	free(c);
 	return NULL;
-}
-
-/*
- * Carry other writes in each batch's transaction: in_tx(arg) is called in
- * it after the batch's records (-1: the store failed, the batch is rolled
- * back and read again), committed(arg) once it has committed.  After a
- * rollback committed is not called: in_tx's writes are undone, and are to
- * be offered to the next batch again.  in_tx runs on the writer thread,
- * while the loop may be correlating (arg's state it shares with the loop
- * needs a lock); committed runs on the loop.
- */
-void
-consume_set_tx(struct consume *c, consume_tx_fn in_tx,
-    consume_committed_fn committed, void *arg)
-{
-	c->in_tx = in_tx;
-	c->committed = committed;
-	c->tx_arg = arg;
 }
 
 /* 1 when another batch is to be taken on the loop's next turn. */

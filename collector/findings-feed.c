@@ -24,6 +24,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -371,6 +372,7 @@ feed_enc_main(void *arg)
 	struct findings_feed	*ff = arg;
 	struct feed_job		*jb;
 
+	(void)pthread_setname_np(pthread_self(), "tm-findings");	/* top(1) */
 	uv_mutex_lock(&ff->mu);
 	for (;;) {
 		while (ff->jhead == NULL && !ff->enc_stop)

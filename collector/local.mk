@@ -169,9 +169,11 @@ TESTS += tests/integ/collector-hostile.sh
 EXTRA_DIST += tests/integ/collector-hostile.sh tests/lib/collector.sh \
 	tests/lib/hostile-records.py
 TESTS += tests/integ/collector-kill.sh tests/integ/collector-epochs.sh \
-	tests/integ/collector-stop.sh tests/integ/collector-store-busy.sh
+	tests/integ/collector-stop.sh tests/integ/collector-store-busy.sh \
+	tests/integ/collector-findings-store.sh
 EXTRA_DIST += tests/integ/collector-kill.sh tests/integ/collector-epochs.sh \
-	tests/integ/collector-stop.sh tests/integ/collector-store-busy.sh
+	tests/integ/collector-stop.sh tests/integ/collector-store-busy.sh \
+	tests/integ/collector-findings-store.sh
 # The web page in headless Chromium (Debian's chromium).
 TESTS += tests/integ/web-page.sh
 EXTRA_DIST += tests/integ/web-page.sh

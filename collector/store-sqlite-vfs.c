@@ -56,6 +56,9 @@ struct sqv_file {
 	sqlite3_int64	 commit_end;	/* the commit frame's end, or 0 */
 	unsigned	 page;		/* 0: not known yet */
 	int		 through;	/* the page size is unknowable: no buffer */
+#ifdef TM_WAL_PAGELOG
+	const char	*name;		/* SQLite's, valid until xClose */
+#endif
 	/* the default VFS's file follows */
 };
 
@@ -195,9 +198,9 @@ sqv_scan(struct sqv_file *f, const unsigned char *data, int n,
 #ifdef TM_WAL_PAGELOG
 /*
  * For bench/wal-pages.sh only (a build configured with
- * CPPFLAGS=-DTM_WAL_PAGELOG): the page number of every frame written, one
- * per line, to the file $TM_WAL_PAGELOG names (which pages, so which
- * tables and indexes, the commits write).
+ * CPPFLAGS=-DTM_WAL_PAGELOG): the WAL's name and the page number of every
+ * frame written, one per line, to the file $TM_WAL_PAGELOG names (which
+ * pages, so which tables and indexes, the commits write).
  */
 static void
 sqv_pagelog(const struct sqv_file *f, const unsigned char *data, int n,
@@ -217,7 +220,8 @@ sqv_pagelog(const struct sqv_file *f, const unsigned char *data, int n,
 	    (o - SQV_WAL_HDR) % fsz != 0)
 		return;
 	for (h = 0; h + SQV_FRAME_HDR <= n; h += fsz)
-		fprintf(log, "%" PRIu32 "\n", sqv_be32(data + h));
+		fprintf(log, "%s %" PRIu32 "\n", f->name,
+		    sqv_be32(data + h));
 }
 #else
 #define sqv_pagelog(f, data, n, o)	do { } while (0)
@@ -376,6 +380,9 @@ sqv_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags,
 	if (rc != SQLITE_OK || sqv_real(f)->pMethods == NULL)
 		return rc;
 	f->base.pMethods = &sqv_io;
+#ifdef TM_WAL_PAGELOG
+	f->name = name;
+#endif
 	return SQLITE_OK;
 }
 

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -604,6 +605,7 @@ sq_ckpt_main(void *arg)
 	struct sq_ckpt	*ck = arg;
 	int		 rc, logn, done;
 
+	(void)pthread_setname_np(pthread_self(), "tm-checkpoint");	/* top(1) */
 	uv_mutex_lock(&ck->mu);
 	for (;;) {
 		while (!ck->want && !ck->stop)
@@ -2084,6 +2086,12 @@ sq_replay(struct store *st, int (*fn)(const struct tm_record *, uint64_t,
 }
 
 static int
+sq_drop_findings(struct store *st)
+{
+	return sq_exec(sq_of(st), "DELETE FROM findings");
+}
+
+static int
 sq_prune(struct store *st, uint64_t before_ns)
 {
 	struct sq	*q = sq_of(st);
@@ -2162,4 +2170,5 @@ const struct store_backend store_sqlite = {
 	.replay = sq_replay,
 	.query = store_sqlite_query,
 	.prune = sq_prune,
+	.drop_findings = sq_drop_findings,
 };

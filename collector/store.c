@@ -179,3 +179,22 @@ store_prune(struct store *st, uint64_t before_ns)
 {
 	return st->be->prune(st, before_ns);
 }
+
+int
+store_drop_findings(struct store *st)
+{
+	return st->be->drop_findings(st);
+}
+
+char *
+store_findings_path(const char *path)
+{
+	size_t	 n = strlen(path);
+	char	*out;
+
+	if (n > 3 && strcmp(path + n - 3, ".db") == 0)
+		xasprintf(&out, "%.*s-findings.db", (int)(n - 3), path);
+	else
+		xasprintf(&out, "%s-findings.db", path);
+	return out;
+}

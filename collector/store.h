@@ -162,6 +162,7 @@ struct store_backend {
 	enum store_qresult (*query)(struct store *st,
 			    const struct store_query *q, json_t **out);
 	int		(*prune)(struct store *st, uint64_t before_ns);
+	int		(*drop_findings)(struct store *st);
 };
 
 /* Every store has this first: store.c dispatches through it. */
@@ -233,6 +234,16 @@ enum store_qresult store_query(struct store *st, const struct store_query *q,
 void	store_query_init(struct store_query *q, enum store_what what);
 /* Forget removed containers and resolved findings older than before_ns. */
 int	store_prune(struct store *st, uint64_t before_ns);
+/* Delete every finding (moved to the findings store). */
+int	store_drop_findings(struct store *st);
+/*
+ * The findings store of the store at path, another store of the same kind
+ * beside it: "DIR/NAME.db" -> "DIR/NAME-findings.db", any other path ->
+ * "PATH-findings.db".  The collector writes findings there, on a thread
+ * of their own (SQLite takes one writer per file); its other tables stay
+ * empty, as does the main store's findings table.  Caller frees.
+ */
+char	*store_findings_path(const char *path);
 
 /* store-sqlite-vfs.c: the writer's WAL writes, a commit at a time. */
 struct sq_vfs_stats {

@@ -31,11 +31,13 @@ done
 # the one before (the counts match above whichever thread decoded).
 tap_like "$(grep '^ingest     decoder thread' "$out")" 'batches decoded ahead: [1-9][0-9]* of [1-9][0-9]*$' \
     "batches were decoded ahead by the decoder thread"
-tap_like "$(grep '^store      rows:' "$out")" "rows: $HOSTS hosts, [1-9][0-9]* containers, [1-9][0-9]* processes, [1-9][0-9]* images, [1-9][0-9]* package sets" \
-    "the store holds every host, and their containers, processes, images and package sets"
+tap_like "$(grep '^store      rows:' "$out")" "rows: $HOSTS hosts, [1-9][0-9]* containers, [1-9][0-9]* processes, [1-9][0-9]* images, [1-9][0-9]* package sets of [1-9][0-9]* packages, [1-9][0-9]* findings" \
+    "the store holds every host, and their containers, processes, images and package sets; its findings store the CIS findings"
 tap_like "$(grep '^store .* bytes/host' "$out")" ' [1-9][0-9]* bytes/host$' "store size per host reported"
-tap_like "$(grep '^store      integrity:' "$out")" 'integrity: ok $' \
-    "the store passes SQLite's integrity check (its WAL written a commit at a time)"
+for f in collector.db collector-findings.db; do
+	tap_like "$(grep "^store      integrity of $f:" "$out")" 'ok $' \
+	    "$f passes SQLite's integrity check (its WAL written a commit at a time, by its own writer thread)"
+done
 tap_like "$(grep '^feed ' "$out")" ' [1-9][0-9]* changes written, [1-9][0-9]* open$' \
     "the first feed's findings written"
 tap_like "$(grep '^reeval ' "$out")" ' [1-9][0-9]* changes written, [1-9][0-9]* open$' \
