@@ -154,7 +154,7 @@ int() { printf '%.0f' "$1"; }
 # and waiting for one (/proc/PID/task/TID/schedstat).
 sched() { cat "/proc/$COLPID/task/$COLPID/schedstat" 2>/dev/null || echo "0 0 0"; }
 # A thread of the collector by name (tm-decode: the consumer's decoder,
-# tm-store: its writer): seconds on a CPU.
+# tm-store: its writer, tm-fwrite: the findings writer): seconds on a CPU.
 thread_cpu() {
 	local t
 	for t in /proc/$COLPID/task/*; do
@@ -214,6 +214,7 @@ t_done=$(now)
 s_done=$(sched)
 d_done=$(decoder)
 st_done=$(thread_cpu tm-store)
+fw_done=$(thread_cpu tm-fwrite)
 th_done=$(threads)
 w_done=$(wchar)
 cpu_ingest=$(cpu)
@@ -243,15 +244,16 @@ echo "$s_done" | awk -v a="$t_start" -v d="$t_done" -v n="$TOTAL" '{
 		printf "ingest     records per second of the main thread on a CPU: %.0f\n", n / run
 }'
 echo "ingest     decoder thread on a CPU: $d_done s; batches decoded ahead: $ahead of $batches"
-echo "ingest     writer thread (tm-store) on a CPU: $st_done s"
+echo "ingest     writer thread (tm-store) on a CPU: $st_done s; findings writer (tm-fwrite): $fw_done s"
 echo "ingest     every thread on a CPU, by name: $th_done"
 # The pipeline's capacity: the records over the CPU time of its busiest
-# stage (the loop, the decoder or the writer), what one collector stores
-# with a core for each.
-echo "$s_done" | awk -v n="$TOTAL" -v d="$d_done" -v w="$st_done" '{
+# stage (the loop, the decoder, the writer or the findings writer), what
+# one collector stores with a core for each.
+echo "$s_done" | awk -v n="$TOTAL" -v d="$d_done" -v w="$st_done" -v f="$fw_done" '{
 	m = $1 / 1e9; b = m; who = "main"
 	if (d + 0 > b) { b = d; who = "tm-decode" }
 	if (w + 0 > b) { b = w; who = "tm-store" }
+	if (f + 0 > b) { b = f; who = "tm-fwrite" }
 	if (b > 0)
 		printf "ingest     records per CPU-second of the busiest thread (%s): %.0f\n", who, n / b
 }'
