@@ -202,20 +202,28 @@ sqv_scan(struct sqv_file *f, const unsigned char *data, int n,
  * frame written, one per line, to the file $TM_WAL_PAGELOG names (which
  * pages, so which tables and indexes, the commits write).
  */
+static FILE		*sqv_log;
+static pthread_once_t	 sqv_log_once = PTHREAD_ONCE_INIT;
+
+static void
+sqv_log_open(void)
+{
+	const char *path = getenv("TM_WAL_PAGELOG");
+
+	sqv_log = path != NULL ? fopen(path, "we") : NULL;
+}
+
+/* Several stores' writers log at once: one fprintf per line (stdio locks
+ * the stream). */
 static void
 sqv_pagelog(const struct sqv_file *f, const unsigned char *data, int n,
     sqlite3_int64 o)
 {
-	static FILE	*log;
-	static int	 tried;
+	FILE		*log;
 	sqlite3_int64	 fsz = SQV_FRAME_HDR + (sqlite3_int64)f->page, h;
 
-	if (!tried) {
-		const char *path = getenv("TM_WAL_PAGELOG");
-
-		tried = 1;
-		log = path != NULL ? fopen(path, "we") : NULL;
-	}
+	(void)pthread_once(&sqv_log_once, sqv_log_open);
+	log = sqv_log;
 	if (log == NULL || f->page == 0 || o < SQV_WAL_HDR ||
 	    (o - SQV_WAL_HDR) % fsz != 0)
 		return;
