@@ -1170,6 +1170,21 @@ consume_closed(uv_handle_t *h)
 	free(c);
 }
 
+/* Tell a thread of ours to quit (it finishes its job first), and join it. */
+static void
+consume_thread_stop(uv_thread_t *t, uv_mutex_t *mu, uv_cond_t *cv, bool *quit,
+    bool *on)
+{
+	if (!*on)
+		return;
+	uv_mutex_lock(mu);
+	*quit = true;
+	uv_cond_broadcast(cv);
+	uv_mutex_unlock(mu);
+	uv_thread_join(t);
+	*on = false;
+}
+
 /*
  * Leave the group (committing the stored offsets) and stop.  Blocks while
  * librdkafka closes the consumer (bounded by its session timeout).  The
@@ -1198,22 +1213,10 @@ consume_stop(struct consume *c)
 		    "again", b->n);
 		consume_batch_put(c, b);
 	}
-	if (c->wr_on) {
-		uv_mutex_lock(&c->wr_mu);
-		c->wr_quit = true;
-		uv_cond_broadcast(&c->wr_cv);
-		uv_mutex_unlock(&c->wr_mu);
-		uv_thread_join(&c->wr);
-		c->wr_on = false;
-	}
-	if (c->dec_on) {
-		uv_mutex_lock(&c->dec_mu);
-		c->dec_quit = true;
-		uv_cond_broadcast(&c->dec_cv);
-		uv_mutex_unlock(&c->dec_mu);
-		uv_thread_join(&c->dec);
-		c->dec_on = false;
-	}
+	consume_thread_stop(&c->wr, &c->wr_mu, &c->wr_cv, &c->wr_quit,
+	    &c->wr_on);
+	consume_thread_stop(&c->dec, &c->dec_mu, &c->dec_cv, &c->dec_quit,
+	    &c->dec_on);
 	uv_poll_stop(&c->poll);
 	rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
 	if ((err = rd_kafka_consumer_close(c->rk)) != RD_KAFKA_RESP_ERR_NO_ERROR)

@@ -19,8 +19,7 @@
 
 col_init
 harness_require_cmd sqlite3
-FG=$top_builddir/bench/fleet-gen
-[ -x "$FG" ] || tap_bail "bench/fleet-gen not built"
+col_need_fleet_gen
 kafka_start -t tallyman.inventory:4
 
 col_conf c log.level=info

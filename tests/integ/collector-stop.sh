@@ -14,8 +14,7 @@
 . "$(dirname "$0")/../lib/collector.sh"
 
 col_init
-FG=$top_builddir/bench/fleet-gen
-[ -x "$FG" ] || tap_bail "bench/fleet-gen not built"
+col_need_fleet_gen
 # 16 partitions: the mock cluster keeps about 5 MB per partition.
 kafka_start -t tallyman.inventory:16
 # A fleet's records, produced before the collector starts: a backlog of

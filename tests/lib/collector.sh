@@ -64,6 +64,12 @@ col_init() {
 	TAP_HOOKS=(col__stop_all "${TAP_HOOKS[@]}")
 }
 
+# FG: bench/fleet-gen, the simulated fleet's records (bails if not built).
+col_need_fleet_gen() {
+	FG=$top_builddir/bench/fleet-gen
+	[ -x "$FG" ] || tap_bail "bench/fleet-gen not built"
+}
+
 col__free_port() {
 	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
