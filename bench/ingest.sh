@@ -299,6 +299,7 @@ feed_step() {
 	w0=$(int "$(metric tallyman_findings_written_total)")
 	conf "$dir"
 	t0=$(now)
+	m0=$(sched)
 	kill -HUP "$COLPID"
 	while :; do
 		kill -0 "$CPID" 2>/dev/null || fail "the collector exited"
@@ -306,6 +307,7 @@ feed_step() {
 		sleep 0.1
 	done
 	t1=$(now)
+	m1=$(sched)
 	while :; do
 		scrape && [ "$(int "$(metric tallyman_findings_unwritten)")" = 0 ] && break
 		sleep 0.1
@@ -314,6 +316,10 @@ feed_step() {
 	awk -v l="$label" -v a="$t0" -v b="$t1" -v c="$t2" -v e="$(metric tallyman_reevaluation_seconds)" \
 	    -v w="$(( $(int "$(metric tallyman_findings_written_total)") - w0 ))" -v o="$(int "$(metric tallyman_findings_open)")" 'BEGIN {
 		printf "%-10s SIGHUP to evaluated: %.2f s (engine: %.2f s); every change written: %.2f s; %d changes written, %d open\n", l, b - a, e, c - a, w, o }'
+	# The main thread (the engine) until evaluated: on a CPU, and waiting
+	# for one (the other threads' writes and encoding share the machine).
+	echo "$m0 $m1" | awk -v l="$label" '{
+		printf "%-10s main thread until evaluated: on a CPU %.2f s, waiting for a CPU %.2f s\n", l, ($4 - $1) / 1e9, ($5 - $2) / 1e9 }'
 }
 if [ "${FEEDS:-1}" = 0 ]; then
 	:

@@ -153,7 +153,10 @@ run_store_sink(const struct finding *f, enum finding_change ch, void *arg)
 	}
 	r->q[r->nq++] = finding_hold(f);
 	__atomic_store_n(&r->co.findings_queued, r->nq, __ATOMIC_RELAXED);
-	uv_cond_signal(&r->qcv);
+	/* The thread waits only on an empty queue: a feed's millions of
+	 * changes wake it once, not once each. */
+	if (r->nq == 1)
+		uv_cond_signal(&r->qcv);
 	uv_mutex_unlock(&r->qmu);
 }
 
