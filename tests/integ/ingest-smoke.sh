@@ -38,9 +38,11 @@ for f in collector.db collector-findings.db; do
 	tap_like "$(grep "^store      integrity of $f:" "$out")" 'ok $' \
 	    "$f passes SQLite's integrity check (its WAL written a commit at a time, by its own writer thread)"
 done
-tap_like "$(grep '^feed ' "$out")" ' [1-9][0-9]* changes written, [1-9][0-9]* open$' \
+tap_like "$(grep '^feed .*SIGHUP' "$out")" ' [1-9][0-9]* changes written, [1-9][0-9]* open$' \
     "the first feed's findings written"
-tap_like "$(grep '^reeval ' "$out")" ' [1-9][0-9]* changes written, [1-9][0-9]* open$' \
+tap_like "$(grep '^reeval .*SIGHUP' "$out")" ' [1-9][0-9]* changes written, [1-9][0-9]* open$' \
     "the changed feed re-evaluated and its changes written"
+tap_like "$(grep '^reeval .*main thread' "$out")" 'on a CPU [0-9.]+ s, waiting for a CPU [0-9.]+ s$' \
+    "the main thread's time until evaluated reported"
 tap_like "$(grep '^memory ' "$out")" 'VmHWM\): [1-9][0-9]* kB' "peak RSS reported"
 tap_done
