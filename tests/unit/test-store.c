@@ -1607,10 +1607,35 @@ test_sqlite_memory_statistics_off(void **state)
 	assert_int_equal(sqlite3_memory_highwater(0), 0);
 }
 
+/* The findings store's file, beside the store's (tallyman.conf(5)). */
+static void
+test_findings_path(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "/var/lib/tallyman/collector/collector.db",
+		  "/var/lib/tallyman/collector/collector-findings.db" },
+		{ "store.db", "store-findings.db" },
+		{ "/srv/fleet", "/srv/fleet-findings.db" },
+		{ "/srv/fleet.sqlite", "/srv/fleet.sqlite-findings.db" },
+		{ ".db", ".db-findings.db" },
+		{ "a.db.db", "a.db-findings.db" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < TM_NELEM(cases); i++) {
+		char *p = store_findings_path(cases[i][0]);
+
+		assert_string_equal(p, cases[i][1]);
+		free(p);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_findings_path),
 		cmocka_unit_test_setup_teardown(
 		    test_sqlite_memory_statistics_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(
