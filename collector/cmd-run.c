@@ -50,7 +50,6 @@ struct run {
 	size_t			 nq, capq;
 	uint64_t		 prune_before;	/* 0, or prune findings so */
 	int			 fw_quit;
-	uint64_t		 write_errors;
 	/* The thread's own. */
 	uv_thread_t		 fw;
 	int			 fw_on;
@@ -119,7 +118,6 @@ run_fw_main(void *arg)
 		uv_mutex_lock(&r->qmu);
 		if (failed) {
 			/* Keep them: try again later (once more at quit). */
-			r->write_errors++;
 			log_warnx("run: %zu finding change(s) not written yet",
 			    r->nq);
 			if (r->fw_quit)

@@ -462,7 +462,6 @@ struct consume *consume_start(uv_loop_t *loop,
 	    const struct collector_config *cfg, const char *brokers,
 	    struct store *st, struct ledger *lg, consume_record_fn on_record,
 	    void *arg, char *err, size_t errlen);
-int	consume_busy(const struct consume *c);
 void	consume_stats(const struct consume *c, struct consume_stats *st);
 void	consume_stop(struct consume *c);
 

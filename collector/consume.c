@@ -42,8 +42,8 @@
  * So the SQL of one batch overlaps the correlation of the one before and
  * the decoding of the one after.  The store is the writer's only while a
  * transaction runs, and the loop waits for that to end before anything
- * else touches the store or the ledgers: the API and the idle flushes run
- * between batches, and a rebalance (in the middle of a batch: taking the
+ * else touches the store or the ledgers: the API runs between batches,
+ * and a rebalance (in the middle of a batch: taking the
  * next one can run it) first waits for the commit and stores its offsets,
  * so that a revocation commits them.  A failed transaction is rolled back
  * on the writer; the loop reads that batch again, and the one taken
@@ -859,6 +859,7 @@ consume_batch(struct consume *c)
 	struct consume_batch	*b;
 	size_t			 i, n;
 	uint64_t		 t0;
+	int			 failed;
 
 	if (c->ahead) {
 		b = consume_dec_wait(c);
@@ -901,15 +902,16 @@ consume_batch(struct consume *c)
 		c->prev = NULL;
 		t0 += mono_ns() - tc;	/* store_ns: the batch's own time */
 	}
-	if (consume_wr_wait(c) == -1) {
+	failed = consume_wr_wait(c) == -1;
+	c->wr_job = NULL;
+	consume_counts_clear(c);
+	if (failed) {
 		/* Read the batch again later, and the one taken ahead: seek
 		 * each partition back to its first message (b's come last,
 		 * and are the earlier). */
 		struct consume_batch *nb = c->ahead ? consume_dec_wait(c) :
 		    NULL;
 
-		c->wr_job = NULL;
-		consume_counts_clear(c);
 		c->st.store_errors++;
 		log_warnx("consume: the store failed; the batch of %zu "
 		    "message(s) is read again in %d ms, with the %zu taken "
@@ -925,8 +927,6 @@ consume_batch(struct consume *c)
 		consume_batch_put(c, b);
 		return -1;
 	}
-	c->wr_job = NULL;
-	consume_counts_clear(c);
 	if (!b->offsets_stored)
 		consume_store_offsets(c, b->msgs, n);
 	for (i = 0; i < n; i++)
@@ -1130,14 +1130,6 @@ fail:
 	free(c->group);
 	free(c);
 	return NULL;
-}
-
-/* 1 when another batch is to be taken on the loop's next turn. */
-int
-consume_busy(const struct consume *c)
-{
-	return c != NULL && !c->stopping && !c->paused &&
-	    uv_is_active((const uv_handle_t *)&c->more);
 }
 
 void
