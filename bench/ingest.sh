@@ -284,7 +284,7 @@ for f in "$T/state/collector.db" $FDB; do
 done
 awk -v s="$size" -v h="$HOSTS" 'BEGIN { printf "store      %.1f MB in all: %.0f bytes/host\n", s / 1e6, s / h }'
 sqlite3 "$T/state/collector.db" "SELECT 'store      rows: ' || (SELECT count(*) FROM hosts) || ' hosts, ' ||
-    (SELECT count(*) FROM containers) || ' containers, ' || (SELECT count(*) FROM processes) || ' processes, ' ||
+    (SELECT count(*) FROM containers) || ' containers, ' || (SELECT coalesce(sum(n_procs), 0) FROM containers) || ' processes, ' ||
     (SELECT count(*) FROM images) || ' images, ' || (SELECT count(*) FROM pkgsets) || ' package sets of ' ||
     (SELECT count(*) FROM packages) || ' packages, ' ||
     (SELECT count(*) FROM ${FDB:+f.}findings) || ' findings'" ${FDB:+-cmd "ATTACH '$FDB' AS f"} 2>/dev/null

@@ -112,6 +112,7 @@ COLLECTOR_STORE_SOURCES = \
 	collector/ledger.c \
 	collector/record-json.c \
 	collector/store.c \
+	collector/store-procs.c \
 	collector/store-sqlite.c \
 	collector/store-sqlite-query.c \
 	collector/store-sqlite-vfs.c

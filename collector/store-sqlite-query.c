@@ -542,6 +542,43 @@ pkgset_json(sqlite3 *db, sqlite3_int64 set)
 	return a;
 }
 
+/*
+ * The processes of container host/id: those of its last snapshot snap
+ * (NULL: none) and the earlier ones it no longer lists (procs_past,
+ * store-procs.c), by start time, the first 10 000.
+ */
+static json_t *
+ctr_procs(sqlite3 *db, const char *host, const char *id,
+    const struct tm_record *snap)
+{
+	struct tm_record	 past;
+	struct tm_process	*all;
+	sqlite3_stmt		*s;
+	size_t			 n, i;
+	json_t			*a = json_array();
+
+	memset(&past, 0, sizeof past);
+	if ((s = sq_prep(db, "SELECT procs_past FROM containers WHERE "
+	    "host_id = ?1 AND id = ?2")) != NULL) {
+		sqlite3_bind_text(s, 1, host, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW &&
+		    store_decode(sqlite3_column_blob(s, 0),
+		    (size_t)sqlite3_column_bytes(s, 0), &past) == 0 &&
+		    past.kind != TM_KIND_CONTAINER)
+			tm_record_free(&past);
+		sqlite3_finalize(s);
+	}
+	all = store_procs_union(snap != NULL ? snap->body.container.procs :
+	    NULL, snap != NULL ? snap->body.container.n_procs : 0,
+	    past.body.container.procs, past.body.container.n_procs, &n);
+	for (i = 0; i < n && i < 10000; i++)
+		json_array_append_new(a, record_json_process(&all[i]));
+	free(all);
+	tm_record_free(&past);
+	return a;
+}
+
 /* The container's details: snapshot, processes, image, drift. */
 static void
 ctr_details(sqlite3 *db, sqlite3_stmt *row, json_t *o)
@@ -550,55 +587,30 @@ ctr_details(sqlite3 *db, sqlite3_stmt *row, json_t *o)
 	const char	*host = (const char *)sqlite3_column_text(row, 0);
 	const char	*id = (const char *)sqlite3_column_text(row, 1);
 	const char	*ikey = (const char *)sqlite3_column_text(row, 7);
-	json_t		*procs = json_array(), *drift = json_array();
+	struct tm_record rec;
+	json_t		*drift = json_array();
 
 	jstr(o, "image_digest", row, 23);
 	jstr(o, "user", row, 24);
 	jbool(o, "processes_missed", row, 25);
-	if (sqlite3_column_type(row, 26) == SQLITE_BLOB) {
-		struct tm_record rec;
+	if (store_decode(sqlite3_column_blob(row, 26),
+	    (size_t)sqlite3_column_bytes(row, 26), &rec) == 0 &&
+	    rec.kind == TM_KIND_CONTAINER) {
+		const struct tm_container *c = &rec.body.container;
 
-		if (store_decode(sqlite3_column_blob(row, 26),
-		    (size_t)sqlite3_column_bytes(row, 26), &rec) == 0 &&
-		    rec.kind == TM_KIND_CONTAINER) {
-			const struct tm_container *c = &rec.body.container;
-
-			json_object_set_new(o, "command",
-			    record_json_strlist(c->cmd, c->n_cmd));
-			json_object_set_new(o, "labels",
-			    record_json_labels(c->labels, c->n_labels));
-			json_object_set_new(o, "risks",
-			    record_json_risks(&c->risks));
-			json_object_set_new(o, "snapshot_trigger", c->trigger ?
-			    json_string(c->trigger) : json_null());
-			tm_record_free(&rec);
-		}
-	}
-	if ((s = sq_prep(db, "SELECT pid, ppid, uid, gid, host_uid, host_gid, "
-	    "comm, exe, args, start_ns, sha256 FROM processes WHERE "
-	    "host_id = ?1 AND container_id = ?2 ORDER BY start_ns, pid "
-	    "LIMIT 10000")) != NULL) {
-		sqlite3_bind_text(s, 1, host, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
-		while (sqlite3_step(s) == SQLITE_ROW) {
-			json_t *p = json_object();
-
-			jint(p, "pid", s, 0);
-			jint(p, "ppid", s, 1);
-			jint(p, "uid", s, 2);
-			jint(p, "gid", s, 3);
-			jint(p, "host_uid", s, 4);
-			jint(p, "host_gid", s, 5);
-			jstr(p, "comm", s, 6);
-			jstr(p, "exe", s, 7);
-			json_object_set_new(p, "args", col_json(s, 8));
-			jtime(p, "started", s, 9);
-			jstr(p, "sha256", s, 10);
-			json_array_append_new(procs, p);
-		}
-		sqlite3_finalize(s);
-	}
-	json_object_set_new(o, "processes", procs);
+		json_object_set_new(o, "command",
+		    record_json_strlist(c->cmd, c->n_cmd));
+		json_object_set_new(o, "labels",
+		    record_json_labels(c->labels, c->n_labels));
+		json_object_set_new(o, "risks", record_json_risks(&c->risks));
+		json_object_set_new(o, "snapshot_trigger", c->trigger ?
+		    json_string(c->trigger) : json_null());
+		json_object_set_new(o, "processes",
+		    ctr_procs(db, host, id, &rec));
+	} else
+		json_object_set_new(o, "processes",
+		    ctr_procs(db, host, id, NULL));
+	tm_record_free(&rec);
 	json_object_set_new(o, "image_inventory", json_null());
 	if (ikey != NULL && (s = sq_prep(db, "SELECT os_id, os_version, "
 	    "os_pretty, n_packages, pkgset FROM images WHERE host_id = ?1 AND "
@@ -963,7 +975,8 @@ q_stats(sqlite3 *db, const struct store_query *q, json_t **out)
 		  "name, version FROM packages p JOIN (SELECT DISTINCT pkgset "
 		  "FROM images) i ON i.pkgset = p.pkgset)" },
 		{ "package_sets", "SELECT count(*) FROM pkgsets" },
-		{ "processes", "SELECT count(*) FROM processes" },
+		{ "processes", "SELECT coalesce(sum(n_procs), 0) FROM "
+		  "containers" },
 		{ "drift_files", "SELECT count(*) FROM drift" },
 		{ "findings_stored", "SELECT count(*) FROM findings" },
 		{ "rejects", "SELECT coalesce(sum(n), 0) FROM rejects" },

@@ -173,6 +173,14 @@ static const char *const sq_migrations[] = {
 	 * container a write on a random page of its own (about 10 % of the
 	 * pages an ingest writes). */
 	"DROP INDEX IF EXISTS containers_id;",
+	/* 7 -> 8: a container's processes are read from its last snapshot,
+	 * and the processes of earlier ones that it no longer lists from
+	 * procs_past (store-procs.c); n_procs counts them all.  The
+	 * processes table wrote each process a second time, one row each: a
+	 * third of the pages an ingest wrote.  sq_procs_fold moves its rows
+	 * and drops it. */
+	"ALTER TABLE containers ADD COLUMN procs_past BLOB;"
+	"ALTER TABLE containers ADD COLUMN n_procs INTEGER NOT NULL DEFAULT 0;",
 };
 #define SQ_VERSION	((int)TM_NELEM(sq_migrations))
 
@@ -193,7 +201,7 @@ enum sq_stmt {
 	SQ_CTR_GET,
 	SQ_CTR_PUT,
 	SQ_CTR_IMAGE,
-	SQ_PROC_PUT,
+	SQ_CTR_PAST,
 	SQ_PKGSET_GET,
 	SQ_PKGSET_PUT,
 	SQ_PKG_PUT,
@@ -274,10 +282,11 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "started_ns, finished_ns, removed_ns, lifetime_ns, exit_code, oom, "
 	    "pid, pod_name, pod_ns, k8s_container, privileged, procs_missed, "
 	    "snapshot, snapshot_ns, first_snapshot_ns, first_seen_ns, "
-	    "last_seen_ns, procs_digest) VALUES "
+	    "last_seen_ns, procs_digest, procs_past, n_procs) VALUES "
 	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
 	    "?16, ?17, ?18, ?19, ?20, ?21, ?22, coalesce(?23, 0), "
-	    "coalesce(?24, 0), ?25, ?26, ?26, ?27, ?27, ?28) "
+	    "coalesce(?24, 0), ?25, ?26, ?26, ?27, ?27, ?28, ?30, "
+	    "coalesce(?31, 0)) "
 	    "ON CONFLICT (host_id, id) DO UPDATE SET "
 	    "runtime = coalesce(?3, runtime), ns = coalesce(?4, ns), "
 	    "name = coalesce(?5, name), image_ref = coalesce(?6, image_ref), "
@@ -296,20 +305,15 @@ static const char *const sq_sql[SQ_NSTMT] = {
 	    "snapshot_ns = coalesce(?26, snapshot_ns), "
 	    "first_snapshot_ns = coalesce(first_snapshot_ns, ?26), "
 	    "last_seen_ns = max(last_seen_ns, ?27), "
-	    "procs_digest = coalesce(?28, procs_digest)",
+	    "procs_digest = coalesce(?28, procs_digest), "
+	    /* ?29: the processes changed (sq_procs_next) */
+	    "procs_past = CASE WHEN ?29 THEN ?30 ELSE procs_past END, "
+	    "n_procs = CASE WHEN ?29 THEN ?31 ELSE n_procs END",
 	[SQ_CTR_IMAGE] =
 	    "UPDATE containers SET image_key = ?3 WHERE host_id = ?1 AND id = ?2",
-	[SQ_PROC_PUT] =
-	    "INSERT INTO processes (host_id, container_id, pid, start_ns, ppid, "
-	    "uid, gid, host_uid, host_gid, comm, exe, args, sha256, "
-	    "first_seen_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-	    "?11, ?12, ?13, ?14) ON CONFLICT DO UPDATE SET "
-	    "comm = coalesce(?10, comm), exe = coalesce(?11, exe), "
-	    "args = coalesce(?12, args), sha256 = coalesce(?13, sha256) "
-	    /* Every snapshot lists the processes again: write only news. */
-	    "WHERE comm IS NOT coalesce(?10, comm) OR "
-	    "exe IS NOT coalesce(?11, exe) OR args IS NOT coalesce(?12, args) OR "
-	    "sha256 IS NOT coalesce(?13, sha256)",
+	[SQ_CTR_PAST] =
+	    "SELECT snapshot, procs_past FROM containers WHERE host_id = ?1 "
+	    "AND id = ?2",
 	[SQ_PKGSET_GET] = "SELECT id FROM pkgsets WHERE digest = ?1",
 	[SQ_PKGSET_PUT] = "INSERT INTO pkgsets (digest, n) VALUES (?1, ?2)",
 	[SQ_PKG_PUT] =
@@ -563,6 +567,206 @@ sq_user_version(struct sq *q, int *v)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* Schema 7 -> 8: the rows of processes, one container's at a time. */
+struct sq_fold {
+	struct tm_process	*p;
+	size_t			 n, cap;
+	char			*host, *id;
+	size_t			 containers, kept;
+};
+
+static void
+sq_fold_clear(struct sq_fold *f)
+{
+	size_t i, j;
+
+	for (i = 0; i < f->n; i++) {
+		struct tm_process *p = &f->p[i];
+
+		free(p->comm);
+		free(p->exe);
+		free(p->sha256);
+		for (j = 0; j < p->n_args; j++)
+			free(p->args[j]);
+		free(p->args);
+	}
+	f->n = 0;
+	free(f->host);
+	free(f->id);
+	f->host = f->id = NULL;
+}
+
+/* A processes row's args (a JSON array of strings, record-json.c). */
+static void
+sq_fold_args(struct tm_process *p, const char *text)
+{
+	json_t	*a;
+	size_t	 i;
+
+	if (text == NULL || (a = json_loads(text, 0, NULL)) == NULL)
+		return;
+	if (json_is_array(a) && json_array_size(a) > 0) {
+		p->args = xcalloc(json_array_size(a), sizeof *p->args);
+		for (i = 0; i < json_array_size(a); i++) {
+			const char *v = json_string_value(json_array_get(a, i));
+
+			p->args[p->n_args++] = xstrdup(v != NULL ? v : "");
+		}
+	}
+	json_decref(a);
+}
+
+/*
+ * The processes rows of container f->host/f->id into its procs_past and
+ * n_procs: what its snapshot does not say (the rows hold every process of
+ * every snapshot).  A container whose snapshot cannot be read keeps all
+ * of them, under the identity its row has.
+ */
+static int
+sq_fold_flush(struct sq *q, struct sq_fold *f, sqlite3_stmt *get,
+    sqlite3_stmt *put)
+{
+	struct tm_record	 snap, self;
+	const struct tm_record	*rec = &snap;
+	struct tm_process	*keep, *all;
+	size_t			 nkeep, nall;
+	msgpack_sbuffer		 sb;
+	int			 rc, ok = 0;
+
+	memset(&snap, 0, sizeof snap);
+	memset(&self, 0, sizeof self);
+	sqlite3_bind_text(get, 1, f->host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(get, 2, f->id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(get)) != SQLITE_ROW) {
+		sqlite3_reset(get);
+		return rc == SQLITE_DONE ? 0 : -1;	/* no container: gone */
+	}
+	if (store_decode(sqlite3_column_blob(get, 0),
+	    (size_t)sqlite3_column_bytes(get, 0), &snap) == -1 ||
+	    snap.kind != TM_KIND_CONTAINER) {
+		tm_record_free(&snap);
+		self.host_id = f->host;
+		self.kind = TM_KIND_CONTAINER;
+		self.body.container.id = f->id;
+		self.body.container.runtime = (char *)(uintptr_t)
+		    sqlite3_column_text(get, 1);
+		self.body.container.state = (char *)(uintptr_t)
+		    sqlite3_column_text(get, 2);
+		if (self.body.container.runtime == NULL)
+			self.body.container.runtime = (char *)(uintptr_t)"unknown";
+		rec = &self;
+	}
+	keep = store_procs_past(f->p, f->n, rec->body.container.procs,
+	    rec->body.container.n_procs, &nkeep);
+	all = store_procs_union(rec->body.container.procs,
+	    rec->body.container.n_procs, keep, nkeep, &nall);
+	msgpack_sbuffer_init(&sb);
+	if (nkeep > 0 && store_procs_encode(rec, keep, nkeep, &sb) == -1)
+		log_warnx("store: %s: container %s of host %s: %zu earlier "
+		    "processes could not be kept", q->base.path, f->id,
+		    f->host, nkeep);
+	sqlite3_reset(put);
+	sqlite3_bind_text(put, 1, f->host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(put, 2, f->id, -1, SQLITE_STATIC);
+	if (sb.size > 0)
+		sqlite3_bind_blob(put, 3, sb.data, (int)sb.size, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(put, 3);
+	sq_u64(put, 4, nall);
+	if (sqlite3_step(put) != SQLITE_DONE)
+		ok = -1;
+	sqlite3_reset(put);
+	sqlite3_reset(get);
+	f->containers++;
+	f->kept += sb.size > 0 ? nkeep : 0;
+	msgpack_sbuffer_destroy(&sb);
+	free(all);
+	free(keep);
+	tm_record_free(&snap);
+	return ok;
+}
+
+/* Schema 7 -> 8: the processes table into the containers' procs_past. */
+static int
+sq_procs_fold(struct sq *q)
+{
+	sqlite3_stmt	*rows = NULL, *get = NULL, *put = NULL;
+	struct sq_fold	 f;
+	int		 rc = -1, step;
+
+	memset(&f, 0, sizeof f);
+	if (sqlite3_prepare_v2(q->db, "SELECT host_id, container_id, pid, "
+	    "start_ns, ppid, uid, gid, host_uid, host_gid, comm, exe, args, "
+	    "sha256 FROM processes ORDER BY host_id, container_id", -1, &rows,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(q->db, "SELECT snapshot, runtime, state FROM "
+	    "containers WHERE host_id = ?1 AND id = ?2", -1, &get,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(q->db, "UPDATE containers SET procs_past = ?3, "
+	    "n_procs = ?4 WHERE host_id = ?1 AND id = ?2", -1, &put,
+	    NULL) != SQLITE_OK)
+		goto out;
+	while ((step = sqlite3_step(rows)) == SQLITE_ROW) {
+		const char		*host, *id;
+		struct tm_process	*p;
+
+		host = (const char *)sqlite3_column_text(rows, 0);
+		id = (const char *)sqlite3_column_text(rows, 1);
+		if (host == NULL || id == NULL)
+			continue;
+		if (f.host != NULL && (strcmp(f.host, host) != 0 ||
+		    strcmp(f.id, id) != 0)) {
+			if (sq_fold_flush(q, &f, get, put) == -1)
+				goto out;
+			sq_fold_clear(&f);
+		}
+		if (f.host == NULL) {
+			f.host = xstrdup(host);
+			f.id = xstrdup(id);
+		}
+		if (f.n == f.cap) {
+			f.cap = f.cap ? f.cap * 2 : 16;
+			f.p = xreallocarray(f.p, f.cap, sizeof *f.p);
+		}
+		p = &f.p[f.n++];
+		memset(p, 0, sizeof *p);
+		p->pid = sq_col_u64(rows, 2);
+		p->start_ns = sq_col_u64(rows, 3);
+		p->ppid = sq_col_u64(rows, 4);
+		p->uid = sq_col_u64(rows, 5);
+		p->gid = sq_col_u64(rows, 6);
+		p->host_uid = sq_col_u64(rows, 7);
+		p->host_gid = sq_col_u64(rows, 8);
+		p->comm = sq_col_str(rows, 9);
+		p->exe = sq_col_str(rows, 10);
+		sq_fold_args(p, (const char *)sqlite3_column_text(rows, 11));
+		p->sha256 = sq_col_str(rows, 12);
+	}
+	if (step != SQLITE_DONE ||
+	    (f.host != NULL && sq_fold_flush(q, &f, get, put) == -1))
+		goto out;
+	rc = 0;
+out:
+	if (rc == -1)
+		log_warnx("store: %s: processes: %s", q->base.path,
+		    sqlite3_errmsg(q->db));
+	sqlite3_finalize(rows);
+	sqlite3_finalize(get);
+	sqlite3_finalize(put);
+	sq_fold_clear(&f);
+	free(f.p);
+	if (rc == 0 && f.containers > 0)
+		log_info("store: %s: the processes of %zu containers are read "
+		    "from their snapshots now; %zu earlier processes kept "
+		    "beside them", q->base.path, f.containers, f.kept);
+	return rc == 0 ? sq_exec(q, "DROP TABLE processes") : -1;
+}
+
+/* Code run after the SQL of a migration, by the version it makes. */
+static int (*const sq_migration_code[SQ_VERSION + 1])(struct sq *) = {
+	[8] = sq_procs_fold,
+};
+
 static int
 sq_migrate(struct sq *q, char *err, size_t errlen)
 {
@@ -585,7 +789,10 @@ sq_migrate(struct sq *q, char *err, size_t errlen)
 	}
 	for (; v < SQ_VERSION; v++) {
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
-		if (sq_exec(q, sq_migrations[v]) == -1 || sq_exec(q, sql) == -1) {
+		if (sq_exec(q, sq_migrations[v]) == -1 ||
+		    (sq_migration_code[v + 1] != NULL &&
+		    sq_migration_code[v + 1](q) == -1) ||
+		    sq_exec(q, sql) == -1) {
 			snprintf(err, errlen, "store: %s: migration to schema "
 			    "version %d failed: %s", q->base.path, v + 1,
 			    sqlite3_errmsg(q->db));
@@ -1100,9 +1307,9 @@ sq_ctr_write(struct sq *q, sqlite3_stmt *s, const struct sq_life *l)
 }
 
 /*
- * The SHA-256 of c's process list, every field that SQ_PROC_PUT writes:
- * the same list again would change no row (its upserts write only news),
- * so a snapshot whose digest is the stored one skips them.  Numbers in
+ * The SHA-256 of c's process list, every field of every process: the same
+ * list again changes nothing of the container's processes, so a snapshot
+ * whose digest is the stored one skips sq_procs_next.  Numbers in
  * host order: another machine's digests only cost one rewrite.  Each field
  * NUL-terminated (\1 marks an absent one).  Reads only c: the consumer's
  * decoder thread runs it (sq_prepare).
@@ -1133,6 +1340,69 @@ sq_procs_digest(const struct tm_container *c, uint8_t d[32])
 	sha256_final(&ctx, d);
 }
 
+/*
+ * The processes of container rec (a snapshot whose list differs from the
+ * stored one) against those stored (store-procs.c): the earlier ones it no
+ * longer says in *past (encoded, empty when none), and how many there are
+ * in all in *n.  found: the container has a row.
+ */
+static int
+sq_procs_next(struct sq *q, const struct tm_record *rec, int found,
+    msgpack_sbuffer *past, uint64_t *n)
+{
+	const struct tm_container	*c = &rec->body.container;
+	struct tm_record		 old, oldpast;
+	struct tm_process		*seen = NULL, *keep = NULL, *all;
+	size_t				 nseen = 0, nkeep = 0, nall;
+	sqlite3_stmt			*s;
+	int				 rc = 0;
+
+	memset(&old, 0, sizeof old);
+	memset(&oldpast, 0, sizeof oldpast);
+	if (found) {
+		if ((s = sq_stmt(q, SQ_CTR_PAST)) == NULL)
+			return -1;
+		sq_text(s, 1, rec->host_id);
+		sq_text(s, 2, c->id);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			/* Each decoded, or nothing (it was checked on its
+			 * way in: that is not expected). */
+			if (store_decode(sqlite3_column_blob(s, 0),
+			    (size_t)sqlite3_column_bytes(s, 0), &old) == 0 &&
+			    old.kind != TM_KIND_CONTAINER)
+				tm_record_free(&old);
+			if (store_decode(sqlite3_column_blob(s, 1),
+			    (size_t)sqlite3_column_bytes(s, 1), &oldpast) == 0 &&
+			    oldpast.kind != TM_KIND_CONTAINER)
+				tm_record_free(&oldpast);
+		}
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			sq_error(q, "containers");
+			return -1;
+		}
+		rc = 0;
+		seen = store_procs_union(old.body.container.procs,
+		    old.body.container.n_procs, oldpast.body.container.procs,
+		    oldpast.body.container.n_procs, &nseen);
+		keep = store_procs_past(seen, nseen, c->procs, c->n_procs,
+		    &nkeep);
+	}
+	all = store_procs_union(c->procs, c->n_procs, keep, nkeep, &nall);
+	*n = nall;
+	if (nkeep > 0 && store_procs_encode(rec, keep, nkeep, past) == -1) {
+		q->base.errors++;
+		rc = -1;
+	}
+	free(all);
+	free(keep);
+	free(seen);
+	tm_record_free(&oldpast);
+	tm_record_free(&old);
+	return rc;
+}
+
 static void
 sq_prepare(const struct tm_record *rec, struct store_prep *p)
 {
@@ -1151,9 +1421,10 @@ sq_put_container(struct sq *q, const struct tm_record *rec,
 	const struct tm_container	*c = &rec->body.container;
 	struct sq_life			 l;
 	sqlite3_stmt			*s;
-	size_t				 i;
+	msgpack_sbuffer			 past, self;
+	uint64_t			 nprocs = 0;
 	uint8_t				 procs[32];
-	int				 rc;
+	int				 changed, rc = -1;
 
 	if (sq_life_get(q, rec->host_id, c->id, c->image_key, &l) == -1)
 		return -1;
@@ -1161,6 +1432,20 @@ sq_put_container(struct sq *q, const struct tm_record *rec,
 		memcpy(procs, prep->procs, sizeof procs);
 	else
 		sq_procs_digest(c, procs);
+	msgpack_sbuffer_init(&past);
+	msgpack_sbuffer_init(&self);
+	if (raw == NULL || rawlen == 0) {
+		/* The processes are read back from the snapshot's bytes. */
+		if (tm_encode(rec, &self) == -1) {
+			q->base.errors++;
+			goto out;
+		}
+		raw = self.data;
+		rawlen = self.size;
+	}
+	changed = !l.has_procs || memcmp(l.procs, procs, sizeof procs) != 0;
+	if (changed && sq_procs_next(q, rec, l.found, &past, &nprocs) == -1)
+		goto out;
 	if (c->created_ns)
 		l.created = c->created_ns;
 	sq_life_state(&l, c->state, c->started_ns);
@@ -1183,7 +1468,7 @@ sq_put_container(struct sq *q, const struct tm_record *rec,
 	}
 	sq_life_lifetime(&l);
 	if ((s = sq_stmt(q, SQ_CTR_PUT)) == NULL)
-		return -1;
+		goto out;
 	sq_text(s, 1, rec->host_id);
 	sq_text(s, 2, c->id);
 	sq_text(s, 3, c->runtime);
@@ -1204,48 +1489,29 @@ sq_put_container(struct sq *q, const struct tm_record *rec,
 	sq_u64(s, 26, rx_ns);
 	sq_u64(s, 27, rx_ns);
 	sqlite3_bind_blob(s, 28, procs, sizeof procs, SQLITE_STATIC);
+	if (changed) {
+		sqlite3_bind_int(s, 29, 1);
+		if (past.size > 0)
+			sqlite3_bind_blob(s, 30, past.data, (int)past.size,
+			    SQLITE_STATIC);
+		sq_u64(s, 31, nprocs);
+	}
 	if (sq_ctr_write(q, s, &l) == -1)
-		return -1;
+		goto out;
 	if (l.image_stale) {
 		if ((s = sq_stmt(q, SQ_CTR_IMAGE)) == NULL)
-			return -1;
+			goto out;
 		sq_text(s, 1, rec->host_id);
 		sq_text(s, 2, c->id);
 		sq_text(s, 3, c->image_key);
 		if (sq_done(q, s) == -1)
-			return -1;
+			goto out;
 	}
-	if (l.has_procs && memcmp(l.procs, procs, sizeof procs) == 0)
-		return 0;	/* the same processes as the last snapshot */
-	for (i = 0; i < c->n_procs; i++) {
-		const struct tm_process	*p = &c->procs[i];
-		char			*args = NULL;
-
-		if ((s = sq_stmt(q, SQ_PROC_PUT)) == NULL)
-			return -1;
-		sq_text(s, 1, rec->host_id);
-		sq_text(s, 2, c->id);
-		sq_u64(s, 3, p->pid);
-		sq_u64(s, 4, p->start_ns);
-		sq_nz(s, 5, p->ppid);
-		sq_u64(s, 6, p->uid);
-		sq_u64(s, 7, p->gid);
-		sq_u64(s, 8, p->host_uid);
-		sq_u64(s, 9, p->host_gid);
-		sq_text(s, 10, p->comm);
-		sq_text(s, 11, p->exe);
-		if (p->n_args > 0) {
-			args = record_json_strlist_text(p->args, p->n_args);
-			sq_text(s, 12, args);
-		}
-		sq_text(s, 13, p->sha256);
-		sq_u64(s, 14, rx_ns);
-		rc = sq_done(q, s);
-		free(args);
-		if (rc == -1)
-			return -1;
-	}
-	return 0;
+	rc = 0;
+out:
+	msgpack_sbuffer_destroy(&self);
+	msgpack_sbuffer_destroy(&past);
+	return rc;
 }
 
 static int
@@ -2100,16 +2366,13 @@ sq_prune(struct store *st, uint64_t before_ns)
 			    (int64_t)before_ns;
 
 	snprintf(sql, sizeof sql,
-	    "DELETE FROM processes WHERE (host_id, container_id) IN (SELECT "
-	    "host_id, id FROM containers WHERE state = 'removed' AND "
-	    "last_seen_ns < %" PRId64 ");"
 	    "DELETE FROM drift WHERE (host_id, container_id) IN (SELECT "
 	    "host_id, id FROM containers WHERE state = 'removed' AND "
 	    "last_seen_ns < %" PRId64 ");"
 	    "DELETE FROM containers WHERE state = 'removed' AND "
 	    "last_seen_ns < %" PRId64 ";"
 	    "DELETE FROM findings WHERE open = 0 AND resolved_ns < %" PRId64 ";",
-	    b, b, b, b);
+	    b, b, b);
 	return sq_exec(q, sql);
 }
 

@@ -13,7 +13,9 @@
  *               lifecycle (created, started, exited, removed, exit code,
  *               OOM, lifetime), Kubernetes pod, configuration risks, the
  *               last snapshot as the agent sent it
- *   processes   every process ever seen in a container (union of snapshots)
+ *               and the processes of earlier snapshots it no longer lists
+ *               (store-procs.c): with it, every process ever seen in the
+ *               container
  *   images      one row per (host, image key): id, references, OS, scan
  *               figures, and its package set
  *   pkgsets     package lists, stored once per distinct list (the fleet's
@@ -244,6 +246,28 @@ int	store_drop_findings(struct store *st);
  * empty, as does the main store's findings table.  Caller frees.
  */
 char	*store_findings_path(const char *path);
+
+/*
+ * store-procs.c: a container's processes over its snapshots.  Both return
+ * a new array of shallow copies (free only the array), sorted by start
+ * time and pid, each process once, and its size in *n (NULL when 0).
+ *
+ * store_procs_union: the processes of either list; where both have one,
+ * newer's reading, its absent fields taken from older's.
+ * store_procs_past: what seen has that cur does not say: its processes
+ * that cur lacks or reads with a field missing (at most TM_PROCS_MAX, the
+ * first ones).  store_procs_union(cur, past) then gives seen's processes
+ * and cur's.
+ * store_procs_encode: the stored form of past for container rec: a
+ * container record with rec's envelope and identity, and processes p.
+ */
+struct tm_process *store_procs_union(const struct tm_process *newer,
+	    size_t nnewer, const struct tm_process *older, size_t nolder,
+	    size_t *n);
+struct tm_process *store_procs_past(const struct tm_process *seen,
+	    size_t nseen, const struct tm_process *cur, size_t ncur, size_t *n);
+int	store_procs_encode(const struct tm_record *rec,
+	    const struct tm_process *p, size_t n, msgpack_sbuffer *out);
 
 /* store-sqlite-vfs.c: the writer's WAL writes, a commit at a time. */
 struct sq_vfs_stats {

@@ -241,6 +241,21 @@ container(struct fx *fx, const char *host, const char *id)
 	return out;
 }
 
+/* A count of the API's statistics. */
+static json_int_t
+stat_int(struct fx *fx, const char *key)
+{
+	struct store_query	 q;
+	json_t			*out = NULL;
+	json_int_t		 n;
+
+	store_query_init(&q, STORE_Q_STATS);
+	assert_int_equal(store_query(fx->st, &q, &out), STORE_QOK);
+	n = json_integer_value(json_object_get(out, key));
+	json_decref(out);
+	return n;
+}
+
 static const char *
 jstr(json_t *o, const char *key)
 {
@@ -449,8 +464,8 @@ digest_stored(struct fx *fx, const char *id, const uint8_t d[32])
  * store_prepare (the consumer's decoder thread) hashes a snapshot's
  * process list as the store does on its own: the same digest stored either
  * way; and the prepared one is the one used, not worked out again (a
- * snapshot whose prepared digest is the stored one does not rewrite its
- * processes).  Other kinds have nothing prepared.
+ * snapshot whose prepared digest is the stored one does not work out its
+ * processes against the stored ones).  Other kinds have nothing prepared.
  */
 static void
 test_prepared_process_digest(void **state)
@@ -460,31 +475,37 @@ test_prepared_process_digest(void **state)
 	struct procs		 pr;
 	struct store_prep	 prep, other;
 
-	procs_rec(&rec, &pr, "c9", "x", "5", 0);
+	procs_rec(&rec, &pr, "c9", "x", "5", 1);
 	store_prepare(fx->st, &rec, &prep);
 	assert_true(prep.has_procs);
 	assert_int_equal(store_begin(fx->st), 0);
 	assert_int_equal(put_prepared_in_tx(fx, &rec, &prep, T0 + SEC), 0);
 	assert_int_equal(store_commit(fx->st), 0);
 	assert_true(digest_stored(fx, "c9", prep.procs));
-	procs_rec(&rec, &pr, "c10", "x", "5", 0);
+	procs_rec(&rec, &pr, "c10", "x", "5", 1);
 	put(fx, &rec);				/* worked out by the store */
 	assert_true(digest_stored(fx, "c10", prep.procs));
-	/* Another list, another digest. */
-	procs_rec(&rec, &pr, "c9", "y", "5", 0);
+	/* Another list (process 12 gone), another digest. */
+	procs_rec(&rec, &pr, "c9", "x", "5", 0);
 	store_prepare(fx->st, &rec, &other);
 	assert_memory_not_equal(other.procs, prep.procs, sizeof prep.procs);
-	/* The prepared digest decides: given c9's stored one, the "y" list
-	 * is not written (the caller's contract: prep of this record). */
+	/* The prepared digest decides: given c9's stored one, the shorter
+	 * list is not worked out (the caller's contract: prep of this
+	 * record), so process 12 is not kept beside it. */
 	assert_int_equal(store_begin(fx->st), 0);
 	assert_int_equal(put_prepared_in_tx(fx, &rec, &prep, T0 + 2 * SEC), 0);
 	assert_int_equal(store_commit(fx->st), 0);
-	assert_int_equal(count(fx, "SELECT count(*) FROM processes WHERE "
-	    "container_id = 'c9' AND args = '[\"sh\",\"-c\",\"y\"]'"), 0);
-	put(fx, &rec);				/* the store's own: written */
-	assert_int_equal(count(fx, "SELECT count(*) FROM processes WHERE "
-	    "container_id = 'c9' AND args = '[\"sh\",\"-c\",\"y\"]'"), 1);
-	assert_true(digest_stored(fx, "c9", other.procs));
+	assert_int_equal(count(fx, "SELECT count(*) FROM containers WHERE "
+	    "id = 'c9' AND procs_past IS NULL AND n_procs = 3"), 1);
+	/* Its own digest: worked out, and 12 kept. */
+	procs_rec(&rec, &pr, "c10", "x", "5", 0);
+	assert_int_equal(store_begin(fx->st), 0);
+	assert_int_equal(put_prepared_in_tx(fx, &rec, &other, T0 + 2 * SEC),
+	    0);
+	assert_int_equal(store_commit(fx->st), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM containers WHERE "
+	    "id = 'c10' AND procs_past IS NOT NULL AND n_procs = 3"), 1);
+	assert_true(digest_stored(fx, "c10", other.procs));
 	/* Nothing to prepare for an event. */
 	memset(&rec, 0, sizeof rec);
 	rec.kind = TM_KIND_EVENT;
@@ -550,41 +571,154 @@ test_prepare_beside_writes(void **state)
 	assert_int_equal(count(fx, "SELECT count(*) FROM containers"), 200);
 }
 
-/* Each snapshot's processes are written when the list differs from the
- * last one stored (a list seen before, then another, then the first
- * again, is written again); the same list twice changes nothing. */
-static void
-test_process_lists_written_when_they_change(void **state)
+/* The API's processes of h1's container id, as "PID:COMM:ARGS" lines, by
+ * start. */
+static char *
+procs_text_of(struct fx *fx, const char *id)
 {
-	struct fx	*fx = *state;
-	json_t		*a, *b;
+	json_t	*c = container(fx, "h1", id), *p;
+	char	*out = xstrdup(""), *args, *t;
+	size_t	 i;
+
+	json_array_foreach(json_object_get(c, "processes"), i, p) {
+		args = json_dumps(json_object_get(p, "args"), JSON_COMPACT);
+		assert_true(asprintf(&t, "%s%" JSON_INTEGER_FORMAT ":%s:%s\n",
+		    out, json_integer_value(json_object_get(p, "pid")),
+		    json_string_value(json_object_get(p, "comm")), args) > 0);
+		free(args);
+		free(out);
+		out = t;
+	}
+	json_decref(c);
+	return out;
+}
+
+static char *
+procs_text(struct fx *fx)
+{
+	return procs_text_of(fx, "c9");
+}
+
+/*
+ * A container's processes over its snapshots: those of the last one, and
+ * the earlier ones it no longer lists; a newer reading of a process wins,
+ * the fields it lacks taken from the older.  Nothing is stored beside the
+ * snapshot while it lists every process seen (the common case).
+ */
+static void
+test_processes_over_snapshots(void **state)
+{
+	struct fx		*fx = *state;
+	struct tm_record	 rec;
+	struct procs		 pr;
+	char			*t;
 
 	snapshot_procs(fx, "x", "5", 0);
-	a = container(fx, "h1", "c9");
-	assert_int_equal(json_array_size(json_object_get(a, "processes")), 2);
-	snapshot_procs(fx, "x", "5", 0);
-	b = container(fx, "h1", "c9");
-	assert_true(json_equal(json_object_get(a, "processes"),
-	    json_object_get(b, "processes")));
-	json_decref(b);
-	snapshot_procs(fx, "y", "5", 0);
-	assert_int_equal(count(fx, "SELECT count(*) FROM processes WHERE "
-	    "pid = 10 AND args = '[\"sh\",\"-c\",\"y\"]'"), 1);
-	snapshot_procs(fx, "x", "5", 0);
-	assert_int_equal(count(fx, "SELECT count(*) FROM processes WHERE "
-	    "pid = 10 AND args = '[\"sh\",\"-c\",\"x\"]'"), 1);
-	b = container(fx, "h1", "c9");
-	assert_true(json_equal(json_object_get(a, "processes"),
-	    json_object_get(b, "processes")));
-	json_decref(b);
-	snapshot_procs(fx, "x", "5", 1);
-	snapshot_procs(fx, "x", "5", 1);
-	assert_int_equal(count(fx, "SELECT count(*) FROM processes"), 3);
-	snapshot_procs(fx, "x", "6", 1);
-	assert_int_equal(count(fx, "SELECT count(*) FROM processes WHERE "
-	    "pid = 11 AND args = '[\"sleep\",\"6\"]'"), 1);
-	assert_int_equal(count(fx, "SELECT count(*) FROM processes"), 3);
-	json_decref(a);
+	t = procs_text(fx);
+	assert_string_equal(t, "10:sh:[\"sh\",\"-c\",\"x\"]\n"
+	    "11:sleep:[\"sleep\",\"5\"]\n");
+	free(t);
+	snapshot_procs(fx, "x", "5", 0);	/* the same again */
+	snapshot_procs(fx, "y", "5", 0);	/* a newer reading of 10 */
+	t = procs_text(fx);
+	assert_string_equal(t, "10:sh:[\"sh\",\"-c\",\"y\"]\n"
+	    "11:sleep:[\"sleep\",\"5\"]\n");
+	free(t);
+	assert_int_equal(count(fx, "SELECT count(*) FROM containers WHERE "
+	    "procs_past IS NULL AND n_procs = 2"), 1);
+	snapshot_procs(fx, "x", "5", 1);	/* an exec: 12 */
+	snapshot_procs(fx, "x", "6", 0);	/* 12 gone, 11 read anew */
+	t = procs_text(fx);
+	assert_string_equal(t, "10:sh:[\"sh\",\"-c\",\"x\"]\n"
+	    "11:sleep:[\"sleep\",\"6\"]\n12:top:[]\n");
+	free(t);
+	assert_int_equal(count(fx, "SELECT n_procs FROM containers"), 3);
+	/* 11 read again without its name and arguments (a zombie), 10 gone:
+	 * the older readings fill in. */
+	procs_rec(&rec, &pr, "c9", "x", "6", 0);
+	rec.body.container.procs = &pr.p[1];
+	rec.body.container.n_procs = 1;
+	pr.p[1].comm = NULL;
+	pr.p[1].n_args = 0;
+	pr.p[1].ppid = 10;
+	put(fx, &rec);
+	t = procs_text(fx);
+	assert_string_equal(t, "10:sh:[\"sh\",\"-c\",\"x\"]\n"
+	    "11:sleep:[\"sleep\",\"6\"]\n12:top:[]\n");
+	free(t);
+	/* The exit: no process listed, every one kept. */
+	procs_rec(&rec, &pr, "c9", "x", "6", 0);
+	rec.body.container.state = (char *)"exited";
+	rec.body.container.n_procs = 0;
+	put(fx, &rec);
+	t = procs_text(fx);
+	assert_string_equal(t, "10:sh:[\"sh\",\"-c\",\"x\"]\n"
+	    "11:sleep:[\"sleep\",\"6\"]\n12:top:[]\n");
+	free(t);
+	assert_int_equal(count(fx, "SELECT n_procs FROM containers"), 3);
+	assert_int_equal(stat_int(fx, "processes"), 3);
+	/* Another container's count adds up. */
+	procs_rec(&rec, &pr, "c9", "x", "5", 0);
+	rec.host_id = (char *)"h2";
+	put(fx, &rec);
+	assert_int_equal(stat_int(fx, "processes"), 3 + 2);
+}
+
+/* store_procs_union and store_procs_past on lists with duplicates, out of
+ * order, and past the bound. */
+static void
+test_process_lists_merge(void **state)
+{
+	struct tm_process	 a[4], b[3], *u, *p, *big;
+	size_t			 n, i;
+
+	(void)state;
+	memset(a, 0, sizeof a);
+	memset(b, 0, sizeof b);
+	/* a: 3@20, 1@10 (twice, the first wins), 2@10 */
+	a[0].pid = 3, a[0].start_ns = 20, a[0].comm = (char *)"a3";
+	a[1].pid = 1, a[1].start_ns = 10, a[1].comm = (char *)"a1";
+	a[2].pid = 1, a[2].start_ns = 10, a[2].comm = (char *)"a1-dup";
+	a[3].pid = 2, a[3].start_ns = 10;
+	/* b: 2@10 with a name and exe, 4@5, 3@21 (another process) */
+	b[0].pid = 2, b[0].start_ns = 10, b[0].comm = (char *)"b2";
+	b[0].exe = (char *)"/b2";
+	b[1].pid = 4, b[1].start_ns = 5, b[1].comm = (char *)"b4";
+	b[2].pid = 3, b[2].start_ns = 21, b[2].comm = (char *)"b3";
+	u = store_procs_union(a, 4, b, 3, &n);
+	assert_int_equal(n, 5);
+	assert_string_equal(u[0].comm, "b4");
+	assert_string_equal(u[1].comm, "a1");
+	assert_string_equal(u[2].comm, "b2");		/* filled from b */
+	assert_string_equal(u[2].exe, "/b2");
+	assert_string_equal(u[3].comm, "a3");
+	assert_string_equal(u[4].comm, "b3");
+	/* What u has that a does not say: 4@5, 2@10 (a lacks its name),
+	 * 3@21; not 1@10 nor 3@20. */
+	p = store_procs_past(u, n, a, 4, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(p[0].pid, 4);
+	assert_int_equal(p[1].pid, 2);
+	assert_int_equal(p[2].start_ns, 21);
+	free(p);
+	p = store_procs_past(u, 5, u, 5, &n);
+	assert_null(p);
+	assert_int_equal(n, 0);
+	free(u);
+	assert_null(store_procs_union(NULL, 0, NULL, 0, &n));
+	assert_int_equal(n, 0);
+	/* Past the bound, the first ones (by start) are kept. */
+	big = xcalloc(TM_PROCS_MAX + 10, sizeof *big);
+	for (i = 0; i < TM_PROCS_MAX + 10; i++) {
+		big[i].pid = 1;
+		big[i].start_ns = TM_PROCS_MAX + 10 - i;
+	}
+	p = store_procs_past(big, TM_PROCS_MAX + 10, NULL, 0, &n);
+	assert_int_equal(n, TM_PROCS_MAX);
+	assert_int_equal(p[0].start_ns, 1);
+	assert_int_equal(p[n - 1].start_ns, TM_PROCS_MAX);
+	free(p);
+	free(big);
 }
 
 /* An image without packages (busybox, scratch): an empty package set,
@@ -1317,6 +1451,86 @@ test_package_set_of_a_rolled_back_batch_is_stored_again(void **state)
 
 /* A store of schema 2 (records per kind in host_records, no sequence
  * epochs) keeps its counts when it is migrated to the current schema. */
+/* The processes table of schema versions 1 to 7. */
+#define PROCESSES_TABLE \
+	"CREATE TABLE processes (" \
+	"  host_id TEXT NOT NULL, container_id TEXT NOT NULL," \
+	"  pid INTEGER NOT NULL, start_ns INTEGER NOT NULL," \
+	"  ppid INTEGER, uid INTEGER, gid INTEGER, host_uid INTEGER," \
+	"  host_gid INTEGER, comm TEXT, exe TEXT, args TEXT, sha256 TEXT," \
+	"  first_seen_ns INTEGER NOT NULL," \
+	"  PRIMARY KEY (host_id, container_id, pid, start_ns)) WITHOUT ROWID;"
+
+/*
+ * Schema 7 -> 8: an older store's processes rows go into their
+ * containers: the API lists the same processes, a newer reading winning,
+ * those the last snapshot does not say kept beside it; rows of no
+ * container are dropped, and so is the table.
+ */
+static void
+test_migration_folds_processes(void **state)
+{
+	struct fx		*fx = *state;
+	struct tm_record	 rec;
+	struct procs		 pr;
+	sqlite3			*db;
+	char			 err[256], sql[2048], *t;
+	const uint64_t		 t0 = T0 / SEC;
+
+	snapshot_procs(fx, "x", "5", 0);	/* c9: 10 and 11 */
+	procs_rec(&rec, &pr, "c8", "x", "5", 0);
+	put(fx, &rec);
+	store_close(fx->st);
+	fx->st = NULL;
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	snprintf(sql, sizeof sql,
+	    "ALTER TABLE containers DROP COLUMN procs_past;"
+	    "ALTER TABLE containers DROP COLUMN n_procs;"
+	    PROCESSES_TABLE
+	    "INSERT INTO containers (host_id, id, runtime, state, "
+	    "first_seen_ns, last_seen_ns) VALUES ('h1', 'c7', 'containerd', "
+	    "'running', 1, 1);"
+	    "INSERT INTO processes VALUES "
+	    "('h1', 'c9', 10, %" PRIu64 "000000000, NULL, 0, 0, 0, 0, 'sh', "
+	    "NULL, '[\"sh\",\"-c\",\"x\"]', NULL, 1),"
+	    "('h1', 'c9', 11, %" PRIu64 "000000000, 10, 0, 0, 0, 0, 'sleep', "
+	    "NULL, '[\"sleep\",\"4\"]', NULL, 1),"
+	    "('h1', 'c9', 12, %" PRIu64 "000000000, 10, 0, 0, 0, 0, 'top', "
+	    "'/usr/bin/top', NULL, NULL, 1),"
+	    "('h1', 'c8', 10, %" PRIu64 "000000000, NULL, 0, 0, 0, 0, 'sh', "
+	    "NULL, '[\"sh\",\"-c\",\"x\"]', NULL, 1),"
+	    "('h1', 'c7', 5, 7, 1, 0, 0, 0, 0, 'init', NULL, "
+	    "'[\"init\",null]', NULL, 1),"
+	    "('h1', 'gone', 1, 1, 1, 0, 0, 0, 0, 'x', NULL, NULL, NULL, 1);"
+	    "PRAGMA user_version = 7", t0, t0 + 1, t0 + 2, t0);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_non_null(fx->st = store_open(fx->path, 0, err, sizeof err));
+	assert_int_equal(count(fx, "PRAGMA user_version"), 8);
+	assert_int_equal(count(fx, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'processes'"), 0);
+	t = procs_text(fx);	/* 11's newer reading, 12 kept */
+	assert_string_equal(t, "10:sh:[\"sh\",\"-c\",\"x\"]\n"
+	    "11:sleep:[\"sleep\",\"5\"]\n12:top:[]\n");
+	free(t);
+	t = procs_text_of(fx, "c8");	/* no more than its snapshot */
+	assert_string_equal(t, "10:sh:[\"sh\",\"-c\",\"x\"]\n"
+	    "11:sleep:[\"sleep\",\"5\"]\n");
+	free(t);
+	t = procs_text_of(fx, "c7");	/* no snapshot: every row kept */
+	assert_string_equal(t, "5:init:[\"init\",\"\"]\n");
+	free(t);
+	assert_int_equal(count(fx, "SELECT count(*) FROM containers WHERE "
+	    "procs_past IS NOT NULL"), 2);
+	assert_int_equal(stat_int(fx, "processes"), 3 + 2 + 1);
+	/* A later snapshot of c9 works on from there: 12 stays. */
+	snapshot_procs(fx, "x", "6", 0);
+	t = procs_text(fx);
+	assert_string_equal(t, "10:sh:[\"sh\",\"-c\",\"x\"]\n"
+	    "11:sleep:[\"sleep\",\"6\"]\n12:top:[]\n");
+	free(t);
+}
+
 static void
 test_migration_keeps_records_per_kind(void **state)
 {
@@ -1341,6 +1555,9 @@ test_migration_keeps_records_per_kind(void **state)
 	}
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE seq_epochs;"
 	    "ALTER TABLE containers DROP COLUMN procs_digest;"
+	    "ALTER TABLE containers DROP COLUMN procs_past;"
+	    "ALTER TABLE containers DROP COLUMN n_procs;"
+	    PROCESSES_TABLE
 	    "CREATE INDEX processes_sha256 ON processes (sha256);"
 	    "CREATE INDEX containers_id ON containers (id);"
 	    "CREATE TABLE host_records ("
@@ -1351,9 +1568,9 @@ test_migration_keeps_records_per_kind(void **state)
 	    "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_non_null(fx->st = store_open(fx->path, 0, err, sizeof err));
-	assert_int_equal(count(fx, "PRAGMA user_version"), 7);
+	assert_int_equal(count(fx, "PRAGMA user_version"), 8);
 	assert_int_equal(count(fx, "SELECT count(*) FROM sqlite_master WHERE "
-	    "name IN ('processes_sha256', 'containers_id')"), 0);
+	    "name IN ('processes_sha256', 'containers_id', 'processes')"), 0);
 	assert_int_equal(count(fx, "SELECT count(*) FROM pragma_table_info("
 	    "'containers') WHERE name = 'procs_digest'"), 1);
 	assert_int_equal(count(fx, "SELECT n_heartbeat * 10000 + n_container * "
@@ -1649,8 +1866,9 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_lifecycle_removed_stays_removed, setup, teardown),
+		cmocka_unit_test(test_process_lists_merge),
 		cmocka_unit_test_setup_teardown(
-		    test_process_lists_written_when_they_change, setup, teardown),
+		    test_processes_over_snapshots, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_prepared_process_digest, setup, teardown),
 		cmocka_unit_test_setup_teardown(
@@ -1695,6 +1913,8 @@ main(void)
 		    test_failed_wal_write_fails_the_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_migration_keeps_records_per_kind, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_migration_folds_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpointer_copies_the_wal,
