@@ -664,6 +664,96 @@ test_processes_over_snapshots(void **state)
 	assert_int_equal(stat_int(fx, "processes"), 3 + 2);
 }
 
+/* Two readings the same: every field, strings by value. */
+static int
+proc_same(const struct tm_process *a, const struct tm_process *b)
+{
+	size_t i;
+
+	if (a->pid != b->pid || a->start_ns != b->start_ns ||
+	    a->ppid != b->ppid || a->uid != b->uid || a->n_args != b->n_args)
+		return 0;
+	if ((a->comm == NULL) != (b->comm == NULL) ||
+	    (a->comm != NULL && strcmp(a->comm, b->comm) != 0) ||
+	    (a->exe == NULL) != (b->exe == NULL) ||
+	    (a->exe != NULL && strcmp(a->exe, b->exe) != 0) ||
+	    (a->sha256 == NULL) != (b->sha256 == NULL) ||
+	    (a->sha256 != NULL && strcmp(a->sha256, b->sha256) != 0))
+		return 0;
+	for (i = 0; i < a->n_args; i++)
+		if (strcmp(a->args[i], b->args[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * What the writer stores beside a snapshot gives the reader what it would
+ * have from every reading: for random lists seen (the earlier readings)
+ * and cur (the new snapshot), with shared keys, duplicates and missing
+ * fields, union(cur, past(seen, cur)) is union(cur, seen), reading for
+ * reading; and past holds nothing cur says already.
+ */
+static void
+test_process_past_is_what_the_snapshot_lacks(void **state)
+{
+	static char	 words[3][2] = { "a", "b", "c" };
+	static char	 sleep_[] = "sleep", five[] = "5", sh[] = "sh";
+	char		*args1[] = { sleep_, five }, *args2[] = { sh };
+	struct tm_process seen[40], cur[40], *past, *want, *got;
+	size_t		 nseen, ncur, npast, nwant, ngot, i, round;
+	uint32_t	 r = 12345;
+
+	(void)state;
+#define RND(n)	((r = r * 1103515245u + 12345u) >> 16) % (n)
+	for (round = 0; round < 2000; round++) {
+		struct tm_process *lists[2] = { seen, cur };
+		size_t		  *ns[2] = { &nseen, &ncur }, l;
+
+		for (l = 0; l < 2; l++) {
+			*ns[l] = RND(40);
+			for (i = 0; i < *ns[l]; i++) {
+				struct tm_process *p = &lists[l][i];
+
+				memset(p, 0, sizeof *p);
+				p->pid = 1 + RND(6);	/* keys collide */
+				p->start_ns = RND(3);
+				p->ppid = RND(3);
+				p->comm = RND(3) ? words[RND(3)] : NULL;
+				p->exe = RND(2) ? words[RND(3)] : NULL;
+				p->sha256 = RND(4) ? NULL : words[RND(3)];
+				if (RND(3) == 0) {
+					p->args = RND(2) ? args1 : args2;
+					p->n_args = p->args == args1 ? 2 : 1;
+				}
+			}
+		}
+		past = store_procs_past(seen, nseen, cur, ncur, &npast);
+		want = store_procs_union(cur, ncur, seen, nseen, &nwant);
+		got = store_procs_union(cur, ncur, past, npast, &ngot);
+		assert_int_equal(ngot, nwant);
+		for (i = 0; i < ngot; i++)
+			assert_true(proc_same(&got[i], &want[i]));
+		/* Nothing in past that cur already says. */
+		for (i = 0; i < npast; i++) {
+			struct tm_process	*u;
+			size_t			 nu, k;
+
+			u = store_procs_union(cur, ncur, &past[i], 1, &nu);
+			assert_non_null(u);
+			for (k = 0; k < nu; k++)
+				if (u[k].pid == past[i].pid &&
+				    u[k].start_ns == past[i].start_ns)
+					break;
+			assert_true(k < nu);
+			free(u);
+		}
+		free(past);
+		free(want);
+		free(got);
+	}
+#undef RND
+}
+
 /* store_procs_union and store_procs_past on lists with duplicates, out of
  * order, and past the bound. */
 static void
@@ -1867,6 +1957,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_lifecycle_removed_stays_removed, setup, teardown),
 		cmocka_unit_test(test_process_lists_merge),
+		cmocka_unit_test(test_process_past_is_what_the_snapshot_lacks),
 		cmocka_unit_test_setup_teardown(
 		    test_processes_over_snapshots, setup, teardown),
 		cmocka_unit_test_setup_teardown(
