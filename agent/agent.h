@@ -531,6 +531,10 @@ void	containers_foreach(struct agent *a,
 	    void (*fn)(struct agent *, const struct tm_container *, void *),
 	    void *arg);
 uint64_t containers_count(struct agent *a);
+/* For tests: prune as at monotonic time now (mono_ns); the entries and
+ * the tombstones of removed containers known. */
+void	containers_prune_at(struct agent *a, uint64_t now);
+void	containers_sizes(struct agent *a, size_t *entries, size_t *tombs);
 
 /* inspect-docker.c: Docker's GET /containers/{id}/json as a snapshot. */
 /* Fill out (zeroed by the caller; free with tm_struct_free) from inspect,
@@ -666,6 +670,7 @@ struct ctr_rec {
 	bool			 oom;
 	uint32_t		 pid;
 	uint64_t		 removed_mono;
+	uint64_t		 removed_ns;	/* the removal's event time */
 	/* processes seen in this run */
 	struct tm_process	*procs;
 	size_t			 n_procs;

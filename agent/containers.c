@@ -21,7 +21,14 @@
  *     gives only the exit record, with the processes caught while it ran.
  *
  * Removed containers stay as tombstones for a while, so late or replayed
- * events about them are recognised as such.
+ * events about them are recognised as such.  A removed container keeps
+ * its whole entry only until nothing is pending for it (CTR_SETTLE_NS);
+ * then only its name and when it went remain (struct ctr_tomb, about 150
+ * bytes instead of 5 to 6 kB with its metadata and processes): at 20
+ * starts per second the ten minutes of tombstones would otherwise hold
+ * 60 MB.  A container created under the name of a tombstone after its
+ * removal (containerd's names are the user's: `ctr run --rm IMG NAME`
+ * twice) is a new container, not a late report.
  */
 #include "config.h"
 
@@ -32,18 +39,32 @@
 #include "agent/agent.h"
 
 #define CTR_HASH		4096u
-#define CTR_MAX			65536u		/* live and tombstones */
+#define CTR_MAX			65536u		/* entries, live or not */
 #define CTR_TOMBSTONE_NS	(600ull * 1000000000ull)
+#define CTR_TOMBS_MAX		16384u		/* about 2.5 MB */
+#define CTR_SETTLE_NS		(10ull * 1000000000ull)	/* removed to tomb */
 #define CTR_GRACE_MS		2000u		/* wait for Docker's view */
 #define CTR_PROCS_MAX		1024u
 #define CTR_EXECS_MAX		1024u
 #define CTR_RESCANS		10u		/* 20 ms apart */
+
+/* What is left of a removed container once it has settled. */
+struct ctr_tomb {
+	struct ctr_tomb	*hnext, *prev, *next;
+	uint64_t	 removed_mono;
+	uint64_t	 removed_ns;	/* its removal's event time, 0: unknown */
+	size_t		 idoff;		/* key: ns, NUL, id, NUL */
+	char		 key[];
+};
 
 struct containers {
 	struct agent	*a;
 	struct ctr_rec	*hash[CTR_HASH];
 	struct ctr_rec	*all;			/* newest first */
 	size_t		 n;
+	struct ctr_tomb	*thash[CTR_HASH];
+	struct ctr_tomb	*tombs, *oldest;	/* newest first */
+	size_t		 ntombs;
 	uint64_t	 gen[CTR_SRC_MAX];	/* listing generations */
 	bool		 reconcile[CTR_SRC_MAX];	/* listing after a reconnection */
 	unsigned	 creations;		/* prune tombstones now and then */
@@ -174,23 +195,103 @@ ctr_free(struct containers *r, struct ctr_rec *c)
 	free(c);
 }
 
-/* Drop the oldest tombstones when the table is full or they are old. */
+static struct ctr_tomb *
+ctr_tomb_find(struct containers *r, const char *ns, const char *id)
+{
+	struct ctr_tomb *t;
+
+	for (t = r->thash[ctr_hash(ns, id)]; t != NULL; t = t->hnext)
+		if (strcmp(t->key + t->idoff, id) == 0 &&
+		    strcmp(t->key, ns) == 0)
+			return t;
+	return NULL;
+}
+
+static void
+ctr_tomb_free(struct containers *r, struct ctr_tomb *t)
+{
+	struct ctr_tomb **pp;
+
+	for (pp = &r->thash[ctr_hash(t->key, t->key + t->idoff)]; *pp != NULL;
+	    pp = &(*pp)->hnext) {
+		if (*pp == t) {
+			*pp = t->hnext;
+			break;
+		}
+	}
+	if (t->prev != NULL)
+		t->prev->next = t->next;
+	else
+		r->tombs = t->next;
+	if (t->next != NULL)
+		t->next->prev = t->prev;
+	else
+		r->oldest = t->prev;
+	r->ntombs--;
+	free(t);
+}
+
+/* c (removed, settled) becomes a tombstone; the oldest go past the bound. */
+static void
+ctr_tomb_make(struct containers *r, struct ctr_rec *c)
+{
+	size_t		 nl = strlen(c->ns), il = strlen(c->id);
+	struct ctr_tomb	*t = xcalloc(1, sizeof(*t) + nl + il + 2);
+	uint32_t	 h = ctr_hash(c->ns, c->id);
+
+	memcpy(t->key, c->ns, nl);
+	memcpy(t->key + nl + 1, c->id, il);
+	t->idoff = nl + 1;
+	t->removed_mono = c->removed_mono;
+	t->removed_ns = c->removed_ns;
+	t->hnext = r->thash[h];
+	r->thash[h] = t;
+	t->next = r->tombs;
+	if (r->tombs != NULL)
+		r->tombs->prev = t;
+	else
+		r->oldest = t;
+	r->tombs = t;
+	r->ntombs++;
+	while (r->ntombs > CTR_TOMBS_MAX)
+		ctr_tomb_free(r, r->oldest);
+}
+
+/* Nothing pending for removed c: no scan, metadata fetch or timer. */
+static bool
+ctr_settled(const struct ctr_rec *c)
+{
+	return c->state == CTR_ST_REMOVED && !c->scan_busy &&
+	    c->meta_wait[0] + c->meta_wait[1] == 0 && c->grace == NULL &&
+	    c->later == NULL;
+}
+
+/*
+ * Removed entries settled for CTR_SETTLE_NS (or at once when the table is
+ * full) become tombstones; tombstones older than CTR_TOMBSTONE_NS go.
+ */
+static void
+ctr_prune_at(struct containers *r, uint64_t now)
+{
+	struct ctr_rec	*c, *next;
+
+	for (c = r->all; c != NULL; c = next) {
+		next = c->next;
+		if (ctr_settled(c) && (r->n >= CTR_MAX ||
+		    now - c->removed_mono >= CTR_SETTLE_NS)) {
+			ctr_tomb_make(r, c);
+			ctr_free(r, c);
+		}
+	}
+	while (r->oldest != NULL &&
+	    now - r->oldest->removed_mono > CTR_TOMBSTONE_NS)
+		ctr_tomb_free(r, r->oldest);
+}
+
 static void
 ctr_prune(struct containers *r)
 {
-	struct ctr_rec *c, *prev;
-	uint64_t now = mono_ns();
-
-	for (c = r->all; c != NULL && c->next != NULL; c = c->next)
-		;
-	for (; c != NULL; c = prev) {
-		prev = c->prev;
-		if (c->state != CTR_ST_REMOVED || c->scan_busy ||
-		    c->meta_wait[0] + c->meta_wait[1] > 0)
-			continue;
-		if (r->n >= CTR_MAX || now - c->removed_mono > CTR_TOMBSTONE_NS)
-			ctr_free(r, c);
-	}
+	ctr_prune_at(r, mono_ns());
 }
 
 /* Find or make the entry for (ns, id).  NULL for an unusable name or a
@@ -211,7 +312,9 @@ ctr_get(struct containers *r, const char *ns, const char *id, bool create)
 	}
 	if ((c = ctr_find(r, ns, id)) != NULL || !create)
 		return c;
-	if (r->n >= CTR_MAX || ++r->creations % 256 == 0)
+	if (ctr_tomb_find(r, ns, id) != NULL)
+		return NULL;	/* late news of a removed container */
+	if (r->n >= CTR_MAX || ++r->creations % 32 == 0)
 		ctr_prune(r);
 	if (r->n >= CTR_MAX) {
 		if (log_ratelimit_ok(&rl))
@@ -768,6 +871,7 @@ ctr_on_delete(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 		c->first_why = "start";
 	ctr_set_state(r, c, CTR_ST_REMOVED);
 	c->removed_mono = mono_ns();
+	c->removed_ns = o->time_ns;
 	if (!c->ev_sent[CTR_ACT_DELETE]) {
 		c->ev_sent[CTR_ACT_DELETE] = true;
 		ctr_event(r, c, CTR_ACT_DELETE, o->time_ns, NULL);
@@ -822,6 +926,19 @@ ctr_on_exec(struct containers *r, struct ctr_rec *c, const struct ctr_obs *o)
 }
 
 /*
+ * Whether o is a new container under the name of one removed at
+ * removed_ns: its creation or start, reported as it happened, after that
+ * removal (not a replay, a listing or metadata).
+ */
+static bool
+ctr_reborn(const struct ctr_obs *o, uint64_t removed_ns)
+{
+	return (o->act == CTR_ACT_CREATE || o->act == CTR_ACT_START) &&
+	    !o->listed && !o->from_meta && removed_ns != 0 &&
+	    o->time_ns > removed_ns;
+}
+
+/*
  * A watcher saw o happen to a container (or found it while listing).  The
  * strings in o are only read.
  */
@@ -830,9 +947,18 @@ containers_observe(struct agent *a, const struct ctr_obs *o)
 {
 	struct containers *r = a->containers;
 	struct ctr_rec *c;
+	struct ctr_tomb *t;
 
-	if (r == NULL || r->closing || o->act >= CTR_ACT_MAX)
+	if (r == NULL || r->closing || o->act >= CTR_ACT_MAX ||
+	    o->ns == NULL || o->id == NULL)
 		return;
+	/* A name used again: the removed container's entry makes way. */
+	if ((t = ctr_tomb_find(r, o->ns, o->id)) != NULL &&
+	    ctr_reborn(o, t->removed_ns))
+		ctr_tomb_free(r, t);
+	else if ((c = ctr_find(r, o->ns, o->id)) != NULL && ctr_settled(c) &&
+	    ctr_reborn(o, c->removed_ns))
+		ctr_free(r, c);
 	if ((c = ctr_get(r, o->ns, o->id, true)) == NULL)
 		return;
 	c->seen_by[o->src] = true;
@@ -1125,8 +1251,26 @@ containers_close(struct agent *a)
 	/* Entries with a scan in flight are freed when it returns. */
 	while (r->all != NULL)
 		ctr_free(r, r->all);
+	while (r->tombs != NULL)
+		ctr_tomb_free(r, r->tombs);
 	free(r);
 	a->containers = NULL;
+}
+
+/* For tests: prune as at monotonic time now; the entries and tombstones
+ * known. */
+void
+containers_prune_at(struct agent *a, uint64_t now)
+{
+	if (a->containers != NULL)
+		ctr_prune_at(a->containers, now);
+}
+
+void
+containers_sizes(struct agent *a, size_t *entries, size_t *tombs)
+{
+	*entries = a->containers != NULL ? a->containers->n : 0;
+	*tombs = a->containers != NULL ? a->containers->ntombs : 0;
 }
 
 bool

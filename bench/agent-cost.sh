@@ -165,5 +165,16 @@ for k in docker ctr; do
 	echo "$k: $got of $(wc -l <"$TM_TMP/$k.ids") containers have an exit record on the topic"
 done
 echo "agent: $(awk -v hz="$HZ" '{printf "%.2f s user, %.2f s system in all", $14 / hz, $15 / hz}' "/proc/$PID/stat")"
+# Where its anonymous memory is: the heap, the other anonymous mappings
+# (malloc's per-thread arenas, thread stacks, librdkafka's buffers), by
+# resident size.
+awk '/^[0-9a-f]+-[0-9a-f]+ / { name = NF >= 6 ? $6 : "[anon]"; size = 0 }
+	/^Size:/ { size = $2 }
+	/^Anonymous:/ && $2 > 0 { a[name " " size] += $2; t += $2 }
+	END { printf "agent: anonymous memory %.1f MiB:", t / 1024
+	      n = 0
+	      for (k in a) if (a[k] >= 256) { split(k, f, " ");
+	          printf "%s %s (of a %.1f MiB mapping) %.1f MiB", n++ ? "," : "", f[1], f[2] / 1024, a[k] / 1024 }
+	      print "" }' "/proc/$PID/smaps"
 watch_agent_stop
 harness_stop >/dev/null

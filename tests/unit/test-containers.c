@@ -459,6 +459,88 @@ test_exit_seen_live_after_a_listing_is_an_exit(void **state)
 	assert_int_equal(count(CT, ID2, "reconcile"), 1);
 }
 
+#define SEC_NS	1000000000ull
+
+/* One containerd container's whole life, from its events. */
+static void
+ctr_life(struct fx *f, const char *id, uint64_t t)
+{
+	obs(f, C, "default", id, CTR_ACT_CREATE, t, 0, -1, NULL);
+	obs(f, C, "default", id, CTR_ACT_START, t + 1000, 0, -1, NULL);
+	obs(f, C, "default", id, CTR_ACT_EXIT, t + 2000, 0, 0, NULL);
+	obs(f, C, "default", id, CTR_ACT_DELETE, t + 3000, 0, -1, NULL);
+	settle(f);
+}
+
+/*
+ * A removed container keeps its whole entry until it has settled, then
+ * only a tombstone that still recognises late and replayed events; old
+ * tombstones go.
+ */
+static void
+test_removed_container_becomes_a_tombstone(void **state)
+{
+	struct fx	*f = *state;
+	size_t		 n, tombs, before;
+
+	ctr_life(f, "t1", 1000);
+	ctr_life(f, "t2", 1000);
+	assert_int_equal(count(EV, "t1", "delete"), 1);
+	containers_sizes(&f->a, &n, &tombs);
+	assert_int_equal(n, 2);
+	assert_int_equal(tombs, 0);
+	containers_prune_at(&f->a, mono_ns());		/* not settled yet */
+	containers_sizes(&f->a, &n, &tombs);
+	assert_int_equal(n, 2);
+	containers_prune_at(&f->a, mono_ns() + 11 * SEC_NS);
+	containers_sizes(&f->a, &n, &tombs);
+	assert_int_equal(n, 0);
+	assert_int_equal(tombs, 2);
+	/* Replayed: nothing new, no entry made again. */
+	before = nrecs;
+	ctr_life(f, "t1", 1000);
+	obs(f, C, "default", "t2", CTR_ACT_EXIT, 3000, 0, 0, NULL);
+	containers_task_created(&f->a, "default", "t1", 7);
+	settle(f);
+	assert_int_equal(nrecs, before);
+	containers_sizes(&f->a, &n, &tombs);
+	assert_int_equal(n, 0);
+	assert_int_equal(tombs, 2);
+	containers_prune_at(&f->a, mono_ns() + 700 * SEC_NS);
+	containers_sizes(&f->a, &n, &tombs);
+	assert_int_equal(tombs, 0);
+}
+
+/*
+ * containerd's names are the user's: `ctr run --rm IMG NAME` twice is two
+ * containers, each with its records, whether the first is still a whole
+ * entry or already a tombstone.
+ */
+static void
+test_a_name_used_again_is_a_new_container(void **state)
+{
+	struct fx	*f = *state;
+	size_t		 n, tombs;
+
+	ctr_life(f, "n1", 1000);
+	ctr_life(f, "n1", 10000);		/* at once */
+	assert_int_equal(count(EV, "n1", "create"), 2);
+	assert_int_equal(count(EV, "n1", "delete"), 2);
+	containers_prune_at(&f->a, mono_ns() + 11 * SEC_NS);
+	containers_sizes(&f->a, &n, &tombs);
+	assert_int_equal(tombs, 1);
+	ctr_life(f, "n1", 20000);		/* after it settled */
+	assert_int_equal(count(EV, "n1", "create"), 3);
+	assert_int_equal(count(EV, "n1", "start"), 3);
+	assert_int_equal(count(EV, "n1", "delete"), 3);
+	containers_sizes(&f->a, &n, &tombs);
+	assert_int_equal(n, 1);
+	assert_int_equal(tombs, 0);
+	/* The second run's events again: older than the last removal. */
+	ctr_life(f, "n1", 10000);
+	assert_int_equal(count(EV, "n1", "create"), 3);
+}
+
 static void
 test_unusable_names_are_refused(void **state)
 {
@@ -520,6 +602,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_listing_after_reconnection_reports_what_vanished, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_seen_live_after_a_listing_is_an_exit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unusable_names_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_removed_container_becomes_a_tombstone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_name_used_again_is_a_new_container, setup, teardown),
 		cmocka_unit_test(test_container_name_rule),
 	};
 
