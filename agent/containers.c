@@ -257,13 +257,15 @@ ctr_tomb_make(struct containers *r, struct ctr_rec *c)
 		ctr_tomb_free(r, r->oldest);
 }
 
-/* Nothing pending for removed c: no scan, metadata fetch or timer. */
+/* Nothing pending for removed c: no scan, metadata fetch or timer (its
+ * timers stay allocated once made). */
 static bool
 ctr_settled(const struct ctr_rec *c)
 {
 	return c->state == CTR_ST_REMOVED && !c->scan_busy &&
-	    c->meta_wait[0] + c->meta_wait[1] == 0 && c->grace == NULL &&
-	    c->later == NULL;
+	    c->meta_wait[0] + c->meta_wait[1] == 0 &&
+	    (c->grace == NULL || !uv_is_active((uv_handle_t *)c->grace)) &&
+	    (c->later == NULL || !uv_is_active((uv_handle_t *)c->later));
 }
 
 /*

@@ -88,6 +88,19 @@ tap_like "$(jq -r '"\(.state) \(.img) \(.exit) \(.cmd | join(" "))"' <<<"$Q")" \
     "^(exited|removed) $IMG 0 true\$" "a container that only ran true: a complete exit record (image, exit 0, command)"
 tap_like "$(jq -r '.life' <<<"$Q")" '^[0-9]+$' "it has a lifetime"
 
+# --- a name used again -----------------------------------------------------------
+# containerd's names are the user's: the same name twice, at once, is two
+# containers (the first's entry must not swallow the second).
+for code in 3 4; do
+	ctr_run default --rm "$IMG" "again-$TM_ID" sh -c "exit $code" >/dev/null 2>&1
+done
+watch_wait_record "the second again's exit snapshot" \
+    ".k == \"container\" and .b.id == \"again-$TM_ID\" and .b.why == \"exit\" and .b.exit == 4"
+tap_is "$(watch_records | jq -r "select(.k == \"container\" and .b.id == \"again-$TM_ID\" and .b.why == \"exit\") | .b.exit" | paste -sd' ')" \
+    "3 4" "a name used again at once: two containers, each with its exit snapshot"
+tap_is "$(watch_records | jq -r "select(.k == \"event\" and .b.id == \"again-$TM_ID\" and .b.act == \"delete\") | .b.id" | wc -l)" \
+    2 "and each its delete event"
+
 harness_ctr -n default task kill -s KILL "web-$TM_ID" >/dev/null
 watch_wait_record "web's exit snapshot" \
     ".k == \"container\" and .b.id == \"web-$TM_ID\" and .b.why == \"exit\""
