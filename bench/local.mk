@@ -25,6 +25,10 @@ EXTRA_DIST += bench/short-lived.sh
 # agent: its memory, CPU and wake-ups idle and under container starts
 # (bash bench/agent-cost.sh [BUILDDIR] [SECONDS] [RATE]).
 EXTRA_DIST += bench/agent-cost.sh
+# The runtimes' own ceiling, without the agent: containers per second and
+# the CPU per container (bash bench/runtime-ceiling.sh [BUILDDIR] [SECONDS]
+# [CLIENTS]).
+EXTRA_DIST += bench/runtime-ceiling.sh
 
 # collector: a simulated fleet produced to Kafka (bench/fleet-gen), and the
 # ingest rate, drain time, store size and feed re-evaluation measured
