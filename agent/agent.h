@@ -704,6 +704,8 @@ struct ctr_rec {
 	unsigned		 rescans;
 	uv_timer_t		*grace;		/* waiting for Docker's metadata */
 	bool			 grace_over;
+	bool			 orphan;	/* name taken by a new container: freed
+					   once settled, no tombstone */
 };
 
 /* snapshot.c: one normalised container record, and the thread-pool work. */

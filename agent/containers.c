@@ -151,11 +151,11 @@ ctr_grace_closed(uv_handle_t *h)
 	free(h);
 }
 
+/* Take c out of the lookup by name (an orphan is already). */
 static void
-ctr_free(struct containers *r, struct ctr_rec *c)
+ctr_unhash(struct containers *r, struct ctr_rec *c)
 {
 	struct ctr_rec **pp;
-	int s;
 
 	for (pp = &r->hash[ctr_hash(c->ns, c->id)]; *pp != NULL; pp = &(*pp)->hnext) {
 		if (*pp == c) {
@@ -163,6 +163,14 @@ ctr_free(struct containers *r, struct ctr_rec *c)
 			break;
 		}
 	}
+}
+
+static void
+ctr_free(struct containers *r, struct ctr_rec *c)
+{
+	int s;
+
+	ctr_unhash(r, c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -279,7 +287,9 @@ ctr_prune_at(struct containers *r, uint64_t now)
 
 	for (c = r->all; c != NULL; c = next) {
 		next = c->next;
-		if (ctr_settled(c) && (r->n >= CTR_MAX ||
+		if (ctr_settled(c) && c->orphan)
+			ctr_free(r, c);
+		else if (ctr_settled(c) && (r->n >= CTR_MAX ||
 		    now - c->removed_mono >= CTR_SETTLE_NS)) {
 			ctr_tomb_make(r, c);
 			ctr_free(r, c);
@@ -954,13 +964,24 @@ containers_observe(struct agent *a, const struct ctr_obs *o)
 	if (r == NULL || r->closing || o->act >= CTR_ACT_MAX ||
 	    o->ns == NULL || o->id == NULL)
 		return;
-	/* A name used again: the removed container's entry makes way. */
+	/*
+	 * A name used again: the removed container's entry makes way, at
+	 * once when nothing is pending for it; else it leaves the lookup by
+	 * name and goes when its scan or timer ends (those hold the entry
+	 * itself; a metadata fetch comes back by name, so it is waited for).
+	 */
 	if ((t = ctr_tomb_find(r, o->ns, o->id)) != NULL &&
 	    ctr_reborn(o, t->removed_ns))
 		ctr_tomb_free(r, t);
-	else if ((c = ctr_find(r, o->ns, o->id)) != NULL && ctr_settled(c) &&
-	    ctr_reborn(o, c->removed_ns))
-		ctr_free(r, c);
+	else if ((c = ctr_find(r, o->ns, o->id)) != NULL &&
+	    c->state == CTR_ST_REMOVED && ctr_reborn(o, c->removed_ns)) {
+		if (ctr_settled(c))
+			ctr_free(r, c);
+		else if (c->meta_wait[0] + c->meta_wait[1] == 0) {
+			ctr_unhash(r, c);
+			c->orphan = true;
+		}
+	}
 	if ((c = ctr_get(r, o->ns, o->id, true)) == NULL)
 		return;
 	c->seen_by[o->src] = true;

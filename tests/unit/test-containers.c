@@ -539,6 +539,20 @@ test_a_name_used_again_is_a_new_container(void **state)
 	/* The second run's events again: older than the last removal. */
 	ctr_life(f, "n1", 10000);
 	assert_int_equal(count(EV, "n1", "create"), 3);
+	/* Used again while the removed one still waits (a timer: an exec
+	 * whose pid has not come): it leaves the way, and goes later. */
+	obs(f, C, "default", "n2", CTR_ACT_CREATE, 1000, 0, -1, NULL);
+	obs(f, C, "default", "n2", CTR_ACT_START, 2000, 0, -1, NULL);
+	obs(f, C, "default", "n2", CTR_ACT_EXEC, 2500, 0, -1, "x1");
+	obs(f, C, "default", "n2", CTR_ACT_EXIT, 3000, 0, 0, NULL);
+	obs(f, C, "default", "n2", CTR_ACT_DELETE, 4000, 0, -1, NULL);
+	ctr_life(f, "n2", 5000);
+	assert_int_equal(count(EV, "n2", "create"), 2);
+	assert_int_equal(count(EV, "n2", "delete"), 2);
+	containers_prune_at(&f->a, mono_ns() + 11 * SEC_NS);
+	containers_sizes(&f->a, &n, &tombs);
+	assert_int_equal(n, 0);		/* n2's first run freed */
+	assert_int_equal(tombs, 2);	/* n1, n2's second run */
 }
 
 static void
