@@ -287,10 +287,12 @@ ctr_prune_at(struct containers *r, uint64_t now)
 
 	for (c = r->all; c != NULL; c = next) {
 		next = c->next;
-		if (ctr_settled(c) && c->orphan)
+		if (!ctr_settled(c))
+			continue;
+		if (c->orphan)
 			ctr_free(r, c);
-		else if (ctr_settled(c) && (r->n >= CTR_MAX ||
-		    now - c->removed_mono >= CTR_SETTLE_NS)) {
+		else if (r->n >= CTR_MAX ||
+		    now - c->removed_mono >= CTR_SETTLE_NS) {
 			ctr_tomb_make(r, c);
 			ctr_free(r, c);
 		}

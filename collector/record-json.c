@@ -268,10 +268,10 @@ record_json_process(const struct tm_process *p)
 	json_t *o = json_object();
 
 	rj_set_u64(o, "pid", p->pid);
-	/* 0: not known */
-	json_object_set_new(o, "ppid", p->ppid != 0 ? json_integer(
-	    p->ppid > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)p->ppid) :
-	    json_null());
+	if (p->ppid != 0)
+		rj_set_u64(o, "ppid", p->ppid);
+	else
+		json_object_set_new(o, "ppid", json_null());	/* not known */
 	rj_set_u64(o, "uid", p->uid);
 	rj_set_u64(o, "gid", p->gid);
 	rj_set_u64(o, "host_uid", p->host_uid);

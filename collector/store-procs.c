@@ -162,8 +162,10 @@ store_procs_past(const struct tm_process *seen, size_t nseen,
 	return out;
 }
 
-int
-store_procs_encode(const struct tm_record *rec, const struct tm_process *p,
+/* The stored form of p for container rec: a container record with rec's
+ * envelope and identity, and processes p. */
+static int
+procs_encode(const struct tm_record *rec, const struct tm_process *p,
     size_t n, msgpack_sbuffer *out)
 {
 	const struct tm_container	*c = &rec->body.container;
@@ -182,4 +184,25 @@ store_procs_encode(const struct tm_record *rec, const struct tm_process *p,
 	r.body.container.procs = (struct tm_process *)(uintptr_t)p;
 	r.body.container.n_procs = n;
 	return tm_encode(&r, out);
+}
+
+int
+store_procs_beside(const struct tm_record *rec,
+    const struct tm_process *seen, size_t nseen, msgpack_sbuffer *out,
+    uint64_t *n_all, size_t *n_kept)
+{
+	const struct tm_container	*c = &rec->body.container;
+	struct tm_process		*keep, *all;
+	size_t				 nkeep, nall;
+	int				 rc = 0;
+
+	keep = store_procs_past(seen, nseen, c->procs, c->n_procs, &nkeep);
+	all = store_procs_union(c->procs, c->n_procs, keep, nkeep, &nall);
+	*n_all = nall;
+	*n_kept = nkeep;
+	if (nkeep > 0 && procs_encode(rec, keep, nkeep, out) == -1)
+		rc = -1;
+	free(all);
+	free(keep);
+	return rc;
 }

@@ -628,8 +628,8 @@ sq_fold_flush(struct sq *q, struct sq_fold *f, sqlite3_stmt *get,
 {
 	struct tm_record	 snap, self;
 	const struct tm_record	*rec = &snap;
-	struct tm_process	*keep, *all;
-	size_t			 nkeep, nall;
+	size_t			 nkeep;
+	uint64_t		 nall;
 	msgpack_sbuffer		 sb;
 	int			 rc, ok = 0;
 
@@ -656,15 +656,13 @@ sq_fold_flush(struct sq *q, struct sq_fold *f, sqlite3_stmt *get,
 			self.body.container.runtime = (char *)(uintptr_t)"unknown";
 		rec = &self;
 	}
-	keep = store_procs_past(f->p, f->n, rec->body.container.procs,
-	    rec->body.container.n_procs, &nkeep);
-	all = store_procs_union(rec->body.container.procs,
-	    rec->body.container.n_procs, keep, nkeep, &nall);
 	msgpack_sbuffer_init(&sb);
-	if (nkeep > 0 && store_procs_encode(rec, keep, nkeep, &sb) == -1)
+	if (store_procs_beside(rec, f->p, f->n, &sb, &nall, &nkeep) == -1) {
+		sb.size = 0;
 		log_warnx("store: %s: container %s of host %s: %zu earlier "
 		    "processes could not be kept", q->base.path, f->id,
 		    f->host, nkeep);
+	}
 	sqlite3_reset(put);
 	sqlite3_bind_text(put, 1, f->host, -1, SQLITE_STATIC);
 	sqlite3_bind_text(put, 2, f->id, -1, SQLITE_STATIC);
@@ -680,8 +678,6 @@ sq_fold_flush(struct sq *q, struct sq_fold *f, sqlite3_stmt *get,
 	f->containers++;
 	f->kept += sb.size > 0 ? nkeep : 0;
 	msgpack_sbuffer_destroy(&sb);
-	free(all);
-	free(keep);
 	tm_record_free(&snap);
 	return ok;
 }
@@ -1352,8 +1348,8 @@ sq_procs_next(struct sq *q, const struct tm_record *rec, int found,
 {
 	const struct tm_container	*c = &rec->body.container;
 	struct tm_record		 old, oldpast;
-	struct tm_process		*seen = NULL, *keep = NULL, *all;
-	size_t				 nseen = 0, nkeep = 0, nall;
+	struct tm_process		*seen = NULL;
+	size_t				 nseen = 0, nkeep;
 	sqlite3_stmt			*s;
 	int				 rc = 0;
 
@@ -1386,17 +1382,11 @@ sq_procs_next(struct sq *q, const struct tm_record *rec, int found,
 		seen = store_procs_union(old.body.container.procs,
 		    old.body.container.n_procs, oldpast.body.container.procs,
 		    oldpast.body.container.n_procs, &nseen);
-		keep = store_procs_past(seen, nseen, c->procs, c->n_procs,
-		    &nkeep);
 	}
-	all = store_procs_union(c->procs, c->n_procs, keep, nkeep, &nall);
-	*n = nall;
-	if (nkeep > 0 && store_procs_encode(rec, keep, nkeep, past) == -1) {
+	if (store_procs_beside(rec, seen, nseen, past, n, &nkeep) == -1) {
 		q->base.errors++;
 		rc = -1;
 	}
-	free(all);
-	free(keep);
 	free(seen);
 	tm_record_free(&oldpast);
 	tm_record_free(&old);

@@ -258,16 +258,21 @@ char	*store_findings_path(const char *path);
  * that cur lacks or reads with a field missing (at most TM_PROCS_MAX, the
  * first ones).  store_procs_union(cur, past) then gives seen's processes
  * and cur's.
- * store_procs_encode: the stored form of past for container rec: a
- * container record with rec's envelope and identity, and processes p.
+ * store_procs_beside: what to store beside snapshot rec, given every
+ * earlier reading seen: store_procs_past(seen, rec's processes), encoded
+ * into out (a container record with rec's envelope and identity, and those
+ * processes; nothing when there are none), how many there are (*n_kept),
+ * and how many processes rec and they make together (*n_all).  -1: they
+ * could not be encoded (out is then empty or partial).
  */
 struct tm_process *store_procs_union(const struct tm_process *newer,
 	    size_t nnewer, const struct tm_process *older, size_t nolder,
 	    size_t *n);
 struct tm_process *store_procs_past(const struct tm_process *seen,
 	    size_t nseen, const struct tm_process *cur, size_t ncur, size_t *n);
-int	store_procs_encode(const struct tm_record *rec,
-	    const struct tm_process *p, size_t n, msgpack_sbuffer *out);
+int	store_procs_beside(const struct tm_record *rec,
+	    const struct tm_process *seen, size_t nseen, msgpack_sbuffer *out,
+	    uint64_t *n_all, size_t *n_kept);
 
 /* store-sqlite-vfs.c: the writer's WAL writes, a commit at a time. */
 struct sq_vfs_stats {
